@@ -1,0 +1,49 @@
+#!/usr/bin/env bash
+# The whole test suite: linters, type checks, import contracts, template checks,
+# then pytest (unit, functional, e2e, the apps' and infra's tests).
+# Extra arguments go to pytest, e.g. `scripts/test.sh -x -k plan`.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export PATH="$PWD/.venv/bin:$PATH"
+# Never reach a real AWS account from the tests.
+export AWS_DEFAULT_REGION=us-east-1 AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing \
+       AWS_SECURITY_TOKEN=testing AWS_SESSION_TOKEN=testing
+unset AWS_PROFILE || true
+
+step() { printf '\n==> %s\n' "$*"; }
+
+step "ruff"
+ruff check .
+step "mypy"
+mypy layers/core/ecs_gitops functions $(ls -d apps/api/src apps/simpleweb/src 2>/dev/null || true)
+step "import contracts"
+lint-imports
+
+shopt -s nullglob
+dockerfiles=(apps/*/Dockerfile)
+if [ ${#dockerfiles[@]} -gt 0 ]; then
+  step "hadolint ${dockerfiles[*]}"
+  hadolint "${dockerfiles[@]}"
+fi
+
+templates=()
+[ -f template.yaml ] && templates+=(template.yaml)
+templates+=(infra/*.yaml)
+if [ ${#templates[@]} -gt 0 ]; then
+  step "cfn-lint ${templates[*]}"
+  .tools/sam/bin/cfn-lint "${templates[@]}"
+  step "checkov ${templates[*]}"
+  for t in "${templates[@]}"; do
+    .tools/checkov/bin/checkov --quiet --compact --framework cloudformation -f "$t"
+  done
+fi
+if [ -f template.yaml ]; then
+  step "sam validate --lint"
+  .tools/sam/bin/sam validate --lint --template template.yaml --region us-east-1
+  step "sam build (python3.12, no container)"
+  PYENV_VERSION=${PYENV_VERSION_312:-3.12.1} PATH="$PWD/.tools/sam/bin:$PATH" \
+    sam build --template template.yaml --build-dir .aws-sam/build >/dev/null
+fi
+
+step "pytest"
+python -m pytest -n 2 "$@"
