@@ -1,0 +1,1 @@
+"""The backend service: users from MySQL as JSON (see README.md)."""

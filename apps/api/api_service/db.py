@@ -1,0 +1,200 @@
+"""The only module that talks to MySQL/MariaDB.
+
+Connections come from a small pool of idle connections; every connection is made
+with connect and read/write timeouts, so a database that is down or silent turns
+into :class:`DatabaseUnavailableError` within seconds instead of a hung request.
+Every statement is parameterised (``%s`` placeholders filled in by the driver).
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import socket
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager, suppress
+from typing import Any, TypeVar
+
+import pymysql
+import pymysql.cursors
+from pymysql.connections import Connection
+
+from api_service.settings import Settings
+
+log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+Row = dict[str, Any]
+
+# Server error 1146: the table does not exist (the migration has not run).
+ER_NO_SUCH_TABLE = 1146
+
+
+class DatabaseError(Exception):
+    """Base of the errors this module raises."""
+
+
+class DatabaseUnavailableError(DatabaseError):
+    """The database cannot serve the request now; the caller should answer 503.
+
+    The message is safe to log: an error class and number, never a credential.
+    """
+
+
+def _describe(exc: BaseException) -> str:
+    code = exc.args[0] if exc.args and isinstance(exc.args[0], int) else None
+    return type(exc).__name__ + (f" errno={code}" if code is not None else "")
+
+
+_UNAVAILABLE = (pymysql.err.OperationalError, pymysql.err.InterfaceError, OSError, socket.timeout)
+
+
+class Database:
+    """A pool of connections plus the queries the service runs."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        connect: Callable[..., Connection[Any]] = pymysql.connect,
+    ) -> None:
+        self._settings = settings
+        self._connect_fn = connect
+        self._idle: queue.LifoQueue[Connection[Any]] = queue.LifoQueue(
+            maxsize=max(settings.db_pool_size, 1)
+        )
+
+    # -- connections ---------------------------------------------------------
+
+    def _connect(self) -> Connection[Any]:
+        s = self._settings
+        ssl: dict[str, Any] = {}
+        if s.db_ssl_ca:
+            ssl = {"ssl_ca": s.db_ssl_ca, "ssl_verify_cert": True, "ssl_verify_identity": True}
+        try:
+            return self._connect_fn(
+                host=s.db_host,
+                port=s.db_port,
+                user=s.db_user,
+                password=s.db_password,
+                database=s.db_name,
+                connect_timeout=s.db_connect_timeout,
+                read_timeout=s.db_read_timeout,
+                write_timeout=s.db_read_timeout,
+                charset="utf8mb4",
+                autocommit=True,
+                # TIMESTAMP columns are read and written in UTC.
+                init_command="SET time_zone = '+00:00'",
+                **ssl,
+            )
+        except _UNAVAILABLE as exc:
+            log.warning(
+                "database connect to %s:%s failed: %s", s.db_host, s.db_port, _describe(exc)
+            )
+            raise DatabaseUnavailableError(_describe(exc)) from None
+
+    def _take(self) -> Connection[Any] | None:
+        try:
+            return self._idle.get_nowait()
+        except queue.Empty:
+            return None
+
+    def _give_back(self, conn: Connection[Any]) -> None:
+        if self._settings.db_pool_size > 0:
+            try:
+                self._idle.put_nowait(conn)
+                return
+            except queue.Full:
+                pass
+        _close(conn)
+
+    def run(self, work: Callable[[Connection[Any]], T]) -> T:
+        """Run ``work`` on a connection; retry once on a fresh one if a pooled one is stale.
+
+        Only idempotent reads and idempotent DDL/upserts go through here, so one
+        retry after a dropped connection (server restart, idle timeout) is safe.
+        """
+        pooled = self._take()
+        if pooled is not None:
+            try:
+                result = work(pooled)
+            except _UNAVAILABLE:
+                _close(pooled)
+            except BaseException:
+                _close(pooled)
+                raise
+            else:
+                self._give_back(pooled)
+                return result
+        conn = self._connect()
+        try:
+            result = work(conn)
+        except _UNAVAILABLE as exc:
+            _close(conn)
+            log.warning("database query failed: %s", _describe(exc))
+            raise DatabaseUnavailableError(_describe(exc)) from None
+        except pymysql.err.ProgrammingError as exc:
+            _close(conn)
+            if exc.args and exc.args[0] == ER_NO_SUCH_TABLE:
+                log.error("database schema missing (run `python -m api_service migrate`)")
+                raise DatabaseUnavailableError("schema missing") from None
+            raise
+        except BaseException:
+            _close(conn)
+            raise
+        self._give_back(conn)
+        return result
+
+    @contextmanager
+    def cursor(self) -> Iterator[pymysql.cursors.DictCursor]:
+        """A cursor on a fresh, unpooled connection: for the migrate and seed commands."""
+        conn = self._connect()
+        try:
+            with conn.cursor(pymysql.cursors.DictCursor) as cur:
+                yield cur
+        finally:
+            _close(conn)
+
+    def close(self) -> None:
+        while (conn := self._take()) is not None:
+            _close(conn)
+
+    # -- queries -------------------------------------------------------------
+
+    def ping(self) -> None:
+        """Raise :class:`DatabaseUnavailableError` unless the users table can be read."""
+
+        def work(conn: Connection[Any]) -> None:
+            with conn.cursor(pymysql.cursors.DictCursor) as cur:
+                cur.execute("SELECT 1 FROM users LIMIT 1")
+                cur.fetchall()
+
+        self.run(work)
+
+    def list_users(self, *, limit: int, offset: int) -> list[Row]:
+        """Users ordered by id; ``limit`` and ``offset`` are bound parameters."""
+
+        def work(conn: Connection[Any]) -> list[Row]:
+            with conn.cursor(pymysql.cursors.DictCursor) as cur:
+                cur.execute(
+                    "SELECT id, name, email, created_at FROM users ORDER BY id LIMIT %s OFFSET %s",
+                    (limit, offset),
+                )
+                return list(cur.fetchall())
+
+        return self.run(work)
+
+    def get_user(self, user_id: int) -> Row | None:
+        def work(conn: Connection[Any]) -> Row | None:
+            with conn.cursor(pymysql.cursors.DictCursor) as cur:
+                cur.execute(
+                    "SELECT id, name, email, created_at FROM users WHERE id = %s", (user_id,)
+                )
+                return cur.fetchone()
+
+        return self.run(work)
+
+
+def _close(conn: Connection[Any]) -> None:
+    with suppress(Exception):
+        conn.close()
