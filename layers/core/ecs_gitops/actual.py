@@ -1,0 +1,85 @@
+"""Typed snapshots of what AWS reports. Raw boto3 dicts stop at the adapters.
+
+A snapshot holds the managed fields already normalised (see `render`), so the
+planner compares like with like and never looks at a raw response.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from ecs_gitops.render import Refs
+
+
+@dataclass(frozen=True, slots=True)
+class TaskDefinitionSnapshot:
+    arn: str
+    family: str
+    revision: int
+    spec: Mapping[str, Any]  # normalize_task_definition(...) of the registered definition
+
+    @property
+    def label(self) -> str:
+        return f"{self.family}:{self.revision}"
+
+    def image(self) -> str | None:
+        containers = self.spec.get("containerDefinitions") or ()
+        return containers[0].get("image") if containers else None
+
+
+@dataclass(frozen=True, slots=True)
+class DeploymentSnapshot:
+    id: str
+    status: str  # PRIMARY | ACTIVE | INACTIVE
+    task_definition: str
+    rollout_state: str | None  # IN_PROGRESS | COMPLETED | FAILED
+    desired_count: int
+    running_count: int
+
+
+@dataclass(frozen=True, slots=True)
+class ServiceSnapshot:
+    name: str
+    arn: str
+    status: str
+    task_definition: str
+    desired_count: int
+    running_count: int
+    pending_count: int
+    raw_fields: Mapping[str, Any]  # the UpdateService-able fields, as DescribeServices gave them
+    tags: Mapping[str, str] = field(default_factory=dict)
+    deployments: tuple[DeploymentSnapshot, ...] = ()
+
+    @property
+    def rollout_state(self) -> str:
+        primary = next((d for d in self.deployments if d.status == "PRIMARY"), None)
+        if primary is None:
+            return "UNKNOWN"
+        if len(self.deployments) > 1 and primary.rollout_state != "FAILED":
+            return "IN_PROGRESS"
+        return primary.rollout_state or "UNKNOWN"
+
+
+@dataclass(frozen=True, slots=True)
+class ScalingSnapshot:
+    resource_id: str
+    min: int
+    max: int
+    policies: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)  # name -> config
+
+
+@dataclass(frozen=True, slots=True)
+class EnvironmentSnapshot:
+    """Everything the planner needs to know about one environment's cluster."""
+
+    cluster: str
+    refs: Refs
+    services: Mapping[str, ServiceSnapshot]  # ACTIVE services in the cluster, by name
+    task_definitions: Mapping[str, TaskDefinitionSnapshot]  # by ARN
+    scaling: Mapping[str, ScalingSnapshot]  # by ECS service name
+    # Latest ACTIVE revision per family, looked up only for services whose running
+    # definition differs from the rendered one: a revision registered by a run that
+    # crashed before UpdateService is reused instead of registering another.
+    family_latest: Mapping[str, TaskDefinitionSnapshot] = field(default_factory=dict)

@@ -1,0 +1,95 @@
+"""Execute a plan through a port; `dry_run` is checked here and nowhere else.
+
+The executor is the only place that turns actions into calls. A task definition
+registered by an earlier action is substituted into the later CreateService or
+UpdateService of the same service (`PendingRevision`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from ecs_gitops.actual import TaskDefinitionSnapshot
+from ecs_gitops.plan import (
+    Action,
+    CreateService,
+    DeleteService,
+    DeregisterScalableTarget,
+    PendingRevision,
+    Plan,
+    PutScalingPolicy,
+    RegisterScalableTarget,
+    RegisterTaskDefinition,
+    TaskDefinitionRef,
+    UpdateService,
+)
+
+
+class CloudPort(Protocol):
+    """The mutating calls `apply` needs; `ecs_gitops.aws.cloud.AwsCloud` implements them."""
+
+    def register_task_definition(self, spec: Mapping[str, Any]) -> TaskDefinitionSnapshot: ...
+    def create_service(self, inputs: Mapping[str, Any]) -> None: ...
+    def update_service(self, cluster: str, service: str, fields: Mapping[str, Any]) -> None: ...
+    def delete_service(self, cluster: str, service: str) -> None: ...
+    def register_scalable_target(self, inputs: Mapping[str, Any]) -> None: ...
+    def put_scaling_policy(self, inputs: Mapping[str, Any]) -> None: ...
+    def deregister_scalable_target(self, resource_id: str) -> None: ...
+
+
+@dataclass(frozen=True, slots=True)
+class ApplyResult:
+    plan: Plan
+    applied: tuple[Action, ...]
+    registered: Mapping[str, str] = field(default_factory=dict)  # family -> new ARN
+    dry_run: bool = False
+
+    def task_definition_of(self, service: str, fallback: str) -> str:
+        return self.registered.get(service, fallback)
+
+
+def _resolve(ref: TaskDefinitionRef, registered: Mapping[str, str]) -> str:
+    if isinstance(ref, PendingRevision):
+        return registered.get(ref.family, str(ref))
+    return ref
+
+
+def apply(
+    plan: Plan,
+    cloud: CloudPort,
+    *,
+    dry_run: bool = False,
+    on_action: Callable[[Action], None] | None = None,
+) -> ApplyResult:
+    """Run the plan's actions in order; with `dry_run`, report them and call nothing."""
+    registered: dict[str, str] = {}
+    applied: list[Action] = []
+    for action in plan.actions:
+        if on_action:
+            on_action(action)
+        if dry_run:
+            applied.append(action)
+            continue
+        if isinstance(action, RegisterTaskDefinition):
+            registered[action.family] = cloud.register_task_definition(action.spec).arn
+        elif isinstance(action, CreateService):
+            inputs = dict(action.inputs)
+            inputs["taskDefinition"] = _resolve(action.task_definition, registered)
+            cloud.create_service(inputs)
+        elif isinstance(action, UpdateService):
+            fields = dict(action.fields)
+            if action.task_definition is not None:
+                fields["taskDefinition"] = _resolve(action.task_definition, registered)
+            cloud.update_service(action.cluster, action.service, fields)
+        elif isinstance(action, RegisterScalableTarget):
+            cloud.register_scalable_target(action.inputs)
+        elif isinstance(action, PutScalingPolicy):
+            cloud.put_scaling_policy(action.inputs)
+        elif isinstance(action, DeregisterScalableTarget):
+            cloud.deregister_scalable_target(action.resource_id)
+        elif isinstance(action, DeleteService):
+            cloud.delete_service(action.cluster, action.service)
+        applied.append(action)
+    return ApplyResult(plan=plan, applied=tuple(applied), registered=registered, dry_run=dry_run)

@@ -1,0 +1,171 @@
+"""ECS adapter: services and task definitions as typed snapshots.
+
+Task definitions are immutable, so `describe_task_definition` results (and the
+responses of our own registrations) are cached by ARN for the life of the
+container: a warm no-op reconcile costs only the DescribeServices batches.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any
+
+from ecs_gitops.actual import DeploymentSnapshot, ServiceSnapshot, TaskDefinitionSnapshot
+from ecs_gitops.aws.clients import Clients, translate
+from ecs_gitops.errors import AwsError, NotFoundError, TimeoutExpiredError
+from ecs_gitops.render import normalize_task_definition, register_input
+
+DESCRIBE_BATCH = 10  # DescribeServices takes at most 10 services per call
+
+# The per-container cache of immutable task definitions, keyed by ARN.
+_TASK_DEFINITIONS: dict[str, TaskDefinitionSnapshot] = {}
+
+SERVICE_FIELDS = (
+    "deploymentConfiguration", "placementStrategy", "loadBalancers",
+    "healthCheckGracePeriodSeconds", "desiredCount",
+)
+
+
+def clear_cache() -> None:
+    _TASK_DEFINITIONS.clear()
+
+
+def _td_snapshot(raw: Mapping[str, Any]) -> TaskDefinitionSnapshot:
+    return TaskDefinitionSnapshot(
+        arn=raw["taskDefinitionArn"], family=raw["family"], revision=int(raw["revision"]),
+        spec=normalize_task_definition(raw),
+    )
+
+
+def _service_snapshot(raw: Mapping[str, Any]) -> ServiceSnapshot:
+    deployments = tuple(
+        DeploymentSnapshot(
+            id=d.get("id", ""), status=d.get("status", ""),
+            task_definition=d.get("taskDefinition", ""), rollout_state=d.get("rolloutState"),
+            desired_count=int(d.get("desiredCount", 0)), running_count=int(d.get("runningCount", 0)),
+        )
+        for d in raw.get("deployments") or ()
+    )
+    return ServiceSnapshot(
+        name=raw["serviceName"], arn=raw["serviceArn"], status=raw.get("status", "ACTIVE"),
+        task_definition=raw.get("taskDefinition", ""),
+        desired_count=int(raw.get("desiredCount", 0)),
+        running_count=int(raw.get("runningCount", 0)),
+        pending_count=int(raw.get("pendingCount", 0)),
+        raw_fields={k: raw[k] for k in SERVICE_FIELDS if k in raw},
+        tags={t["key"]: t.get("value", "") for t in raw.get("tags") or ()},
+        deployments=deployments,
+    )
+
+
+class EcsAdapter:
+    def __init__(self, clients: Clients) -> None:
+        self.clients = clients
+
+    @property
+    def _ecs(self) -> Any:
+        return self.clients.ecs
+
+    def list_service_names(self, cluster: str) -> list[str]:
+        names: list[str] = []
+        with translate("ListServices"):
+            for page in self._ecs.get_paginator("list_services").paginate(
+                cluster=cluster, PaginationConfig={"PageSize": 100}
+            ):
+                names += [arn.rsplit("/", 1)[-1] for arn in page.get("serviceArns", ())]
+        return names
+
+    def describe_services(self, cluster: str, names: Iterable[str]) -> dict[str, ServiceSnapshot]:
+        """ACTIVE services among `names`, in batches of 10, with their tags."""
+        wanted = list(dict.fromkeys(names))
+        out: dict[str, ServiceSnapshot] = {}
+        for start in range(0, len(wanted), DESCRIBE_BATCH):
+            batch = wanted[start:start + DESCRIBE_BATCH]
+            with translate("DescribeServices"):
+                response = self._ecs.describe_services(
+                    cluster=cluster, services=batch, include=["TAGS"])
+            for raw in response.get("services", ()):
+                if raw.get("status") == "ACTIVE":
+                    snapshot = _service_snapshot(raw)
+                    out[snapshot.name] = snapshot
+        return out
+
+    def describe_task_definition(self, arn: str) -> TaskDefinitionSnapshot:
+        cached = _TASK_DEFINITIONS.get(arn)
+        if cached is not None:
+            return cached
+        with translate("DescribeTaskDefinition"):
+            raw = self._ecs.describe_task_definition(taskDefinition=arn)["taskDefinition"]
+        snapshot = _td_snapshot(raw)
+        _TASK_DEFINITIONS[snapshot.arn] = snapshot
+        return snapshot
+
+    def latest_revision(self, family: str) -> TaskDefinitionSnapshot | None:
+        """The family's latest ACTIVE revision (not cacheable: it moves), or None."""
+        try:
+            with translate("DescribeTaskDefinition"):
+                raw = self._ecs.describe_task_definition(taskDefinition=family)["taskDefinition"]
+        except NotFoundError:
+            return None
+        except AwsError as exc:
+            if exc.code == "ClientException":  # ECS says "Unable to describe task definition"
+                return None
+            raise
+        snapshot = _td_snapshot(raw)
+        _TASK_DEFINITIONS.setdefault(snapshot.arn, snapshot)
+        return snapshot
+
+    def register_task_definition(self, spec: Mapping[str, Any]) -> TaskDefinitionSnapshot:
+        with translate("RegisterTaskDefinition"):
+            raw = self._ecs.register_task_definition(**register_input(spec))["taskDefinition"]
+        snapshot = _td_snapshot(raw)
+        _TASK_DEFINITIONS[snapshot.arn] = snapshot
+        return snapshot
+
+    def create_service(self, inputs: Mapping[str, Any]) -> None:
+        with translate("CreateService"):
+            self._ecs.create_service(**inputs)
+
+    def update_service(self, cluster: str, service: str, fields: Mapping[str, Any]) -> None:
+        with translate("UpdateService"):
+            self._ecs.update_service(cluster=cluster, service=service, **fields)
+
+    def delete_service(self, cluster: str, service: str) -> None:
+        with translate("DeleteService"):
+            self._ecs.delete_service(cluster=cluster, service=service, force=True)
+
+    def wait_stable(
+        self,
+        cluster: str,
+        names: list[str],
+        *,
+        timeout: float,
+        interval: float = 5.0,
+        on_progress: Callable[[dict[str, ServiceSnapshot]], None] | None = None,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> dict[str, ServiceSnapshot]:
+        """Poll until every service has one deployment, COMPLETED, running == desired."""
+        deadline = clock() + timeout
+        while True:
+            services = self.describe_services(cluster, names)
+            if on_progress:
+                on_progress(services)
+            if all(is_stable(services.get(n)) for n in names):
+                return services
+            if clock() >= deadline:
+                waiting = [n for n in names if not is_stable(services.get(n))]
+                raise TimeoutExpiredError(
+                    f"not stable after {timeout:.0f}s: {', '.join(waiting)}")
+            sleep(interval)
+
+
+def is_stable(service: ServiceSnapshot | None) -> bool:
+    if service is None:
+        return False
+    return (
+        len(service.deployments) <= 1
+        and service.rollout_state in ("COMPLETED", "UNKNOWN")
+        and service.running_count == service.desired_count
+    )

@@ -1,0 +1,95 @@
+"""Observe one environment: a typed snapshot of its cluster, services and scaling.
+
+Costs, for N services: ceil(N/100) ListServices, ceil(N/10) DescribeServices,
+DescribeTaskDefinition once per running definition per container (cached by ARN),
+one latest-revision lookup per service whose definition is about to change, and the
+Application Auto Scaling reads (paginated, 50 per page).
+"""
+
+from __future__ import annotations
+
+from ecs_gitops.actual import EnvironmentSnapshot, TaskDefinitionSnapshot
+from ecs_gitops.aws.autoscaling import AutoscalingAdapter
+from ecs_gitops.aws.clients import Clients, translate
+from ecs_gitops.aws.ecs import EcsAdapter
+from ecs_gitops.desired.model import Environment
+from ecs_gitops.errors import NotFoundError
+from ecs_gitops.render import Refs, render_task_definition, target_group_name
+
+TARGET_GROUP_BATCH = 20
+
+
+def _account_from_arn(arn: str) -> str | None:
+    parts = arn.split(":")
+    return parts[4] if len(parts) > 5 and parts[4] else None
+
+
+def resolve_target_groups(names: set[str], clients: Clients) -> dict[str, str]:
+    found: dict[str, str] = {}
+    elbv2 = clients.client("elbv2")
+    wanted = sorted(names)
+    for start in range(0, len(wanted), TARGET_GROUP_BATCH):
+        batch = wanted[start:start + TARGET_GROUP_BATCH]
+        # DescribeTargetGroups fails the whole call if one name is missing, so a batch
+        # that fails is asked again name by name; the missing ones stay unresolved and
+        # the preflight names them.
+        try:
+            with translate("DescribeTargetGroups"):
+                response = elbv2.describe_target_groups(Names=batch)
+            found.update({tg["TargetGroupName"]: tg["TargetGroupArn"]
+                          for tg in response.get("TargetGroups", ())})
+        except NotFoundError:
+            for name in batch:
+                try:
+                    with translate("DescribeTargetGroups"):
+                        response = elbv2.describe_target_groups(Names=[name])
+                    found.update({tg["TargetGroupName"]: tg["TargetGroupArn"]
+                                  for tg in response.get("TargetGroups", ())})
+                except NotFoundError:
+                    continue
+    return found
+
+
+def observe(env: Environment, clients: Clients) -> EnvironmentSnapshot:
+    ecs = EcsAdapter(clients)
+    names = ecs.list_service_names(env.cluster)
+    services = ecs.describe_services(env.cluster, names)
+    wanted = {s.ecs_name for s in env.services}
+
+    task_definitions: dict[str, TaskDefinitionSnapshot] = {}
+    target_groups: dict[str, str] = {}
+    account = None
+    for svc in services.values():
+        account = account or _account_from_arn(svc.arn)
+        for lb in svc.raw_fields.get("loadBalancers") or ():
+            arn = lb.get("targetGroupArn")
+            if arn:
+                target_groups.setdefault(target_group_name(arn), arn)
+        if svc.name in wanted and svc.task_definition:
+            task_definitions[svc.task_definition] = ecs.describe_task_definition(
+                svc.task_definition)
+    account = account or clients.account_id
+
+    desired_tgs = {s.load_balancer.target_group for s in env.services
+                   if s.load_balancer and not s.load_balancer.target_group.startswith("arn:")}
+    unresolved = desired_tgs - target_groups.keys()
+    if unresolved:
+        target_groups.update(resolve_target_groups(unresolved, clients))
+
+    refs = Refs(registry=f"{account}.dkr.ecr.{env.region}.amazonaws.com",
+                target_groups=target_groups)
+    family_latest: dict[str, TaskDefinitionSnapshot] = {}
+    for service in env.services:
+        svc = services.get(service.ecs_name)
+        running = task_definitions.get(svc.task_definition) if svc else None
+        if running is None or running.spec != render_task_definition(service, env, refs):
+            latest = ecs.latest_revision(service.ecs_name)
+            if latest is not None:
+                family_latest[service.ecs_name] = latest
+
+    return EnvironmentSnapshot(
+        cluster=env.cluster, refs=refs, services=services,
+        task_definitions=task_definitions,
+        scaling=AutoscalingAdapter(clients).describe(env.cluster),
+        family_latest=family_latest,
+    )

@@ -1,0 +1,238 @@
+"""`ecs-gitops`: validate, plan, apply and inspect desired state, on AWS or locally.
+
+Each command is thin: it loads, calls the library, and prints. Exit codes: 0 fine
+(for `plan`: no changes), 2 `plan` found changes, 1 an error (nothing applied).
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+from ecs_gitops.actual import ServiceSnapshot
+from ecs_gitops.aws import preflight
+from ecs_gitops.aws.cloud import AwsCloud, plan_environment
+from ecs_gitops.aws.ecs import EcsAdapter
+from ecs_gitops.aws.seed import seed as seed_world
+from ecs_gitops.cli import output
+from ecs_gitops.cli.target import all_environment_files, load, make_clients
+from ecs_gitops.desired.loader import iter_problems, load_environment
+from ecs_gitops.desired.schema import json_schema_text
+from ecs_gitops.errors import DesiredStateError, EcsGitopsError
+from ecs_gitops.plan import Action
+from ecs_gitops.verify import requirements
+
+app = typer.Typer(
+    name="ecs-gitops",
+    help="GitOps for Amazon ECS: desired state in git, reconciled by event-driven Lambdas.\n\n"
+    "Point commands at a real account (the usual AWS credential chain and region) or at "
+    "the embedded AWS with --local (start it with 'ecs-gitops local up').",
+    no_args_is_help=True,
+    rich_markup_mode="rich",
+    pretty_exceptions_enable=False,
+)
+console = Console(width=None if sys.stdout.isatty() else 140)
+err = Console(stderr=True)
+
+EnvArg = Annotated[str, typer.Argument(
+    help="Environment name (desired_state/NAME.yaml) or a path to a desired-state file.")]
+Local = Annotated[bool, typer.Option(
+    "--local", help="Use the embedded AWS started by 'ecs-gitops local up'.")]
+Endpoint = Annotated[str | None, typer.Option(
+    "--endpoint-url", metavar="URL", help="Send every AWS call to this endpoint (e.g. moto).")]
+Region = Annotated[str | None, typer.Option(
+    "--region", help="AWS region (default: the file's region, then your AWS config).")]
+
+
+def _fail(exc: EcsGitopsError) -> typer.Exit:
+    if isinstance(exc, DesiredStateError):
+        for problem in exc.problems:
+            err.print(f"[red]{problem}[/red]", highlight=False, soft_wrap=True)
+        err.print(f"[red]{len(exc.problems)} problem(s); nothing was applied.[/red]")
+    else:
+        err.print(f"[red]error:[/red] {exc}", highlight=False, soft_wrap=True)
+    return typer.Exit(1)
+
+
+@app.command()
+def validate(
+    files: Annotated[list[Path] | None, typer.Argument(
+        help="Desired-state files (default: every desired_state/*.yaml).")] = None,
+) -> None:
+    """Check desired-state files; print every problem as file:line:column: field: message."""
+    paths = files or all_environment_files()
+    if not paths:
+        err.print("[red]error:[/red] no files given and no desired_state/*.yaml here")
+        raise typer.Exit(1)
+    problems = iter_problems(paths)
+    for problem in problems:
+        err.print(f"[red]{problem}[/red]", highlight=False, soft_wrap=True)
+    if problems:
+        err.print(f"[red]{len(problems)} problem(s) in {len(paths)} file(s)[/red]")
+        raise typer.Exit(1)
+    console.print(f"[green]ok[/green]: {len(paths)} file(s) valid")
+
+
+@app.command()
+def plan(
+    environment: EnvArg,
+    output_format: Annotated[str, typer.Option(
+        "--output", "-o", help="text or json.")] = "text",
+    local: Local = False,
+    endpoint_url: Endpoint = None,
+    region: Region = None,
+) -> None:
+    """Show what apply would change. Exit 0: no changes, 2: changes, 1: error."""
+    if output_format not in ("text", "json"):
+        err.print("[red]error:[/red] --output must be 'text' or 'json'")
+        raise typer.Exit(1)
+    try:
+        env = load(environment)
+        clients = make_clients(local=local, endpoint_url=endpoint_url, region=region or env.region)
+        _, the_plan = plan_environment(env, clients)
+    except EcsGitopsError as exc:
+        raise _fail(exc) from None
+    if output_format == "json":
+        sys.stdout.write(json.dumps(the_plan.to_json(), indent=2) + "\n")
+    else:
+        output.print_plan(console, the_plan)
+    raise typer.Exit(0 if the_plan.empty else 2)
+
+
+@app.command()
+def apply(
+    environment: EnvArg,
+    yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")] = False,
+    dry_run: Annotated[bool, typer.Option(
+        "--dry-run", help="Show the actions, call nothing that changes AWS.")] = False,
+    wait: Annotated[bool, typer.Option(
+        "--wait/--no-wait", help="Wait until the changed services are stable.")] = True,
+    timeout: Annotated[int, typer.Option(help="Seconds to wait for stability.")] = 900,
+    local: Local = False,
+    endpoint_url: Endpoint = None,
+    region: Region = None,
+) -> None:
+    """Make the environment match its desired-state file (asks first unless --yes)."""
+    try:
+        env = load(environment)
+        clients = make_clients(local=local, endpoint_url=endpoint_url, region=region or env.region)
+        _, the_plan = plan_environment(env, clients)
+        output.print_plan(console, the_plan)
+        if the_plan.empty:
+            return
+        preflight.check(requirements(the_plan), clients)
+        if not dry_run and not yes:
+            if not sys.stdin.isatty():
+                err.print("[red]error:[/red] not a terminal: pass --yes to apply without asking")
+                raise typer.Exit(1)
+            if not typer.confirm(f"Apply {len(the_plan.actions)} change(s) to "
+                                 f"{env.environment}?", default=False):
+                err.print("nothing applied")
+                raise typer.Exit(1)
+
+        def progress(action: Action) -> None:
+            prefix = "[dim](dry run)[/dim] " if dry_run else ""
+            console.print(f"{prefix}{action.describe()[0]}", highlight=False)
+
+        from ecs_gitops.apply import apply as run_apply
+        run_apply(the_plan, AwsCloud(clients), dry_run=dry_run, on_action=progress)
+        if dry_run:
+            console.print("[yellow]dry run: nothing was changed[/yellow]")
+            return
+        console.print(f"[green]applied {len(the_plan.actions)} change(s)[/green]")
+        if wait:
+            names = sorted({a.service for a in the_plan.actions
+                            if type(a).__name__ in ("CreateService", "UpdateService")})
+            if names:
+                _wait(clients, env.cluster, names, timeout)
+    except EcsGitopsError as exc:
+        raise _fail(exc) from None
+
+
+def _wait(clients: object, cluster: str, names: list[str], timeout: int) -> None:
+    from ecs_gitops.aws.clients import Clients
+    assert isinstance(clients, Clients)
+    started = time.monotonic()
+
+    def show(services: dict[str, ServiceSnapshot]) -> None:
+        parts = [f"{n} {output.progress_cell(services.get(n))}" for n in names]
+        console.print(f"[dim]{time.monotonic() - started:5.0f}s[/dim] " + " | ".join(parts),
+                      highlight=False)
+
+    EcsAdapter(clients).wait_stable(cluster, names, timeout=timeout, on_progress=show,
+                                    interval=5.0 if not clients.embedded else 0.2)
+    console.print("[green]all changed services are stable[/green]")
+
+
+@app.command()
+def status(
+    environment: EnvArg,
+    local: Local = False,
+    endpoint_url: Endpoint = None,
+    region: Region = None,
+) -> None:
+    """A table per service: revision, image tag, counts, rollout state, autoscaling range."""
+    try:
+        env = load(environment)
+        clients = make_clients(local=local, endpoint_url=endpoint_url, region=region or env.region)
+        snapshot, the_plan = plan_environment(env, clients)
+    except EcsGitopsError as exc:
+        raise _fail(exc) from None
+    output.print_status(console, env, snapshot, the_plan)
+
+
+@app.command()
+def schema(
+    out: Annotated[Path | None, typer.Option(
+        "--out", "-o", help="Write to this file (default: standard output).")] = None,
+) -> None:
+    """Print (or write) the JSON Schema of desired-state files."""
+    text = json_schema_text()
+    if out is None:
+        sys.stdout.write(text)
+    else:
+        out.write_text(text, encoding="utf-8")
+        err.print(f"wrote {out}")
+
+
+@app.command()
+def seed(
+    files: Annotated[list[Path] | None, typer.Argument(
+        help="Desired-state files to seed from (default: every desired_state/*.yaml).")] = None,
+    local: Local = False,
+    endpoint_url: Endpoint = None,
+    region: Region = None,
+) -> None:
+    """Create the original world on the embedded AWS: cluster, ECR, SSM, target groups."""
+    try:
+        envs = [load_environment(p) for p in (files or all_environment_files())]
+        if not local and endpoint_url is None:
+            raise EcsGitopsError("seed is for the embedded AWS: pass --local or --endpoint-url")
+        clients = make_clients(local=local, endpoint_url=endpoint_url,
+                               region=region or envs[0].region)
+        seed_world(envs, clients, say=lambda line: console.print(f"  created {line}"))
+    except EcsGitopsError as exc:
+        raise _fail(exc) from None
+    console.print("[green]seeded[/green]")
+
+
+@app.command()
+def demo() -> None:
+    """Seed the original world on an in-process embedded AWS, then plan and apply it."""
+    from ecs_gitops.local.quickstart import run
+
+    raise typer.Exit(run(console))
+
+
+def main() -> None:
+    app()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,64 @@
+"""Where the CLI points: a real account (the usual credential chain) or the embedded AWS."""
+
+from __future__ import annotations
+
+import os
+import socket
+from pathlib import Path
+from urllib.parse import urlparse
+
+from ecs_gitops.aws.clients import Clients
+from ecs_gitops.desired import Environment, load_environment
+from ecs_gitops.errors import EcsGitopsError
+
+DEFAULT_LOCAL_ENDPOINT = "http://127.0.0.1:4566"
+DESIRED_DIR = Path("desired_state")
+
+
+def local_endpoint() -> str:
+    return os.environ.get("ECS_GITOPS_LOCAL_ENDPOINT", DEFAULT_LOCAL_ENDPOINT)
+
+
+def _reachable(url: str) -> bool:
+    parsed = urlparse(url)
+    try:
+        with socket.create_connection((parsed.hostname or "127.0.0.1", parsed.port or 80), 1):
+            return True
+    except OSError:
+        return False
+
+
+def make_clients(*, local: bool, endpoint_url: str | None, region: str | None) -> Clients:
+    if local and endpoint_url is None:
+        endpoint_url = local_endpoint()
+        if not _reachable(endpoint_url):
+            raise EcsGitopsError(
+                f"the embedded AWS is not running at {endpoint_url}: start it with "
+                "'ecs-gitops local up' (or run 'ecs-gitops demo', which needs nothing)")
+    if endpoint_url is not None:
+        # moto accepts any credentials; never send real ones to a local endpoint.
+        for key, value in (("AWS_ACCESS_KEY_ID", "testing"), ("AWS_SECRET_ACCESS_KEY", "testing")):
+            os.environ.setdefault(key, value)
+    return Clients(region=region, endpoint_url=endpoint_url)
+
+
+def resolve_file(env_or_file: str, directory: Path = DESIRED_DIR) -> Path:
+    """`production` -> desired_state/production.yaml; a path is taken as it is."""
+    path = Path(env_or_file)
+    if path.suffix in (".yaml", ".yml") or path.exists():
+        return path
+    candidate = directory / f"{env_or_file}.yaml"
+    if candidate.exists():
+        return candidate
+    known = sorted(p.stem for p in directory.glob("*.yaml")) if directory.is_dir() else []
+    raise EcsGitopsError(
+        f"no desired-state file for {env_or_file!r}: looked for {candidate}"
+        + (f"; known environments: {', '.join(known)}" if known else ""))
+
+
+def load(env_or_file: str) -> Environment:
+    return load_environment(resolve_file(env_or_file))
+
+
+def all_environment_files(directory: Path = DESIRED_DIR) -> list[Path]:
+    return sorted(p for p in directory.glob("*.yaml"))

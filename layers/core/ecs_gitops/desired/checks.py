@@ -1,0 +1,98 @@
+"""Rules of the desired state that pydantic's per-field types cannot express.
+
+Each check is a plain function over plain values returning `(location, message)`
+pairs, so that the models' validators and the loader's pass over the raw YAML use
+the very same rule (the loader needs the raw pass to report these problems even
+when another field of the same service is broken and pydantic stops early).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+Loc = tuple[str | int, ...]
+
+SECRET_NAME = re.compile(
+    r"(PASSWORD|PASSWD|PASSPHRASE|SECRET|TOKEN|API_?KEY|ACCESS_?KEY|PRIVATE_?KEY|CREDENTIAL)",
+    re.IGNORECASE,
+)
+
+# Fargate accepts only these (cpu -> allowed memory in MiB) pairs.
+_GB = 1024
+FARGATE_SIZES: Mapping[int, tuple[int, ...]] = {
+    256: (512, 1 * _GB, 2 * _GB),
+    512: tuple(range(1 * _GB, 4 * _GB + 1, _GB)),
+    1024: tuple(range(2 * _GB, 8 * _GB + 1, _GB)),
+    2048: tuple(range(4 * _GB, 16 * _GB + 1, _GB)),
+    4096: tuple(range(8 * _GB, 30 * _GB + 1, _GB)),
+    8192: tuple(range(16 * _GB, 60 * _GB + 1, 4 * _GB)),
+    16384: tuple(range(32 * _GB, 120 * _GB + 1, 8 * _GB)),
+}
+# EC2 task-level limits (Linux): 0.125 to 192 vCPU; memory at least 6 MiB
+# (the container minimum), and a task cannot ask for more than an instance has.
+EC2_CPU_RANGE = (128, 196_608)
+EC2_MEMORY_MIN = 6
+
+
+def secret_looking_names(names: Iterable[str]) -> list[str]:
+    """Environment variable names that look like they hold a secret."""
+    return [n for n in names if SECRET_NAME.search(n)]
+
+
+def check_environment_names(environment: Mapping[str, Any]) -> list[tuple[Loc, str]]:
+    return [
+        (
+            (name,),
+            f"{name!r} looks like a secret: put it under 'secrets:' as an SSM parameter "
+            "reference, never as a plain value under 'environment:'",
+        )
+        for name in secret_looking_names(environment)
+    ]
+
+
+def check_scaling(minimum: int, maximum: int) -> list[tuple[Loc, str]]:
+    if minimum > maximum:
+        return [(("min",), f"min ({minimum}) is greater than max ({maximum})")]
+    return []
+
+
+def check_size(cpu: int, memory: int, launch_type: str) -> list[tuple[Loc, str]]:
+    if launch_type == "FARGATE":
+        allowed = FARGATE_SIZES.get(cpu)
+        if allowed is None:
+            valid = ", ".join(str(c) for c in FARGATE_SIZES)
+            return [(("cpu",), f"Fargate does not offer cpu {cpu}; choose one of {valid}")]
+        if memory not in allowed:
+            if len(allowed) <= 4:
+                choices = ", ".join(str(m) for m in allowed)
+            else:
+                choices = f"{allowed[0]}..{allowed[-1]} in steps of {allowed[1] - allowed[0]}"
+            return [
+                (("memory",), f"Fargate refuses memory {memory} MiB with cpu {cpu}: "
+                 f"allowed {choices} MiB")
+            ]
+        return []
+    lo, hi = EC2_CPU_RANGE
+    problems: list[tuple[Loc, str]] = []
+    if not lo <= cpu <= hi:
+        problems.append((("cpu",), f"ECS refuses task cpu {cpu}: it must be {lo}..{hi} units"))
+    if memory < EC2_MEMORY_MIN:
+        problems.append((("memory",), f"ECS refuses memory {memory} MiB: at least {EC2_MEMORY_MIN}"))
+    return problems
+
+
+def check_unique_names(names: Iterable[Any]) -> list[tuple[Loc, str]]:
+    seen: dict[Any, int] = {}
+    problems: list[tuple[Loc, str]] = []
+    for index, name in enumerate(names):
+        if name is None:
+            continue
+        if name in seen:
+            problems.append(
+                ((index, "name"), f"service {name!r} is defined twice (first at index {seen[name]})")
+            )
+        else:
+            seen[name] = index
+    return problems

@@ -1,0 +1,288 @@
+"""Read a desired-state file and report every problem with file, line and field.
+
+The YAML is parsed once into a node tree that keeps line/column marks; pydantic
+validates the data, and each error's location is mapped back onto that tree.
+Duplicate keys (which YAML parsers silently resolve as "last one wins") are
+errors. Cross-field rules are checked again over the raw data, because pydantic
+skips a model's cross-field validator when one of its fields is already broken and
+an operator wants every problem of the file in one go.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import BaseModel, ValidationError
+from pydantic_core import ErrorDetails
+
+from ecs_gitops.desired import checks
+from ecs_gitops.desired.model import Environment, parse_cpu, parse_memory
+from ecs_gitops.errors import DesiredStateError, Problem
+
+Loc = tuple[str | int, ...]
+
+
+class _MarkedLoader(yaml.SafeLoader):
+    """SafeLoader that records duplicate keys instead of keeping the last one silently."""
+
+    def __init__(self, stream: str) -> None:
+        super().__init__(stream)
+        self.duplicates: list[tuple[yaml.Node, Any]] = []
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+        seen: set[Any] = set()
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=True)
+            try:
+                duplicate = key in seen
+            except TypeError:  # unhashable key: let the base class report it
+                continue
+            if duplicate:
+                self.duplicates.append((key_node, key))
+            seen.add(key)
+        return super().construct_mapping(node, deep=deep)
+
+
+def _format_loc(loc: Loc) -> str:
+    out = ""
+    for part in loc:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        else:
+            out += f".{part}" if out else str(part)
+    return out
+
+
+def _find(root: yaml.Node | None, loc: Loc) -> tuple[yaml.Node | None, Loc]:
+    """The deepest node along `loc`, and the part of `loc` that was found."""
+    node = root
+    found: list[str | int] = []
+    for part in loc:
+        if isinstance(node, yaml.MappingNode):
+            match = None
+            for key_node, value_node in node.value:
+                if isinstance(key_node, yaml.ScalarNode) and key_node.value == str(part):
+                    match = (key_node, value_node)
+            if match is None:
+                return node, tuple(found)
+            node = match[1]
+        elif isinstance(node, yaml.SequenceNode) and isinstance(part, int):
+            if part >= len(node.value):
+                return node, tuple(found)
+            node = node.value[part]
+        else:
+            return node, tuple(found)
+        found.append(part)
+    return node, tuple(found)
+
+
+def _path_of(node: yaml.Node | None, target: yaml.Node, here: Loc = ()) -> Loc | None:
+    """The path of the mapping key `target` in the tree under `node`."""
+    if isinstance(node, yaml.MappingNode):
+        for key_node, value_node in node.value:
+            key: Loc = (*here, str(key_node.value))
+            if key_node is target:
+                return key
+            found = _path_of(value_node, target, key)
+            if found is not None:
+                return found
+    elif isinstance(node, yaml.SequenceNode):
+        for index, item in enumerate(node.value):
+            found = _path_of(item, target, (*here, index))
+            if found is not None:
+                return found
+    return None
+
+
+def _key_node(root: yaml.Node | None, loc: Loc) -> yaml.Node | None:
+    """The key node naming the last part of `loc` (for unknown keys)."""
+    parent, found = _find(root, loc[:-1])
+    if found != loc[:-1] or not isinstance(parent, yaml.MappingNode):
+        return None
+    for key_node, _ in parent.value:
+        if isinstance(key_node, yaml.ScalarNode) and key_node.value == str(loc[-1]):
+            return key_node
+    return None
+
+
+def _allowed_keys(model: type[BaseModel], loc: Loc) -> list[str]:
+    """The keys a mapping at `loc` accepts, for 'did you mean' hints."""
+    current: Any = model
+    for part in loc:
+        if isinstance(part, int):
+            continue
+        fields = getattr(current, "model_fields", None)
+        if fields is None:
+            return []
+        match = next((f for n, f in fields.items() if (f.alias or n) == part), None)
+        if match is None:
+            return []
+        annotation = match.annotation
+        args = getattr(annotation, "__args__", ())
+        candidates = [annotation, *args]
+        current = next((c for c in candidates if isinstance(c, type)
+                        and issubclass(c, BaseModel)), None)
+        if current is None:
+            return []
+    return [f.alias or n for n, f in getattr(current, "model_fields", {}).items()]
+
+
+def _message(error: ErrorDetails, loc: Loc) -> str:
+    kind = error["type"]
+    if kind == "extra_forbidden":
+        allowed = _allowed_keys(Environment, loc[:-1])
+        hint = difflib.get_close_matches(str(loc[-1]), allowed, n=1)
+        suffix = f"; did you mean {hint[0]!r}?" if hint else (
+            f"; allowed: {', '.join(sorted(allowed))}" if allowed else "")
+        return f"unknown key {loc[-1]!r}{suffix}"
+    if kind == "missing":
+        return "required key is missing"
+    return error["msg"]
+
+
+def _pydantic_problems(exc: ValidationError) -> list[tuple[Loc, str, bool]]:
+    """(loc, message, points_at_key) for every pydantic error."""
+    out: list[tuple[Loc, str, bool]] = []
+    errors = exc.errors()
+    failed_items = {tuple(e["loc"][:1]) for e in errors if len(e["loc"]) > 1}
+    for error in errors:
+        # A list whose items failed is also "too short" to pydantic: noise, not news.
+        if error["type"] == "too_short" and tuple(error["loc"]) in failed_items:
+            continue
+        loc: Loc = tuple(error["loc"])
+        # Our own cross-field errors say which field they are about.
+        field = (error.get("ctx") or {}).get("field")
+        if field:
+            loc = loc + tuple(int(p) if p.isdigit() else p for p in str(field).split("."))
+        # pydantic adds the tag of a failed union member; it means nothing to a reader.
+        loc = tuple(p for p in loc if not (isinstance(p, str) and p in ("function-after",)))
+        out.append((loc, _message(error, loc), error["type"] == "extra_forbidden"))
+    return out
+
+
+def _raw_problems(data: Any) -> list[tuple[Loc, str, bool]]:
+    """Cross-field rules over the raw data, tolerant of anything malformed."""
+    if not isinstance(data, Mapping):
+        return []
+    services = data.get("services")
+    if not isinstance(services, list):
+        return []
+    out: list[tuple[Loc, str, bool]] = []
+    names = [s.get("name") if isinstance(s, Mapping) else None for s in services]
+    ecs_names = [
+        (s.get("serviceName") or s.get("name")) if isinstance(s, Mapping) else None
+        for s in services
+    ]
+    for problems in (checks.check_unique_names(names), checks.check_unique_names(ecs_names)):
+        out += [(("services", *loc), msg, False) for loc, msg in problems]
+    launch_type = data.get("launchType", "EC2")
+    for index, service in enumerate(services):
+        if not isinstance(service, Mapping):
+            continue
+        base: Loc = ("services", index)
+        environment = service.get("environment")
+        if isinstance(environment, Mapping):
+            out += [
+                ((*base, "environment", *loc), msg, True)
+                for loc, msg in checks.check_environment_names(environment)
+            ]
+        scaling = service.get("scaling")
+        if isinstance(scaling, Mapping):
+            lo, hi = scaling.get("min"), scaling.get("max")
+            if type(lo) is int and type(hi) is int:
+                out += [((*base, "scaling", *loc), msg, False)
+                        for loc, msg in checks.check_scaling(lo, hi)]
+        try:
+            cpu, memory = parse_cpu(service.get("cpu")), parse_memory(service.get("memory"))
+        except ValueError:
+            continue
+        if type(cpu) is int and type(memory) is int and launch_type in ("EC2", "FARGATE"):
+            out += [((*base, *loc), msg, False)
+                    for loc, msg in checks.check_size(cpu, memory, launch_type)]
+    return out
+
+
+def _locate(root: yaml.Node | None, loc: Loc, at_key: bool) -> tuple[int, int]:
+    node = _key_node(root, loc) if at_key else None
+    if node is None:
+        node, _ = _find(root, loc)
+    if node is None:
+        return 1, 1
+    return node.start_mark.line + 1, node.start_mark.column + 1
+
+
+def load_environment_text(text: str, path: str = "<string>") -> Environment:
+    """Validate a desired-state document; raise `DesiredStateError` with every problem."""
+    loader = _MarkedLoader(text)
+    try:
+        root = loader.get_single_node()
+        data = loader.construct_document(root) if root is not None else None
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line, column = (mark.line + 1, mark.column + 1) if mark else (1, 1)
+        what = " ".join(p for p in (exc.context, exc.problem) if p)
+        raise DesiredStateError([Problem(path, line, column, "", f"malformed YAML: {what}")]) \
+            from None
+    except yaml.YAMLError as exc:
+        raise DesiredStateError([Problem(path, 1, 1, "", f"malformed YAML: {exc}")]) from None
+    finally:
+        loader.dispose()
+
+    problems: list[Problem] = []
+    for key_node, key in loader.duplicates:
+        where = _path_of(root, key_node) or (str(key),)
+        problems.append(Problem(path, key_node.start_mark.line + 1, key_node.start_mark.column + 1,
+                                _format_loc(where), f"duplicate key {key!r}: each key may appear once"))
+    if not isinstance(data, Mapping):
+        problems.append(Problem(path, 1, 1, "", "the file must be a mapping "
+                                "(schemaVersion, environment, services, ...)"))
+        raise DesiredStateError(problems)
+
+    environment: Environment | None = None
+    found: list[tuple[Loc, str, bool]] = []
+    try:
+        environment = Environment.model_validate(data)
+    except ValidationError as exc:
+        found += _pydantic_problems(exc)
+    found += _raw_problems(data)
+
+    seen: set[tuple[Loc, str]] = set()
+    for loc, message, at_key in found:
+        if (loc, message) in seen:
+            continue
+        seen.add((loc, message))
+        line, column = _locate(root, loc, at_key)
+        problems.append(Problem(path, line, column, _format_loc(loc), message))
+    if problems:
+        problems.sort(key=lambda p: (p.line, p.column, p.field))
+        raise DesiredStateError(problems)
+    assert environment is not None
+    return environment
+
+
+def load_environment(path: str | Path) -> Environment:
+    """Read and validate one desired-state file."""
+    p = Path(path)
+    try:
+        text = p.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise DesiredStateError([Problem(str(p), 1, 1, "", "no such file")]) from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise DesiredStateError([Problem(str(p), 1, 1, "", f"cannot read the file: {exc}")]) \
+            from None
+    return load_environment_text(text, str(p))
+
+
+def iter_problems(paths: Iterable[str | Path]) -> list[Problem]:
+    """Every problem of every file (for `ecs-gitops validate`)."""
+    out: list[Problem] = []
+    for path in paths:
+        try:
+            load_environment(path)
+        except DesiredStateError as exc:
+            out.extend(exc.problems)
+    return out

@@ -1,0 +1,324 @@
+"""Pydantic models of a desired-state file (one file per environment).
+
+The YAML uses camelCase keys (like the ECS API), Python uses snake_case. Models are
+frozen and reject unknown keys, so a typo is an error rather than a silently
+ignored setting. Every field carries a description: it becomes the JSON Schema
+that editors use to complete and check the files (`ecs-gitops schema`).
+"""
+
+from __future__ import annotations
+
+import re
+from enum import StrEnum
+from typing import Annotated, Any, Literal
+
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    field_validator,
+    model_validator,
+)
+from pydantic.alias_generators import to_camel
+from pydantic_core import PydanticCustomError
+
+from ecs_gitops.desired import checks
+
+SCHEMA_VERSION = 1
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(
+        frozen=True,
+        extra="forbid",
+        alias_generator=to_camel,
+        populate_by_name=True,
+        str_strip_whitespace=True,
+    )
+
+
+def _raise_first(problems: list[tuple[checks.Loc, str]]) -> None:
+    if problems:
+        loc, message = problems[0]
+        raise PydanticCustomError("ecs_gitops", message, {"field": ".".join(map(str, loc))})
+
+
+_CPU = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(vcpu|cpu)?\s*$", re.IGNORECASE)
+_MEM = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(mib|mb|gib|gb)?\s*$", re.IGNORECASE)
+
+
+def parse_cpu(value: Any) -> Any:
+    """`256`, `"256"`, `"0.25 vCPU"` and `"0.25vcpu"` all mean 256 CPU units."""
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, int):
+        return value
+    if isinstance(value, float):
+        return int(value * 1024) if value < 128 else value
+    if isinstance(value, str):
+        match = _CPU.match(value)
+        if not match:
+            raise PydanticCustomError(
+                "cpu", f"cpu must be CPU units (256) or vCPU ('0.25 vCPU'), not {value!r}"
+            )
+        number, unit = float(match.group(1)), match.group(2)
+        units = number * 1024 if unit else number
+        if units != int(units):
+            raise PydanticCustomError("cpu", f"cpu {value!r} is not a whole number of units")
+        return int(units)
+    return value
+
+
+def parse_memory(value: Any) -> Any:
+    """`512`, `"512"`, `"512 MiB"` and `"0.5 GB"` all mean 512 MiB."""
+    if isinstance(value, bool) or isinstance(value, int):
+        return value
+    if isinstance(value, str):
+        match = _MEM.match(value)
+        if not match:
+            raise PydanticCustomError(
+                "memory", f"memory must be MiB (512) or '0.5 GB', not {value!r}"
+            )
+        number, unit = float(match.group(1)), (match.group(2) or "").lower()
+        mib = number * 1024 if unit in ("gb", "gib") else number
+        if mib != int(mib):
+            raise PydanticCustomError("memory", f"memory {value!r} is not a whole number of MiB")
+        return int(mib)
+    return value
+
+
+def _not_latest(tag: str) -> str:
+    if tag.lower() == "latest":
+        raise PydanticCustomError(
+            "image_tag",
+            "the tag 'latest' is not allowed: pin an immutable tag (the commit id) so that "
+            "git says exactly what runs",
+        )
+    return tag
+
+
+Cpu = Annotated[int, BeforeValidator(parse_cpu), Field(gt=0)]
+Memory = Annotated[int, BeforeValidator(parse_memory), Field(gt=0)]
+Port = Annotated[int, Field(ge=1, le=65535)]
+ImageTag = Annotated[
+    str,
+    Field(min_length=1, max_length=128, pattern=r"^[A-Za-z0-9_][A-Za-z0-9_.-]*$"),
+    AfterValidator(_not_latest),
+]
+ServiceName = Annotated[str, Field(pattern=r"^[A-Za-z][A-Za-z0-9_-]{0,254}$")]
+SsmReference = Annotated[
+    str,
+    Field(pattern=r"^(/[A-Za-z0-9_.\-/]+|arn:aws[a-z-]*:(ssm|secretsmanager):.+)$"),
+]
+
+
+class Placement(StrEnum):
+    """How ECS places a service's tasks on the cluster's instances."""
+
+    SPREAD_AZ = "spread-az"
+    SPREAD_INSTANCE = "spread-instance"
+    BINPACK_MEMORY = "binpack-memory"
+    BINPACK_CPU = "binpack-cpu"
+    RANDOM = "random"
+
+
+class Image(_Model):
+    repository: str = Field(
+        description="ECR repository name (in the stack's account and region), e.g. 'api'.",
+        pattern=r"^[a-z0-9]+(?:[._/-][a-z0-9]+)*$",
+    )
+    tag: ImageTag = Field(
+        description="Immutable image tag, normally the git commit id the build wrote back. "
+        "'latest' is refused."
+    )
+
+
+class Build(_Model):
+    project: str = Field(description="CodeBuild project that builds this service's image.")
+    source: str = Field(
+        description="Repository folder holding the app's source; a push that changes a file "
+        "under it starts the build.",
+        pattern=r"^[A-Za-z0-9_.-]+(/[A-Za-z0-9_.-]+)*/?$",
+    )
+
+
+class Scaling(_Model):
+    min: int = Field(ge=0, le=10_000, description="Fewest tasks autoscaling may run.")
+    max: int = Field(ge=1, le=10_000, description="Most tasks autoscaling may run.")
+    target_cpu: int = Field(
+        default=80, ge=1, le=100,
+        description="Target tracking: keep average CPU utilisation of the service near this %.",
+    )
+    scale_in_cooldown: int = Field(default=300, ge=0, le=3600,
+                                   description="Seconds between scale-in steps.")
+    scale_out_cooldown: int = Field(default=60, ge=0, le=3600,
+                                    description="Seconds between scale-out steps.")
+
+    @model_validator(mode="after")
+    def _min_le_max(self) -> Scaling:
+        _raise_first(checks.check_scaling(self.min, self.max))
+        return self
+
+
+class Deployment(_Model):
+    minimum_healthy_percent: int = Field(
+        default=100, ge=0, le=100,
+        description="Rolling update floor: never fewer healthy tasks than this % of desired.",
+    )
+    maximum_percent: int = Field(
+        default=200, ge=100, le=400,
+        description="Rolling update ceiling: at most this % of desired tasks during a deploy.",
+    )
+    circuit_breaker: bool = Field(
+        default=True, description="Stop a deployment whose tasks keep failing to start."
+    )
+    rollback: bool = Field(
+        default=True,
+        description="With the circuit breaker: roll back to the last completed deployment.",
+    )
+
+
+class LoadBalancer(_Model):
+    target_group: str = Field(
+        description="Target group name (resolved to its ARN before apply) or full ARN.",
+        min_length=1,
+    )
+    container_port: Port | None = Field(
+        default=None, description="Container port registered with the target group; "
+        "defaults to the service's port."
+    )
+    health_check_grace_period: int = Field(
+        default=60, ge=0, le=2_147_483_647,
+        description="Seconds ECS ignores failing load balancer health checks after a task starts.",
+    )
+
+
+class HealthCheck(_Model):
+    command: tuple[str, ...] = Field(
+        description="Container health check, as ECS takes it: ['CMD-SHELL', 'curl -f ...'].",
+        min_length=2,
+    )
+    interval: int = Field(default=30, ge=5, le=300, description="Seconds between checks.")
+    timeout: int = Field(default=5, ge=2, le=120, description="Seconds before a check fails.")
+    retries: int = Field(default=3, ge=1, le=10, description="Failures before 'unhealthy'.")
+    start_period: int = Field(default=0, ge=0, le=300,
+                              description="Grace seconds after start before failures count.")
+
+
+class Service(_Model):
+    name: ServiceName = Field(description="The app's name, unique in this file, e.g. 'api'.")
+    service_name: ServiceName | None = Field(
+        default=None,
+        description="ECS service name (and task definition family). Defaults to `name`; "
+        "set it when environments share a cluster, e.g. 'api-development'.",
+    )
+    image: Image = Field(description="The container image to run.")
+    build: Build | None = Field(default=None, description="How the image is built from git.")
+    cpu: Cpu = Field(description="Task CPU: units (256) or vCPU ('0.25 vCPU').")
+    memory: Memory = Field(description="Task memory: MiB (512) or '0.5 GB'.")
+    port: Port = Field(description="Container port the app listens on.")
+    environment: dict[str, str] = Field(
+        default_factory=dict,
+        description="Plain environment variables. Names that look secret are refused here.",
+    )
+    secrets: dict[str, SsmReference] = Field(
+        default_factory=dict,
+        description="Environment variables filled by ECS from SSM Parameter Store "
+        "(name like '/simpleweb/db-password', or an ARN). Values never appear in git.",
+    )
+    desired_count: int | None = Field(
+        default=None, ge=0, le=10_000,
+        description="Task count when `scaling` is not set. With `scaling`, autoscaling owns "
+        "the count and this must be left out.",
+    )
+    scaling: Scaling | None = Field(default=None, description="Target tracking autoscaling.")
+    placement: Placement = Field(
+        default=Placement.SPREAD_AZ,
+        description="Task placement: spread-az, spread-instance, binpack-memory, binpack-cpu, "
+        "random.",
+    )
+    deployment: Deployment = Field(default_factory=Deployment,
+                                   description="Rolling update settings.")
+    load_balancer: LoadBalancer | None = Field(default=None,
+                                               description="Target group to register tasks in.")
+    health_check: HealthCheck | None = Field(default=None,
+                                             description="Container health check.")
+    log_group: str | None = Field(
+        default=None, description="CloudWatch Logs group for the awslogs driver.",
+        pattern=r"^[\.\-_/#A-Za-z0-9]+$",
+    )
+
+    @property
+    def ecs_name(self) -> str:
+        return self.service_name or self.name
+
+    @field_validator("environment")
+    @classmethod
+    def _no_secret_in_environment(cls, value: dict[str, str]) -> dict[str, str]:
+        _raise_first(checks.check_environment_names(value))
+        return value
+
+    @model_validator(mode="after")
+    def _count_or_scaling(self) -> Service:
+        if self.scaling is not None and self.desired_count is not None:
+            raise PydanticCustomError(
+                "ecs_gitops",
+                "desiredCount and scaling exclude each other: autoscaling owns the count",
+                {"field": "desiredCount"},
+            )
+        return self
+
+
+class Roles(_Model):
+    task: str | None = Field(default=None, pattern=r"^arn:aws[a-z-]*:iam::\d{12}:role/.+$",
+                             description="Task role ARN (what the app may call in AWS).")
+    execution: str | None = Field(
+        default=None, pattern=r"^arn:aws[a-z-]*:iam::\d{12}:role/.+$",
+        description="Execution role ARN (pulls the image, reads the secrets).",
+    )
+
+
+class Environment(_Model):
+    schema_version: Literal[1] = Field(description="Version of this file's format; 1.")
+    environment: str = Field(pattern=r"^[a-z][a-z0-9-]{0,31}$",
+                             description="Environment name, e.g. 'production'.")
+    branch: str = Field(min_length=1, description="Git branch whose tip this file describes.")
+    region: str = Field(pattern=r"^[a-z]{2}(-[a-z]+)+-\d$", description="AWS region.")
+    cluster: str = Field(pattern=r"^[A-Za-z0-9_-]{1,255}$", description="ECS cluster name.")
+    launch_type: Literal["EC2", "FARGATE"] = Field(
+        default="EC2", description="EC2 or FARGATE: decides which cpu/memory pairs are valid."
+    )
+    self_heal: bool = Field(
+        default=True,
+        description="Correct drift found by a scheduled reconcile. false: report it only.",
+    )
+    prune: bool = Field(
+        default=False,
+        description="Delete services of this environment that the file no longer lists.",
+    )
+    roles: Roles = Field(default_factory=Roles, description="IAM roles the tasks use.")
+    services: tuple[Service, ...] = Field(min_length=1, description="The services to run.")
+
+    @model_validator(mode="after")
+    def _cross_checks(self) -> Environment:
+        problems = checks.check_unique_names(s.name for s in self.services)
+        problems += checks.check_unique_names(s.ecs_name for s in self.services)
+        for index, service in enumerate(self.services):
+            problems += [
+                ((index, *loc), msg)
+                for loc, msg in checks.check_size(service.cpu, service.memory, self.launch_type)
+            ]
+        if problems:
+            loc, message = problems[0]
+            raise PydanticCustomError(
+                "ecs_gitops", message, {"field": ".".join(map(str, ("services", *loc)))}
+            )
+        return self
+
+    def service(self, name: str) -> Service:
+        for service in self.services:
+            if service.name == name or service.ecs_name == name:
+                return service
+        raise KeyError(name)

@@ -1,0 +1,127 @@
+"""Small corrections to moto's ECS so that it behaves like ECS where we depend on it.
+
+- CreateService: moto drops `deploymentConfiguration`, `placementStrategy`,
+  `placementConstraints` and `healthCheckGracePeriodSeconds`; ECS keeps them. Without
+  this, every first apply would be followed by a spurious update.
+- Rollouts: moto never progresses a deployment. Until the rollout simulator takes
+  over (`instant_rollouts(False)`), a CreateService/UpdateService completes at once:
+  running == desired, one PRIMARY deployment on the new definition, COMPLETED.
+
+Patches are applied once per process (idempotent) and touch only moto's classes.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from typing import Any
+
+from moto.core.utils import utcnow
+from moto.ecs.models import Service
+from moto.ecs.responses import EC2ContainerServiceResponse
+from moto.moto_api._internal import mock_random
+
+_lock = threading.Lock()
+_applied = False
+_state = {"instant": True}
+# Called with (cluster, service, task_definition_arn) after each deployment starts.
+_listeners: list[Callable[[str, str, str], None]] = []
+
+_EXTRA_CREATE_PARAMS = {
+    "deploymentConfiguration": "deployment_configuration",
+    "placementStrategy": "placement_strategy",
+    "placementConstraints": "placement_constraints",
+    "healthCheckGracePeriodSeconds": "health_check_grace_period_seconds",
+}
+
+
+def instant_rollouts(enabled: bool) -> None:
+    _state["instant"] = enabled
+
+
+def on_deployment(listener: Callable[[str, str, str], None]) -> Callable[[], None]:
+    _listeners.append(listener)
+    return lambda: _listeners.remove(listener)
+
+
+def start_deployment(service: Service, task_definition: str) -> None:
+    """A new PRIMARY deployment, the way ECS starts one on a definition change."""
+    now = utcnow()
+    deployment = {
+        "id": f"ecs-svc/{mock_random.randint(0, 32**12)}",
+        "status": "PRIMARY",
+        "taskDefinition": task_definition,
+        "desiredCount": service.desired_count,
+        "pendingCount": service.desired_count,
+        "runningCount": 0,
+        "failedTasks": 0,
+        "createdAt": now,
+        "updatedAt": now,
+        "launchType": service.launch_type,
+        "rolloutState": "IN_PROGRESS",
+        "rolloutStateReason": "ECS deployment in progress.",
+    }
+    for old in service.deployments:
+        old["status"] = "ACTIVE"
+    service.deployments = [deployment, *service.deployments]
+    if _state["instant"]:
+        complete_deployment(service)
+
+
+def complete_deployment(service: Service) -> None:
+    primary = service.deployments[0]
+    primary.update(runningCount=service.desired_count, pendingCount=0,
+                   desiredCount=service.desired_count, rolloutState="COMPLETED",
+                   rolloutStateReason=f"ECS deployment {primary['id']} completed.",
+                   updatedAt=utcnow())
+    service.deployments = [primary]
+    service.running_count = service.desired_count
+    service.pending_count = 0
+
+
+def _patched_create(original: Callable[[Any], Any]) -> Callable[[Any], Any]:
+    def create_service(self: Any) -> Any:
+        result = original(self)
+        service = self.ecs_backend._get_service(
+            self._get_param("cluster", "default"), self._get_param("serviceName"))
+        for param, attr in _EXTRA_CREATE_PARAMS.items():
+            value = self._get_param(param)
+            if value is not None:
+                setattr(service, attr, value)
+        service.deployments = []
+        start_deployment(service, service.task_definition)
+        for listener in list(_listeners):
+            listener(service.cluster_name, service.name, service.task_definition)
+        return result
+    return create_service
+
+
+def _patched_update(original: Callable[[Any], Any]) -> Callable[[Any], Any]:
+    def update_service(self: Any) -> Any:
+        cluster = self._get_param("cluster", "default")
+        name = str(self._get_param("service")).split("/")[-1]
+        before = self.ecs_backend._get_service(cluster, name)
+        old_td, old_count = before.task_definition, before.desired_count
+        result = original(self)
+        service = self.ecs_backend._get_service(cluster, name)
+        if service.task_definition != old_td or self._get_param("forceNewDeployment"):
+            start_deployment(service, service.task_definition)
+            for listener in list(_listeners):
+                listener(service.cluster_name, service.name, service.task_definition)
+        elif service.desired_count != old_count and service.deployments:
+            service.deployments[0]["desiredCount"] = service.desired_count
+            if _state["instant"]:
+                complete_deployment(service)
+        return result
+    return update_service
+
+
+def apply_patches() -> None:
+    global _applied
+    with _lock:
+        if _applied:
+            return
+        cls: Any = EC2ContainerServiceResponse
+        cls.create_service = _patched_create(cls.create_service)
+        cls.update_service = _patched_update(cls.update_service)
+        _applied = True

@@ -1,0 +1,320 @@
+"""(desired, actual) -> Plan: a purely computational function with no side effects.
+
+A plan is an ordered tuple of frozen actions. For each service, in file order:
+register a task definition (only when the rendered one differs from both the
+running one and the family's latest revision), create or update the service
+(UpdateService carries only the fields that differ), then the scalable target and
+the scaling policy. Where autoscaling is configured it owns `desiredCount`, so the
+plan manages min/max and the policy and never the count. Services found in the
+cluster but absent from the file are reported; only those tagged as this
+environment's are deleted, and only when the file says `prune: true`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from ecs_gitops.actual import EnvironmentSnapshot, ServiceSnapshot, TaskDefinitionSnapshot
+from ecs_gitops.desired.model import Environment, Service
+from ecs_gitops.diff import DiffItem, diff
+from ecs_gitops.render import (
+    ENVIRONMENT_TAG,
+    create_service_input,
+    normalize_policy_config,
+    normalize_service_fields,
+    policy_name,
+    put_policy_input,
+    render_service_fields,
+    render_task_definition,
+    resource_id,
+    scalable_target_input,
+)
+
+JSON = dict[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class PendingRevision:
+    """The revision of `family` that an earlier action of the same plan registers."""
+
+    family: str
+
+    def __str__(self) -> str:
+        return f"{self.family}:(new)"
+
+
+TaskDefinitionRef = str | PendingRevision
+
+
+def _short(arn: str) -> str:
+    return arn.rsplit("/", 1)[-1]
+
+
+@dataclass(frozen=True, slots=True)
+class RegisterTaskDefinition:
+    service: str
+    family: str
+    spec: Mapping[str, Any]
+    changes: tuple[DiffItem, ...]
+    previous: str | None = None  # label of the running revision, None on first deploy
+    symbol = "+"
+
+    def describe(self) -> list[str]:
+        if self.previous is None:
+            container = (self.spec.get("containerDefinitions") or [{}])[0]
+            ports = ", ".join(str(p["containerPort"]) for p in container.get("portMappings", ()))
+            return [
+                f"+ register task definition {self.family} (first revision)",
+                f"    image {container.get('image')}",
+                f"    cpu {self.spec.get('cpu')}, memory {self.spec.get('memory')} MiB, "
+                f"port {ports or 'none'}, {len(container.get('environment', ()))} environment "
+                f"variables, {len(container.get('secrets', ()))} secrets",
+            ]
+        lines = [f"+ register task definition {self.family} (replaces {self.previous})"]
+        lines += [f"    {c.describe()}" for c in self.changes]
+        return lines
+
+
+@dataclass(frozen=True, slots=True)
+class CreateService:
+    service: str
+    inputs: Mapping[str, Any]
+    task_definition: TaskDefinitionRef
+    symbol = "+"
+
+    def describe(self) -> list[str]:
+        i = self.inputs
+        placement = ", ".join(
+            f"{p['type']}({p['field']})" if "field" in p else p["type"]
+            for p in i.get("placementStrategy", ())
+        ) or "none"
+        return [
+            f"+ create service {self.service}",
+            f"    task definition {_short(str(self.task_definition))}, desired count "
+            f"{i['desiredCount']}, placement {placement}",
+        ]
+
+
+@dataclass(frozen=True, slots=True)
+class UpdateService:
+    service: str
+    cluster: str
+    changes: tuple[DiffItem, ...]
+    task_definition: TaskDefinitionRef | None  # None: the definition does not change
+    fields: Mapping[str, Any]  # the UpdateService fields that differ, besides taskDefinition
+    symbol = "~"
+
+    def describe(self) -> list[str]:
+        lines = [f"~ update service {self.service}"]
+        lines += [f"    {c.describe()}" for c in self.changes]
+        return lines
+
+
+@dataclass(frozen=True, slots=True)
+class RegisterScalableTarget:
+    service: str
+    inputs: Mapping[str, Any]
+    old: tuple[int, int] | None
+    symbol = "~"
+
+    def describe(self) -> list[str]:
+        new = (self.inputs["MinCapacity"], self.inputs["MaxCapacity"])
+        if self.old is None:
+            return [f"+ autoscaling {self.service}: min {new[0]}, max {new[1]}"]
+        return [f"~ autoscaling {self.service}: min {self.old[0]} -> {new[0]}, "
+                f"max {self.old[1]} -> {new[1]}"]
+
+
+@dataclass(frozen=True, slots=True)
+class PutScalingPolicy:
+    service: str
+    inputs: Mapping[str, Any]
+    changes: tuple[DiffItem, ...]
+    symbol = "~"
+
+    def describe(self) -> list[str]:
+        config = self.inputs["TargetTrackingScalingPolicyConfiguration"]
+        if all(c.old is None for c in self.changes):
+            return [f"+ scaling policy {self.inputs['PolicyName']}: keep average CPU near "
+                    f"{config['TargetValue']:g}%"]
+        lines = [f"~ scaling policy {self.inputs['PolicyName']}"]
+        lines += [f"    {c.describe()}" for c in self.changes]
+        return lines
+
+
+@dataclass(frozen=True, slots=True)
+class DeregisterScalableTarget:
+    service: str
+    resource_id: str
+    symbol = "-"
+
+    def describe(self) -> list[str]:
+        return [f"- autoscaling {self.service}: removed (the file no longer sets scaling)"]
+
+
+@dataclass(frozen=True, slots=True)
+class DeleteService:
+    service: str
+    cluster: str
+    symbol = "-"
+
+    def describe(self) -> list[str]:
+        return [f"- delete service {self.service} (prune: not in the desired state)"]
+
+
+Action = (
+    RegisterTaskDefinition
+    | CreateService
+    | UpdateService
+    | RegisterScalableTarget
+    | PutScalingPolicy
+    | DeregisterScalableTarget
+    | DeleteService
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Plan:
+    environment: str
+    cluster: str
+    actions: tuple[Action, ...]
+    unmanaged: tuple[str, ...] = ()  # in the cluster, not ours: reported, never touched
+    orphaned: tuple[str, ...] = ()  # ours, no longer in the file, kept (prune is off)
+    notes: tuple[str, ...] = field(default=())
+
+    @property
+    def empty(self) -> bool:
+        return not self.actions
+
+    def describe(self) -> str:
+        count = len(self.actions)
+        head = (f"Plan for {self.environment} (cluster {self.cluster}): "
+                + ("no changes" if not count else f"{count} change{'s' if count > 1 else ''}"))
+        lines = [head]
+        for action in self.actions:
+            lines += action.describe()
+        lines += [f"  note: {n}" for n in self.notes]
+        lines += [f"! unmanaged service {n}: not in the desired state, left alone"
+                  for n in self.unmanaged]
+        lines += [f"! orphaned service {n}: this environment's, no longer in the file; "
+                  "kept because prune is off" for n in self.orphaned]
+        return "\n".join(lines)
+
+    def to_json(self) -> JSON:
+        return {
+            "environment": self.environment,
+            "cluster": self.cluster,
+            "changes": len(self.actions),
+            "actions": [
+                {"action": type(a).__name__, "service": a.service, "lines": a.describe()}
+                for a in self.actions
+            ],
+            "unmanaged": list(self.unmanaged),
+            "orphaned": list(self.orphaned),
+            "notes": list(self.notes),
+        }
+
+
+def _task_definition(
+    service: Service, env: Environment, actual: EnvironmentSnapshot,
+    running: TaskDefinitionSnapshot | None, actions: list[Action], notes: list[str],
+) -> TaskDefinitionRef:
+    spec = render_task_definition(service, env, actual.refs)
+    if running is not None and running.spec == spec:
+        return running.arn
+    latest = actual.family_latest.get(service.ecs_name)
+    if latest is not None and latest.spec == spec:
+        if running is None or latest.arn != running.arn:
+            notes.append(f"{service.ecs_name}: reusing {latest.label}, registered earlier "
+                         "but not yet deployed")
+        return latest.arn
+    actions.append(RegisterTaskDefinition(
+        service=service.ecs_name, family=service.ecs_name, spec=spec,
+        changes=diff(running.spec if running else None, spec),
+        previous=running.label if running else None,
+    ))
+    return PendingRevision(service.ecs_name)
+
+
+def _service_update(
+    service: Service, env: Environment, actual: EnvironmentSnapshot,
+    current: ServiceSnapshot, td: TaskDefinitionRef,
+) -> UpdateService | None:
+    wanted = render_service_fields(service, env, actual.refs)
+    have = normalize_service_fields(current.raw_fields, manage_count="desiredCount" in wanted)
+    changes = list(diff(have, wanted))
+    fields = {k: v for k, v in wanted.items() if have.get(k) != v}
+    new_td: TaskDefinitionRef | None = None
+    if td != current.task_definition:
+        new_td = td
+        changes.insert(0, DiffItem("taskDefinition", _short(current.task_definition),
+                                   _short(str(td))))
+    if not changes:
+        return None
+    return UpdateService(service=service.ecs_name, cluster=env.cluster, changes=tuple(changes),
+                         task_definition=new_td, fields=fields)
+
+
+def _scaling(service: Service, env: Environment, actual: EnvironmentSnapshot) -> list[Action]:
+    current = actual.scaling.get(service.ecs_name)
+    if service.scaling is None:
+        if current is None:
+            return []
+        return [DeregisterScalableTarget(service.ecs_name, current.resource_id)]
+    out: list[Action] = []
+    target = scalable_target_input(service, env)
+    old = (current.min, current.max) if current else None
+    if old != (target["MinCapacity"], target["MaxCapacity"]):
+        out.append(RegisterScalableTarget(service.ecs_name, target, old))
+    policy = put_policy_input(service, env)
+    wanted = policy["TargetTrackingScalingPolicyConfiguration"]
+    have_raw = current.policies.get(policy_name(service)) if current else None
+    have = normalize_policy_config(have_raw) if have_raw is not None else None
+    if have != wanted:
+        out.append(PutScalingPolicy(service.ecs_name, policy, diff(have, wanted)))
+    return out
+
+
+def plan(desired: Environment, actual: EnvironmentSnapshot) -> Plan:
+    """The actions that make `actual` equal to `desired`. Pure: no I/O."""
+    actions: list[Action] = []
+    notes: list[str] = []
+    for service in desired.services:
+        current = actual.services.get(service.ecs_name)
+        running = actual.task_definitions.get(current.task_definition) if current else None
+        td = _task_definition(service, desired, actual, running, actions, notes)
+        if current is None:
+            actions.append(CreateService(
+                service=service.ecs_name,
+                inputs=create_service_input(service, desired, actual.refs, str(td)),
+                task_definition=td,
+            ))
+        else:
+            update = _service_update(service, desired, actual, current, td)
+            if update is not None:
+                actions.append(update)
+        actions.extend(_scaling(service, desired, actual))
+
+    wanted = {s.ecs_name for s in desired.services}
+    unmanaged: list[str] = []
+    orphaned: list[str] = []
+    for name, svc in sorted(actual.services.items()):
+        if name in wanted:
+            continue
+        owner = svc.tags.get(ENVIRONMENT_TAG)
+        if owner is None:
+            unmanaged.append(name)
+        elif owner == desired.environment:
+            if desired.prune:
+                if name in actual.scaling:
+                    actions.append(DeregisterScalableTarget(
+                        name, resource_id(desired.cluster, name)))
+                actions.append(DeleteService(name, desired.cluster))
+            else:
+                orphaned.append(name)
+        # else: another environment's service sharing the cluster; not ours to report.
+    return Plan(environment=desired.environment, cluster=desired.cluster,
+                actions=tuple(actions), unmanaged=tuple(unmanaged),
+                orphaned=tuple(orphaned), notes=tuple(notes))
