@@ -156,7 +156,10 @@ def test_a_dropped_pooled_connection_is_replaced_transparently(
     assert client.get("/users/1").status_code == 200  # leaves a connection in the pool
     db: Database = client.app.state.db  # type: ignore[attr-defined]
     pooled = db._idle.queue[-1]
-    admin_sql("KILL %s", (pooled.thread_id(),))
+    with pooled.cursor() as cur:
+        cur.execute("SELECT CONNECTION_ID()")
+        (connection_id,) = cur.fetchone() or (None,)
+    admin_sql("KILL %s", (connection_id,))
     response = client.get("/users/1")
     assert response.status_code == 200
     assert response.json()["id"] == 1
