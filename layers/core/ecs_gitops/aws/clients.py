@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import os
 from collections import Counter
+from collections.abc import Iterator
 from contextlib import contextmanager
 from functools import cached_property
-from typing import Any, Iterator
+from typing import Any
 
 import boto3
 from botocore.config import Config
@@ -62,7 +63,8 @@ class Clients:
 
     def client(self, name: str) -> Any:
         if name not in self._clients:
-            client = self.session.client(
+            session: Any = self.session  # the stubs overload client() per literal service name
+            client = session.client(
                 name, region_name=self.region, endpoint_url=self.endpoint_url, config=self.config
             )
             client.meta.events.register("before-call", self._count)

@@ -80,8 +80,8 @@ def observe(env: Environment, clients: Clients) -> EnvironmentSnapshot:
                 target_groups=target_groups)
     family_latest: dict[str, TaskDefinitionSnapshot] = {}
     for service in env.services:
-        svc = services.get(service.ecs_name)
-        running = task_definitions.get(svc.task_definition) if svc else None
+        current = services.get(service.ecs_name)
+        running = task_definitions.get(current.task_definition) if current else None
         if running is None or running.spec != render_task_definition(service, env, refs):
             latest = ecs.latest_revision(service.ecs_name)
             if latest is not None:

@@ -160,7 +160,9 @@ def _pydantic_problems(exc: ValidationError) -> list[tuple[Loc, str, bool]]:
             loc = loc + tuple(int(p) if p.isdigit() else p for p in str(field).split("."))
         # pydantic adds the tag of a failed union member; it means nothing to a reader.
         loc = tuple(p for p in loc if not (isinstance(p, str) and p in ("function-after",)))
-        out.append((loc, _message(error, loc), error["type"] == "extra_forbidden"))
+        # Unknown keys and secret-looking names are about the key, not its value.
+        at_key = error["type"] == "extra_forbidden" or (len(loc) > 1 and loc[-2] == "environment")
+        out.append((loc, _message(error, loc), at_key))
     return out
 
 

@@ -73,7 +73,7 @@ def parse_cpu(value: Any) -> Any:
 
 def parse_memory(value: Any) -> Any:
     """`512`, `"512"`, `"512 MiB"` and `"0.5 GB"` all mean 512 MiB."""
-    if isinstance(value, bool) or isinstance(value, int):
+    if isinstance(value, (bool, int)):
         return value
     if isinstance(value, str):
         match = _MEM.match(value)

@@ -9,8 +9,7 @@ import os
 from rich.console import Console
 
 from ecs_gitops.aws.clients import Clients
-from ecs_gitops.aws.cloud import reconcile_environment
-from ecs_gitops.aws.cloud import plan_environment
+from ecs_gitops.aws.cloud import plan_environment, reconcile_environment
 from ecs_gitops.aws.seed import seed
 from ecs_gitops.cli.output import print_plan, print_status
 from ecs_gitops.cli.target import all_environment_files
