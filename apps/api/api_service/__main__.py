@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import sys
 
 from api_service import migrations
@@ -28,9 +29,7 @@ def main(argv: list[str] | None = None) -> int:
     seed.add_argument("--count", type=int, default=12, help="how many users (default 12)")
     sub.add_parser("healthcheck", help="exit 0 when /health answers on 127.0.0.1:$PORT")
     args = parser.parse_args(argv)
-    logging.basicConfig(
-        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
+    logging.basicConfig(level=log_level().upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     if args.command == "healthcheck":
         return probe()
     try:
@@ -54,6 +53,15 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
+LOG_LEVELS = ("critical", "error", "warning", "info", "debug")
+
+
+def log_level() -> str:
+    """LOG_LEVEL from the environment (desired state sets it), ``info`` when unset or unknown."""
+    level = os.environ.get("LOG_LEVEL", "info").strip().lower()
+    return level if level in LOG_LEVELS else "info"
+
+
 def serve(settings: Settings) -> None:
     import uvicorn
 
@@ -68,6 +76,7 @@ def serve(settings: Settings) -> None:
         forwarded_allow_ips="*",
         timeout_graceful_shutdown=20,
         server_header=False,
+        log_level=log_level(),
     )
 
 

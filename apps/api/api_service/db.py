@@ -60,9 +60,7 @@ class Database:
     ) -> None:
         self._settings = settings
         self._connect_fn = connect
-        self._idle: queue.LifoQueue[Connection[Any]] = queue.LifoQueue(
-            maxsize=max(settings.db_pool_size, 1)
-        )
+        self._idle: queue.LifoQueue[Connection[Any]] = queue.LifoQueue(maxsize=max(settings.db_pool_size, 1))
 
     # -- connections ---------------------------------------------------------
 
@@ -88,9 +86,7 @@ class Database:
                 **ssl,
             )
         except _UNAVAILABLE as exc:
-            log.warning(
-                "database connect to %s:%s failed: %s", s.db_host, s.db_port, _describe(exc)
-            )
+            log.warning("database connect to %s:%s failed: %s", s.db_host, s.db_port, _describe(exc))
             raise DatabaseUnavailableError(_describe(exc)) from None
 
     def _take(self) -> Connection[Any] | None:
@@ -187,9 +183,7 @@ class Database:
     def get_user(self, user_id: int) -> Row | None:
         def work(conn: Connection[Any]) -> Row | None:
             with conn.cursor(pymysql.cursors.DictCursor) as cur:
-                cur.execute(
-                    "SELECT id, name, email, created_at FROM users WHERE id = %s", (user_id,)
-                )
+                cur.execute("SELECT id, name, email, created_at FROM users WHERE id = %s", (user_id,))
                 return cur.fetchone()
 
         return self.run(work)

@@ -92,9 +92,7 @@ def sample_users(count: int) -> list[tuple[str, str, datetime]]:
 
 def seed(db: Database, *, count: int = 12) -> int:
     """Insert (or refresh) ``count`` sample users, keyed by email; return ``count``."""
-    rows = [
-        (name, email, created.replace(tzinfo=None)) for name, email, created in sample_users(count)
-    ]
+    rows = [(name, email, created.replace(tzinfo=None)) for name, email, created in sample_users(count)]
     with db.cursor() as cur:
         cur.executemany(
             "INSERT INTO users (name, email, created_at) VALUES (%s, %s, %s)"

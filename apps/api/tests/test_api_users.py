@@ -34,9 +34,7 @@ def test_list_returns_the_first_page_with_dates_as_utc_iso8601(client: TestClien
         "email": email,
         "created_at": created.isoformat().replace("+00:00", "Z"),
     }
-    assert datetime.fromisoformat(body["users"][0]["created_at"]) == datetime(
-        2024, 1, 1, 9, 1, tzinfo=UTC
-    )
+    assert datetime.fromisoformat(body["users"][0]["created_at"]) == datetime(2024, 1, 1, 9, 1, tzinfo=UTC)
 
 
 def test_paging_walks_every_user_exactly_once(client: TestClient, seeded_users: int) -> None:
@@ -149,9 +147,7 @@ def test_migration_and_seed_are_idempotent(db_settings: Settings, seeded_users: 
     assert len(db.list_users(limit=100, offset=0)) == seeded_users
 
 
-def test_a_dropped_pooled_connection_is_replaced_transparently(
-    client: TestClient, admin_sql: Any
-) -> None:
+def test_a_dropped_pooled_connection_is_replaced_transparently(client: TestClient, admin_sql: Any) -> None:
     """After a database restart or idle time-out, the next request still succeeds."""
     assert client.get("/users/1").status_code == 200  # leaves a connection in the pool
     db: Database = client.app.state.db  # type: ignore[attr-defined]

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import sys
 
 from simpleweb.healthcheck import probe
@@ -22,9 +23,7 @@ def main(argv: list[str] | None = None) -> int:
     sub.add_parser("serve", help="run the HTTP server (default)")
     sub.add_parser("healthcheck", help="exit 0 when /health answers on 127.0.0.1:$PORT")
     args = parser.parse_args(argv)
-    logging.basicConfig(
-        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
+    logging.basicConfig(level=log_level().upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     if args.command == "healthcheck":
         return probe()
     try:
@@ -34,6 +33,15 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     serve(settings)
     return 0
+
+
+LOG_LEVELS = ("critical", "error", "warning", "info", "debug")
+
+
+def log_level() -> str:
+    """LOG_LEVEL from the environment (desired state sets it), ``info`` when unset or unknown."""
+    level = os.environ.get("LOG_LEVEL", "info").strip().lower()
+    return level if level in LOG_LEVELS else "info"
 
 
 def serve(settings: Settings) -> None:
@@ -49,6 +57,7 @@ def serve(settings: Settings) -> None:
         forwarded_allow_ips="*",
         timeout_graceful_shutdown=20,
         server_header=False,
+        log_level=log_level(),
     )
 
 

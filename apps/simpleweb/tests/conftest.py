@@ -180,9 +180,7 @@ def browser() -> Iterator[Any]:
         "/usr/bin/chromium" if Path("/usr/bin/chromium").exists() else None
     )
     with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(
-            executable_path=executable, headless=True, args=CHROMIUM_ARGS
-        )
+        chromium = playwright.chromium.launch(executable_path=executable, headless=True, args=CHROMIUM_ARGS)
         try:
             yield chromium
         finally:

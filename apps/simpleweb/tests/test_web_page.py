@@ -40,9 +40,7 @@ def serve() -> Iterator[Callable[[Handler], TestClient]]:
 
     def build(handler: Handler) -> TestClient:
         def fake_api(s: Settings) -> UsersApi:
-            return UsersApi(
-                "http://api.test", timeout=s.api_timeout, transport=httpx.MockTransport(handler)
-            )
+            return UsersApi("http://api.test", timeout=s.api_timeout, transport=httpx.MockTransport(handler))
 
         client = TestClient(create_app(Settings(page_size=20), api_factory=fake_api))
         clients.append(client.__enter__())
