@@ -16,6 +16,11 @@ step "ruff"
 ruff check .
 step "mypy"
 mypy layers/core/ecs_gitops functions $(ls -d apps/api/src apps/simpleweb/src 2>/dev/null || true)
+# --- apps (issue 5) ---
+# The apps' packages are apps/api/api_service and apps/simpleweb/simpleweb (no src/);
+# MYPYPATH lets mypy resolve their imports of themselves.
+MYPYPATH=apps/api:apps/simpleweb mypy -p api_service -p simpleweb
+# --- end apps (issue 5) ---
 step "import contracts"
 lint-imports
 
