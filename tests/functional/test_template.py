@@ -1,0 +1,546 @@
+"""Structural invariants of template.yaml, the single source of the controllers' routing.
+
+The linters (cfn-lint, checkov, sam validate) check that the template is valid; this
+checks that it says what the design says: which function takes which event, that every
+sample in events/ reaches exactly the functions it should, that every asynchronous path
+ends in the dead-letter queue, and that the IAM policies stay least-privilege.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parents[2]
+TEMPLATE = ROOT / "template.yaml"
+EVENTS = ROOT / "events"
+
+# What the pseudo parameters resolve to when patterns are checked against the samples
+# (the samples' account and region).
+PSEUDO = {
+    "AWS::AccountId": "123456789012",
+    "AWS::Region": "us-east-1",
+    "AWS::Partition": "aws",
+    "AWS::URLSuffix": "amazonaws.com",
+    "AWS::StackName": "ecs-gitops",
+}
+
+FUNCTIONS = {
+    "PushFunction": "push",
+    "BuildFinishedFunction": "build_finished",
+    "ReconcileFunction": "reconcile",
+    "DeploymentEventsFunction": "deployment_events",
+    "SweepFunction": "sweep",
+}
+
+PROJECTS = ["simpleweb-production", "api-production", "simpleweb-development", "api-development"]
+IMAGE_REPOSITORIES = {
+    "simpleweb-production": "simpleweb",
+    "api-production": "api",
+    "simpleweb-development": "simplewebdevelopment",
+    "api-development": "apidevelopment",
+}
+
+# ------------------------------------------------------------------ loading
+
+
+class _CfnLoader(yaml.SafeLoader):
+    """A SafeLoader that reads CloudFormation's short-form tags (!Ref, !Sub, ...)."""
+
+
+def _construct_tag(loader: _CfnLoader, tag_suffix: str, node: yaml.Node) -> dict[str, Any]:
+    if isinstance(node, yaml.ScalarNode):
+        value: Any = loader.construct_scalar(node)
+    elif isinstance(node, yaml.SequenceNode):
+        value = loader.construct_sequence(node, deep=True)
+    else:
+        value = loader.construct_mapping(node, deep=True)  # type: ignore[arg-type]
+    if tag_suffix == "Ref":
+        return {"Ref": value}
+    if tag_suffix == "Condition":
+        return {"Condition": value}
+    if tag_suffix == "GetAtt" and isinstance(value, str):
+        value = value.split(".", 1)
+    return {f"Fn::{tag_suffix}": value}
+
+
+_CfnLoader.add_multi_constructor("!", _construct_tag)
+
+
+@pytest.fixture(scope="module")
+def template() -> dict[str, Any]:
+    loaded: dict[str, Any] = yaml.load(TEMPLATE.read_text(), Loader=_CfnLoader)  # noqa: S506 (a SafeLoader)
+    return loaded
+
+
+@pytest.fixture(scope="module")
+def resources(template: dict[str, Any]) -> dict[str, Any]:
+    found: dict[str, Any] = template["Resources"]
+    return found
+
+
+def _merge(base: Any, override: Any) -> Any:
+    """SAM's Globals semantics: maps merge key by key, anything else is replaced."""
+    if isinstance(base, dict) and isinstance(override, dict):
+        merged = dict(base)
+        for key, value in override.items():
+            merged[key] = _merge(base.get(key), value) if key in base else value
+        return merged
+    return override
+
+
+def _function(template: dict[str, Any], name: str) -> dict[str, Any]:
+    """A function's properties as SAM deploys them (Globals applied)."""
+    merged: dict[str, Any] = _merge(
+        template["Globals"]["Function"], template["Resources"][name]["Properties"]
+    )
+    return merged
+
+
+# ---------------------------------------------------------------- resolving
+
+
+class _Resolver:
+    """Resolves the intrinsic functions the event patterns use, with parameter defaults."""
+
+    def __init__(self, template: dict[str, Any]) -> None:
+        self.values: dict[str, Any] = dict(PSEUDO)
+        for name, parameter in template["Parameters"].items():
+            if "Default" in parameter:
+                self.values[name] = parameter["Default"]
+        for name, resource in template["Resources"].items():
+            # Ref of a CodeBuild project is its name.
+            if resource["Type"] == "AWS::CodeBuild::Project":
+                self.values[name] = resource["Properties"]["Name"]
+
+    def __call__(self, value: Any) -> Any:
+        if isinstance(value, list):
+            return [self(item) for item in value]
+        if not isinstance(value, dict):
+            return value
+        if set(value) == {"Ref"}:
+            return self.values[value["Ref"]]
+        if set(value) == {"Fn::Sub"} and isinstance(value["Fn::Sub"], str):
+            return re.sub(r"\$\{([^}]+)\}", lambda m: str(self.values[m.group(1)]), value["Fn::Sub"])
+        if len(value) == 1 and next(iter(value)).startswith("Fn::"):
+            raise AssertionError(f"pattern uses an intrinsic this test cannot resolve: {value}")
+        return {key: self(item) for key, item in value.items()}
+
+
+# ------------------------------------------------------------ pattern matcher
+
+
+def _value_matches(candidates: list[Any], actual: Any) -> bool:
+    """One field: any candidate matches the value (or any element of an array value)."""
+    values = actual if isinstance(actual, list) else [actual]
+    for candidate in candidates:
+        for value in values:
+            if isinstance(candidate, dict):
+                (operator, operand), *rest = candidate.items()
+                assert not rest, f"one operator per object: {candidate}"
+                if operator != "prefix":
+                    raise AssertionError(f"operator {operator!r} is not supported by this matcher")
+                if isinstance(value, str) and value.startswith(operand):
+                    return True
+            elif candidate == value:
+                return True
+    return False
+
+
+def matches(pattern: dict[str, Any], event: dict[str, Any]) -> bool:
+    """EventBridge matching for equality lists and `prefix`, the operators template.yaml uses.
+
+    Every key of the pattern must be present in the event; a nested object descends,
+    a list matches when any of its entries matches the value.
+    """
+    for key, expected in pattern.items():
+        if key not in event:
+            return False
+        if isinstance(expected, dict):
+            if not isinstance(event[key], dict) or not matches(expected, event[key]):
+                return False
+        elif not _value_matches(expected, event[key]):
+            return False
+    return True
+
+
+def test_matcher_follows_eventbridge_semantics() -> None:
+    pattern = {"source": ["a"], "resources": [{"prefix": "arn:x/"}], "detail": {"s": ["1", "2"]}}
+    assert matches(pattern, {"source": "a", "resources": ["arn:x/y"], "detail": {"s": "2"}})
+    assert not matches(pattern, {"source": "a", "resources": ["arn:z/y"], "detail": {"s": "2"}})
+    assert not matches(pattern, {"source": "a", "resources": ["arn:x/y"], "detail": {"s": "3"}})
+    assert not matches(pattern, {"source": "a", "resources": ["arn:x/y"], "detail": {}})
+    assert not matches(pattern, {"source": "b", "resources": ["arn:x/y"], "detail": {"s": "1"}})
+
+
+# ------------------------------------------------------------ the functions
+
+
+def _events_of(template: dict[str, Any], function: str, kind: str) -> dict[str, Any]:
+    events = template["Resources"][function]["Properties"].get("Events", {})
+    return {name: event["Properties"] for name, event in events.items() if event["Type"] == kind}
+
+
+@pytest.mark.parametrize(("function", "directory"), FUNCTIONS.items())
+def test_function_runtime_layer_and_code(template: dict[str, Any], function: str, directory: str) -> None:
+    properties = _function(template, function)
+    assert template["Resources"][function]["Type"] == "AWS::Serverless::Function"
+    assert properties["Runtime"] == "python3.12"
+    assert properties["Handler"] == "app.lambda_handler"
+    assert properties["CodeUri"] == f"functions/{directory}/"
+    assert {"Ref": "CoreLayer"} in properties["Layers"]
+    assert properties["Tracing"] == "Active"
+    assert (ROOT / "functions" / directory / "requirements.txt").is_file()
+    # Each function has its own role and log group.
+    assert properties["Role"] == {"Fn::GetAtt": [f"{function}Role", "Arn"]}
+    log_group = function.removesuffix("Function") + "LogGroup"
+    assert properties["LoggingConfig"]["LogGroup"] == {"Ref": log_group}
+
+
+def test_layer_is_built_for_the_functions_runtime_and_architecture(
+    template: dict[str, Any], resources: dict[str, Any]
+) -> None:
+    layer = resources["CoreLayer"]
+    assert layer["Type"] == "AWS::Serverless::LayerVersion"
+    assert layer["Properties"]["ContentUri"] == "layers/core/"
+    assert layer["Properties"]["CompatibleRuntimes"] == ["python3.12"]
+    assert layer["Metadata"]["BuildMethod"] == "python3.12"
+    architectures = {arch for f in FUNCTIONS for arch in _function(template, f)["Architectures"]}
+    assert len(architectures) == 1, "one architecture for every function and the layer"
+    assert layer["Properties"]["CompatibleArchitectures"] == sorted(architectures)
+    assert layer["Metadata"]["BuildArchitecture"] == architectures.pop()
+    assert (ROOT / "layers" / "core" / "requirements.txt").is_file()
+    assert (ROOT / "layers" / "core" / "ecs_gitops" / "__init__.py").is_file()
+
+
+def test_environment_is_the_one_the_handlers_read(template: dict[str, Any]) -> None:
+    variables = template["Globals"]["Function"]["Environment"]["Variables"]
+    assert set(variables) == {
+        "CLUSTER_NAME", "REPOSITORY_NAME", "BRANCH_ENVIRONMENTS", "TABLE_NAME", "TOPIC_ARN",
+        "EVENT_BUS_NAME", "POWERTOOLS_SERVICE_NAME", "POWERTOOLS_METRICS_NAMESPACE",
+        "POWERTOOLS_LOG_LEVEL", "DRY_RUN",
+    }  # fmt: skip
+    resolved = _Resolver(template)(
+        {k: v for k, v in variables.items() if k not in ("TABLE_NAME", "TOPIC_ARN")}
+    )
+    assert resolved["CLUSTER_NAME"] == "dbscluster"
+    assert resolved["REPOSITORY_NAME"] == "ecs-gitops"
+    assert json.loads(resolved["BRANCH_ENVIRONMENTS"]) == {
+        "main": "production",
+        "development": "development",
+    }
+    assert resolved["EVENT_BUS_NAME"] == "default"
+    assert resolved["DRY_RUN"] == "false"
+    assert variables["TABLE_NAME"] == {"Ref": "StateTable"}
+    assert variables["TOPIC_ARN"] == {"Ref": "NotificationTopic"}
+
+
+# The rule of each function, with parameter defaults and the samples' account resolved.
+EXPECTED_PATTERNS: dict[str, dict[str, Any]] = {
+    "PushFunction": {
+        "source": ["aws.codecommit"],
+        "detail-type": ["CodeCommit Repository State Change"],
+        "resources": ["arn:aws:codecommit:us-east-1:123456789012:ecs-gitops"],
+        "detail": {"event": ["referenceCreated", "referenceUpdated"], "referenceType": ["branch"]},
+    },
+    "BuildFinishedFunction": {
+        "source": ["aws.codebuild"],
+        "detail-type": ["CodeBuild Build State Change"],
+        "detail": {
+            "build-status": ["SUCCEEDED", "FAILED", "STOPPED", "FAULT", "TIMED_OUT"],
+            "project-name": PROJECTS,
+        },
+    },
+    "ReconcileFunction": {"source": ["ecs-gitops"], "detail-type": ["Reconcile Requested"]},
+    "DeploymentEventsFunction": {
+        "source": ["aws.ecs"],
+        "detail-type": ["ECS Deployment State Change"],
+        "resources": [{"prefix": "arn:aws:ecs:us-east-1:123456789012:service/dbscluster/"}],
+        "detail": {"eventName": ["SERVICE_DEPLOYMENT_COMPLETED", "SERVICE_DEPLOYMENT_FAILED"]},
+    },
+}
+
+EXPECTED_SCHEDULES = {
+    "ReconcileFunction": ("ReconcileSchedule", "rate(5 minutes)"),
+    "SweepFunction": ("SweepSchedule", "rate(15 minutes)"),
+}
+
+
+def _patterns(template: dict[str, Any]) -> dict[str, list[dict[str, Any]]]:
+    resolve = _Resolver(template)
+    return {
+        function: [resolve(r["Pattern"]) for r in _events_of(template, function, "EventBridgeRule").values()]
+        for function in FUNCTIONS
+    }
+
+
+def test_event_patterns_are_the_designed_ones(template: dict[str, Any]) -> None:
+    patterns = _patterns(template)
+    for function in FUNCTIONS:
+        expected = [EXPECTED_PATTERNS[function]] if function in EXPECTED_PATTERNS else []
+        assert patterns[function] == expected, function
+
+
+def test_schedules(template: dict[str, Any]) -> None:
+    for function in FUNCTIONS:
+        schedules = _events_of(template, function, "Schedule")
+        if function not in EXPECTED_SCHEDULES:
+            assert not schedules, function
+            continue
+        parameter, default = EXPECTED_SCHEDULES[function]
+        (schedule,) = schedules.values()
+        assert schedule["Schedule"] == {"Ref": parameter}
+        assert template["Parameters"][parameter]["Default"] == default
+
+
+# ------------------------------------------------------------ event routing
+
+# Every sample in events/ and the functions the template routes it to. An empty set
+# means no rule matches it: the event never invokes anything. Samples the handler
+# itself must ignore are marked so: the pattern cannot express the condition.
+SCHEDULED = "schedule"
+ROUTES: dict[str, tuple[set[str] | str, str]] = {
+    "codecommit-push-development.json": ({"PushFunction"}, "builds the changed apps"),
+    "codecommit-push-main.json": ({"PushFunction"}, "merge into main"),
+    "codecommit-branch-created.json": ({"PushFunction"}, "a tracked branch appears"),
+    "codecommit-push-untracked-branch.json": (
+        {"PushFunction"},
+        "HANDLER IGNORES: tracked branches are BRANCH_ENVIRONMENTS, which a pattern cannot read",
+    ),
+    "codecommit-tag-created.json": (set(), "referenceType tag"),
+    "codecommit-branch-deleted.json": (set(), "referenceDeleted"),
+    "codebuild-succeeded-api-development.json": ({"BuildFinishedFunction"}, "tag write-back"),
+    "codebuild-succeeded-simpleweb-production.json": ({"BuildFinishedFunction"}, "tag write-back"),
+    "codebuild-failed-api-development.json": ({"BuildFinishedFunction"}, "recorded, notified"),
+    "codebuild-stopped-simpleweb-development.json": ({"BuildFinishedFunction"}, "recorded"),
+    "codebuild-in-progress-api-development.json": (set(), "not a terminal state"),
+    "codebuild-succeeded-unmanaged-project.json": (set(), "not one of the four projects"),
+    "ecs-deployment-completed-api-production.json": ({"DeploymentEventsFunction"}, "healthy"),
+    "ecs-deployment-failed-api-production.json": ({"DeploymentEventsFunction"}, "revert"),
+    "ecs-deployment-in-progress-api-production.json": (set(), "not an outcome"),
+    "ecs-deployment-completed-other-cluster.json": (set(), "another cluster"),
+    "reconcile-requested-production.json": ({"ReconcileFunction"}, "from the push controller"),
+    "reconcile-requested-development.json": ({"ReconcileFunction"}, "from an operator"),
+    "scheduled-reconcile.json": (SCHEDULED, "ReconcileFunction"),
+    "scheduled-sweep.json": (SCHEDULED, "SweepFunction"),
+}
+
+
+def test_every_sample_is_routed_in_this_table() -> None:
+    assert {path.name for path in EVENTS.glob("*.json")} == set(ROUTES)
+
+
+@pytest.mark.parametrize("sample", sorted(ROUTES))
+def test_sample_reaches_exactly_its_functions(template: dict[str, Any], sample: str) -> None:
+    event = json.loads((EVENTS / sample).read_text())
+    assert event["account"] == PSEUDO["AWS::AccountId"]
+    assert event["region"] == PSEUDO["AWS::Region"]
+    matched = {
+        function
+        for function, patterns in _patterns(template).items()
+        if any(matches(pattern, event) for pattern in patterns)
+    }
+    expected, why = ROUTES[sample]
+    if expected == SCHEDULED:
+        # A scheduled event is delivered by its own rule, not by a pattern: no pattern
+        # may take it, and its rule is the target function's Schedule event.
+        assert matched == set()
+        function = why
+        (schedule_name,) = _events_of(template, function, "Schedule")
+        assert event["source"] == "aws.events"
+        assert event["detail-type"] == "Scheduled Event"
+        assert f"{function}{schedule_name}" in event["resources"][0]
+    else:
+        assert matched == expected, why
+
+
+# ------------------------------------------------- failures: retries and the DLQ
+
+DLQ = {"Fn::GetAtt": ["DeadLetterQueue", "Arn"]}
+
+
+@pytest.mark.parametrize("function", FUNCTIONS)
+def test_every_function_has_an_on_failure_destination(template: dict[str, Any], function: str) -> None:
+    config = _function(template, function)["EventInvokeConfig"]
+    assert config["DestinationConfig"]["OnFailure"] == {"Type": "SQS", "Destination": DLQ}
+    assert 0 <= config["MaximumRetryAttempts"] <= 2
+    assert 60 <= config["MaximumEventAgeInSeconds"] <= 3600
+
+
+def test_every_rule_has_a_retry_policy_and_the_dlq(
+    template: dict[str, Any], resources: dict[str, Any]
+) -> None:
+    rule_ids = set()
+    for function in FUNCTIONS:
+        for kind in ("EventBridgeRule", "Schedule"):
+            for name, rule in _events_of(template, function, kind).items():
+                assert rule["DeadLetterConfig"] == {"Arn": DLQ}, (function, name)
+                assert 60 <= rule["RetryPolicy"]["MaximumEventAgeInSeconds"] <= 3600
+                assert 0 <= rule["RetryPolicy"]["MaximumRetryAttempts"] <= 185
+                rule_ids.add(f"{function}{name}")  # the logical id SAM gives the rule
+    # The queue accepts dead letters from exactly these rules.
+    (allow,) = [
+        s
+        for s in resources["DeadLetterQueuePolicy"]["Properties"]["PolicyDocument"]["Statement"]
+        if s["Effect"] == "Allow"
+    ]
+    assert allow["Principal"] == {"Service": "events.amazonaws.com"}
+    sources = allow["Condition"]["ArnEquals"]["aws:SourceArn"]
+    assert {s["Fn::GetAtt"][0] for s in sources} == rule_ids
+
+
+def test_state_queue_and_topic(resources: dict[str, Any]) -> None:
+    table = resources["StateTable"]["Properties"]
+    assert table["BillingMode"] == "PAY_PER_REQUEST"
+    assert {(k["AttributeName"], k["KeyType"]) for k in table["KeySchema"]} == {
+        ("pk", "HASH"),
+        ("sk", "RANGE"),
+    }
+    assert table["TimeToLiveSpecification"] == {"AttributeName": "expires_at", "Enabled": True}
+    assert table["PointInTimeRecoverySpecification"]["PointInTimeRecoveryEnabled"] is True
+    assert table["SSESpecification"]["SSEEnabled"] is True
+    queue = resources["DeadLetterQueue"]["Properties"]
+    assert queue["MessageRetentionPeriod"] == 14 * 24 * 3600
+    assert queue["SqsManagedSseEnabled"] is True
+    assert resources["NotificationTopic"]["Properties"]["KmsMasterKeyId"] == "alias/aws/sns"
+    assert resources["NotificationSubscription"]["Condition"] == "HasNotificationEmail"
+
+
+# ------------------------------------------------------------ build side
+
+
+def test_image_repositories(resources: dict[str, Any]) -> None:
+    repositories = {
+        r["Properties"]["RepositoryName"]: r["Properties"]
+        for r in resources.values()
+        if r["Type"] == "AWS::ECR::Repository"
+    }
+    assert set(repositories) == set(IMAGE_REPOSITORIES.values())
+    for properties in repositories.values():
+        assert properties["ImageTagMutability"] == "IMMUTABLE"
+        assert properties["ImageScanningConfiguration"] == {"ScanOnPush": True}
+        assert properties["EncryptionConfiguration"]["EncryptionType"] == "KMS"
+        policy = properties["LifecyclePolicy"]["LifecyclePolicyText"]["Fn::Sub"]
+        rules = json.loads(policy.replace("${ImageRetentionCount}", "30"))["rules"]
+        assert rules[-1]["selection"] == {
+            "tagStatus": "any",
+            "countType": "imageCountMoreThan",
+            "countNumber": 30,
+        }
+
+
+def test_build_projects_push_only_to_their_repository(resources: dict[str, Any]) -> None:
+    projects = {
+        r["Properties"]["Name"]: r["Properties"]
+        for r in resources.values()
+        if r["Type"] == "AWS::CodeBuild::Project"
+    }
+    assert set(projects) == set(PROJECTS)
+    for name, project in projects.items():
+        app = name.split("-")[0]
+        repository = IMAGE_REPOSITORIES[name]
+        assert project["Source"]["Type"] == "CODECOMMIT"
+        assert project["Source"]["BuildSpec"] == f"apps/{app}/buildspec.yml"
+        assert project["Environment"]["PrivilegedMode"] is True
+        variables = {v["Name"]: v["Value"] for v in project["Environment"]["EnvironmentVariables"]}
+        assert variables["IMAGE_REPO_NAME"] == repository
+        assert variables["APP_DIR"] == f"apps/{app}"
+        assert variables["AWS_ACCOUNT_ID"] == {"Ref": "AWS::AccountId"}
+        role = resources[project["ServiceRole"]["Fn::GetAtt"][0]]
+        statements = [s for p in role["Properties"]["Policies"] for s in p["PolicyDocument"]["Statement"]]
+        pushes = [s for s in statements if "ecr:PutImage" in _as_list(s["Action"])]
+        arn = "arn:${AWS::Partition}:ecr:${AWS::Region}:${AWS::AccountId}:repository/" + repository
+        assert [s["Resource"] for s in pushes] == [{"Fn::Sub": arn}]
+
+
+# ------------------------------------------------------------------- IAM
+
+# Actions that IAM cannot scope to a resource, so "*" is their only valid Resource.
+RESOURCE_STAR_JUSTIFIED = {
+    "xray:PutTraceSegments": "X-Ray has no resource-level permissions",
+    "xray:PutTelemetryRecords": "X-Ray has no resource-level permissions",
+    "ecs:RegisterTaskDefinition": "no resource type for this action",
+    "ecs:DescribeTaskDefinition": "no resource type for this action",
+    "ecs:ListServices": "no resource type; the statement is scoped by the ecs:cluster condition",
+    "application-autoscaling:DescribeScalableTargets": "no resource type for Describe*",
+    "application-autoscaling:DescribeScalingPolicies": "no resource type for Describe*",
+    "cloudwatch:DescribeAlarms": "read-only, called by Application Auto Scaling on our behalf",
+    "elasticloadbalancing:DescribeTargetGroups": "ELBv2 Describe* has no resource type",
+    "ecr:GetAuthorizationToken": "no resource type for this action",
+}
+
+
+def _as_list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else [value]
+
+
+def _statements(resources: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
+    """Every permission statement in the template, with the resource that holds it."""
+    found: list[tuple[str, dict[str, Any]]] = []
+    for name, resource in resources.items():
+        properties = resource.get("Properties", {})
+        documents = []
+        if resource["Type"] in ("AWS::IAM::ManagedPolicy", "AWS::IAM::Policy", "AWS::SQS::QueuePolicy"):
+            documents.append(properties["PolicyDocument"])
+        documents += [policy["PolicyDocument"] for policy in properties.get("Policies", [])]
+        for document in documents:
+            found += [(name, statement) for statement in document["Statement"]]
+    return found
+
+
+def test_no_wildcard_actions(resources: dict[str, Any]) -> None:
+    for holder, statement in _statements(resources):
+        for action in _as_list(statement["Action"]):
+            assert action != "*", holder
+            if statement["Effect"] == "Allow":
+                assert "*" not in action, (holder, action)
+
+
+def test_resource_star_only_where_iam_has_no_resource_type(resources: dict[str, Any]) -> None:
+    for holder, statement in _statements(resources):
+        if statement["Effect"] != "Allow" or "*" not in _as_list(statement["Resource"]):
+            continue
+        unjustified = set(_as_list(statement["Action"])) - set(RESOURCE_STAR_JUSTIFIED)
+        assert not unjustified, (holder, statement.get("Sid"), unjustified)
+        if "ecs:ListServices" in _as_list(statement["Action"]):
+            assert "ecs:cluster" in statement["Condition"]["ArnEquals"]
+
+
+def test_pass_role_only_for_the_task_roles_and_only_to_ecs_tasks(resources: dict[str, Any]) -> None:
+    holders = set()
+    for holder, statement in _statements(resources):
+        if "iam:PassRole" not in _as_list(statement["Action"]):
+            continue
+        holders.add(holder)
+        assert _as_list(statement["Action"]) == ["iam:PassRole"]
+        assert statement["Resource"] == [{"Ref": "TaskRoleArn"}, {"Ref": "ExecutionRoleArn"}]
+        assert statement["Condition"] == {"StringEquals": {"iam:PassedToService": "ecs-tasks.amazonaws.com"}}
+    assert holders == {"ReconcileFunctionRole"}
+
+
+def test_service_linked_role_creation_is_scoped(resources: dict[str, Any]) -> None:
+    for holder, statement in _statements(resources):
+        if "iam:CreateServiceLinkedRole" in _as_list(statement["Action"]):
+            assert holder == "ReconcileFunctionRole"
+            condition = statement["Condition"]["StringLike"]["iam:AWSServiceName"]
+            assert condition == "ecs.application-autoscaling.amazonaws.com"
+
+
+def test_checkov_skips_are_justified(resources: dict[str, Any]) -> None:
+    for name, resource in resources.items():
+        for skip in resource.get("Metadata", {}).get("checkov", {}).get("skip", []):
+            assert re.fullmatch(r"CKV_AWS_\d+", skip["id"]), name
+            assert len(skip.get("comment", "")) > 20, (name, skip["id"])
+
+
+def test_outputs(template: dict[str, Any]) -> None:
+    outputs = set(template["Outputs"])
+    assert {f"{function}Arn" for function in FUNCTIONS} <= outputs
+    assert {"StateTableName", "NotificationTopicArn", "DeadLetterQueueUrl"} <= outputs
+    assert sum(name.endswith("RepositoryUri") for name in outputs) == 4
+    assert sum(name.endswith("ProjectName") for name in outputs) == 4
