@@ -41,7 +41,8 @@ class DatabaseUnavailableError(DatabaseError):
     """
 
 
-def _describe(exc: BaseException) -> str:
+def describe_error(exc: BaseException) -> str:
+    """The error's class and number: enough for an operator, never a credential."""
     code = exc.args[0] if exc.args and isinstance(exc.args[0], int) else None
     return type(exc).__name__ + (f" errno={code}" if code is not None else "")
 
@@ -86,8 +87,8 @@ class Database:
                 **ssl,
             )
         except _UNAVAILABLE as exc:
-            log.warning("database connect to %s:%s failed: %s", s.db_host, s.db_port, _describe(exc))
-            raise DatabaseUnavailableError(_describe(exc)) from None
+            log.warning("database connect to %s:%s failed: %s", s.db_host, s.db_port, describe_error(exc))
+            raise DatabaseUnavailableError(describe_error(exc)) from None
 
     def _take(self) -> Connection[Any] | None:
         try:
@@ -107,34 +108,22 @@ class Database:
     def run(self, work: Callable[[Connection[Any]], T]) -> T:
         """Run ``work`` on a connection; retry once on a fresh one if a pooled one is stale.
 
-        Only idempotent reads and idempotent DDL/upserts go through here, so one
-        retry after a dropped connection (server restart, idle timeout) is safe.
+        Only idempotent reads go through here, so one retry after a dropped
+        connection (server restart, idle time-out) is safe.
         """
-        pooled = self._take()
-        if pooled is not None:
-            try:
-                result = work(pooled)
-            except _UNAVAILABLE:
-                _close(pooled)
-            except BaseException:
-                _close(pooled)
-                raise
-            else:
-                self._give_back(pooled)
-                return result
-        conn = self._connect()
+        with _translated_errors():
+            pooled = self._take()
+            if pooled is not None:
+                try:
+                    return self._call(pooled, work)
+                except _UNAVAILABLE as exc:
+                    log.info("pooled connection unusable (%s); reconnecting", describe_error(exc))
+            return self._call(self._connect(), work)
+
+    def _call(self, conn: Connection[Any], work: Callable[[Connection[Any]], T]) -> T:
+        """Run ``work``; a connection that raised anything is closed, never pooled."""
         try:
             result = work(conn)
-        except _UNAVAILABLE as exc:
-            _close(conn)
-            log.warning("database query failed: %s", _describe(exc))
-            raise DatabaseUnavailableError(_describe(exc)) from None
-        except pymysql.err.ProgrammingError as exc:
-            _close(conn)
-            if exc.args and exc.args[0] == ER_NO_SUCH_TABLE:
-                log.error("database schema missing (run `python -m api_service migrate`)")
-                raise DatabaseUnavailableError("schema missing") from None
-            raise
         except BaseException:
             _close(conn)
             raise
@@ -144,12 +133,13 @@ class Database:
     @contextmanager
     def cursor(self) -> Iterator[pymysql.cursors.DictCursor]:
         """A cursor on a fresh, unpooled connection: for the migrate and seed commands."""
-        conn = self._connect()
-        try:
-            with conn.cursor(pymysql.cursors.DictCursor) as cur:
-                yield cur
-        finally:
-            _close(conn)
+        with _translated_errors():
+            conn = self._connect()
+            try:
+                with conn.cursor(pymysql.cursors.DictCursor) as cur:
+                    yield cur
+            finally:
+                _close(conn)
 
     def close(self) -> None:
         while (conn := self._take()) is not None:
@@ -187,6 +177,21 @@ class Database:
                 return cur.fetchone()
 
         return self.run(work)
+
+
+@contextmanager
+def _translated_errors() -> Iterator[None]:
+    """Driver errors that mean "the database cannot serve now" become one error of ours."""
+    try:
+        yield
+    except _UNAVAILABLE as exc:
+        log.warning("database query failed: %s", describe_error(exc))
+        raise DatabaseUnavailableError(describe_error(exc)) from None
+    except pymysql.err.ProgrammingError as exc:
+        if exc.args and exc.args[0] == ER_NO_SUCH_TABLE:
+            log.error("database schema missing (run `python -m api_service migrate`)")
+            raise DatabaseUnavailableError("schema missing") from None
+        raise
 
 
 def _close(conn: Connection[Any]) -> None:

@@ -12,6 +12,7 @@ from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
+import pymysql
 from fastapi import FastAPI, HTTPException, Path, Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
@@ -19,7 +20,7 @@ from pydantic import BaseModel, ConfigDict, field_serializer
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from api_service import migrations
-from api_service.db import Database, DatabaseUnavailableError
+from api_service.db import Database, DatabaseError, DatabaseUnavailableError, describe_error
 from api_service.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -71,9 +72,10 @@ def create_app(
             try:
                 applied = migrations.migrate(db)
                 log.info("migrations applied at start: %s", applied or "none pending")
-            except DatabaseUnavailableError as exc:
-                # Start anyway: /health stays up, /ready reports the database.
-                log.warning("migration at start skipped, database unavailable: %s", exc)
+            except (DatabaseError, migrations.MigrationLockError, pymysql.MySQLError) as exc:
+                # Start anyway: /health stays up and /ready reports the database. An app
+                # user without CREATE rights is normal; then run `migrate` as an admin.
+                log.warning("migration at start failed: %s", describe_error(exc))
         try:
             yield
         finally:

@@ -161,8 +161,10 @@ def test_a_dropped_pooled_connection_is_replaced_transparently(client: TestClien
     assert response.json()["id"] == 1
 
 
-def test_missing_schema_is_503_not_500(db_settings: Settings, admin_sql: Any) -> None:
-    """A database that was never migrated answers 503 (the log says to migrate)."""
+def test_missing_schema_is_503_not_500_and_recovers_after_migrate(
+    db_settings: Settings, admin_sql: Any
+) -> None:
+    """Never migrated, then migrated, then the table dropped under a pooled connection."""
     name = f"{db_settings.db_name}_empty"
     admin_sql(f"CREATE DATABASE `{name}`")
     try:
@@ -172,5 +174,11 @@ def test_missing_schema_is_503_not_500(db_settings: Settings, admin_sql: Any) ->
             response = client.get("/users")
             assert response.status_code == 503
             assert response.json() == {"error": "database unavailable"}
+
+            migrations.migrate(Database(settings))
+            assert client.get("/ready").status_code == 200  # leaves a pooled connection
+            admin_sql(f"DROP TABLE `{name}`.users")
+            assert client.get("/users").status_code == 503
+            assert client.get("/users/1").status_code == 503
     finally:
         admin_sql(f"DROP DATABASE IF EXISTS `{name}`")
