@@ -1,0 +1,18 @@
+"""DeploymentEventsFunction: ECS "Deployment State Change" -> the release marked
+healthy, or failed with git reverted to the image ECS rolled back to."""
+
+from typing import Any
+
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from ecs_gitops.aws.wiring import ports_from_environment
+from ecs_gitops.controllers import deployment
+from ecs_gitops.events import EcsDeploymentEvent
+from ecs_gitops.handler import logger, metrics, run, tracer
+
+
+@logger.inject_lambda_context(log_event=False)
+@tracer.capture_lambda_handler
+@metrics.log_metrics
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    return run(event, EcsDeploymentEvent, deployment.handle, ports_from_environment)

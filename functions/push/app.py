@@ -1,0 +1,19 @@
+"""PushFunction: CodeCommit "Repository State Change" -> builds of changed apps,
+and a reconcile when the environment's desired-state file changed."""
+
+from typing import Any
+
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from ecs_gitops.aws.wiring import ports_from_environment
+from ecs_gitops.controllers import push
+from ecs_gitops.events import CodeCommitEvent
+from ecs_gitops.handler import logger, metrics, run, tracer
+
+
+@logger.inject_lambda_context(log_event=False)
+@tracer.capture_lambda_handler
+@metrics.log_metrics
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    return run(event, CodeCommitEvent, lambda e, ports: push.handle(e.detail, ports),
+               ports_from_environment)

@@ -1,0 +1,25 @@
+"""ReconcileFunction: "Reconcile Requested" (one environment) or the schedule (all)
+-> observe ECS, plan against the file at the branch tip, apply, record the release."""
+
+from typing import Any
+
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from ecs_gitops.aws.wiring import ports_from_environment
+from ecs_gitops.controllers import reconcile
+from ecs_gitops.events import ReconcileEvent, ScheduledEvent
+from ecs_gitops.handler import logger, metrics, run, tracer
+
+
+@logger.inject_lambda_context(log_event=False)
+@tracer.capture_lambda_handler
+@metrics.log_metrics
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    if event.get("detail-type") == "Scheduled Event":
+        return run(event, ScheduledEvent,
+                   lambda e, ports: reconcile.handle(ports, environment=None, reason="schedule"),
+                   ports_from_environment)
+    return run(event, ReconcileEvent,
+               lambda e, ports: reconcile.handle(ports, environment=e.detail.environment,
+                                                 reason=e.detail.reason),
+               ports_from_environment)

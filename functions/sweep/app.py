@@ -1,0 +1,19 @@
+"""SweepFunction (schedule): branch tips and finished builds whose events were lost
+(CodeCommit and CodeBuild deliver events best effort) go through their controllers."""
+
+from typing import Any
+
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from ecs_gitops.aws.wiring import ports_from_environment
+from ecs_gitops.controllers import sweep
+from ecs_gitops.events import ScheduledEvent
+from ecs_gitops.handler import logger, metrics, run, tracer
+
+
+@logger.inject_lambda_context(log_event=False)
+@tracer.capture_lambda_handler
+@metrics.log_metrics
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    return run(event, ScheduledEvent, lambda e, ports: sweep.handle(ports),
+               ports_from_environment)

@@ -1,0 +1,102 @@
+"""`GitSource` on CodeCommit's API (no clone, no work tree).
+
+moto implements no CodeCommit branch, file or diff call, so this adapter is tested
+with botocore's Stubber against the response shapes of the API reference.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from botocore.exceptions import ClientError
+
+from ecs_gitops.aws.clients import Clients, translate
+from ecs_gitops.errors import ConflictError, SourceError
+from ecs_gitops.source import Commit
+
+AUTHOR = "ecs-gitops"
+EMAIL = "ecs-gitops@users.noreply.local"
+
+
+def _code(exc: ClientError) -> str:
+    return str(exc.response.get("Error", {}).get("Code", ""))
+
+
+class CodeCommitSource:
+    def __init__(self, clients: Clients, repository: str) -> None:
+        self.repository = repository
+        self.cc: Any = clients.client("codecommit")
+
+    def branch_tip(self, branch: str) -> str:
+        try:
+            response = self.cc.get_branch(repositoryName=self.repository, branchName=branch)
+        except ClientError as exc:
+            if _code(exc) == "BranchDoesNotExistException":
+                raise SourceError(f"no branch {branch!r} in {self.repository}") from exc
+            with translate("GetBranch"):
+                raise
+        return str(response["branch"]["commitId"])
+
+    def changed_paths(self, before: str | None, after: str) -> list[str]:
+        kwargs: dict[str, Any] = {"repositoryName": self.repository,
+                                  "afterCommitSpecifier": after}
+        if before is not None:
+            kwargs["beforeCommitSpecifier"] = before
+        paths: list[str] = []
+        with translate("GetDifferences"):
+            for page in self.cc.get_paginator("get_differences").paginate(**kwargs):
+                for difference in page.get("differences", ()):
+                    for side in ("afterBlob", "beforeBlob"):
+                        path = (difference.get(side) or {}).get("path")
+                        if path and path not in paths:
+                            paths.append(path)
+        return paths
+
+    def read_file(self, commit: str, path: str) -> str | None:
+        try:
+            response = self.cc.get_file(repositoryName=self.repository, commitSpecifier=commit,
+                                        filePath=path)
+        except ClientError as exc:
+            if _code(exc) == "FileDoesNotExistException":
+                return None
+            with translate("GetFile"):
+                raise
+        content = response["fileContent"]
+        return content.decode("utf-8") if isinstance(content, bytes) else str(content)
+
+    def commit(self, commit_id: str) -> Commit:
+        with translate("GetCommit"):
+            raw = self.cc.get_commit(repositoryName=self.repository, commitId=commit_id)["commit"]
+        return Commit(id=raw.get("commitId", commit_id), message=raw.get("message", ""),
+                      parents=tuple(raw.get("parents", ())))
+
+    def is_ancestor(self, ancestor: str, descendant: str) -> bool:
+        if ancestor == descendant:
+            return True
+        try:
+            response = self.cc.get_merge_base(
+                repositoryName=self.repository, sourceCommitSpecifier=ancestor,
+                destinationCommitSpecifier=descendant)
+        except ClientError as exc:
+            if _code(exc) in ("CommitDoesNotExistException", "InvalidCommitIdException",
+                              "InvalidCommitException"):
+                return False
+            with translate("GetMergeBase"):
+                raise
+        return bool(response.get("mergeBase") == ancestor)
+
+    def put_file(self, *, branch: str, parent: str, path: str, content: str, message: str) -> str:
+        try:
+            response = self.cc.create_commit(
+                repositoryName=self.repository, branchName=branch, parentCommitId=parent,
+                authorName=AUTHOR, email=EMAIL, commitMessage=message,
+                putFiles=[{"filePath": path, "fileContent": content.encode("utf-8")}])
+        except ClientError as exc:
+            code = _code(exc)
+            if code in ("ParentCommitIdOutdatedException", "ParentCommitDoesNotExistException"):
+                raise ConflictError(f"branch {branch} moved past {parent[:12]}") from exc
+            if code == "NoChangeException":
+                return parent
+            with translate("CreateCommit"):
+                raise
+        return str(response["commitId"])

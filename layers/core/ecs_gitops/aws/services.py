@@ -1,0 +1,101 @@
+"""Small adapters the controllers use: CodeBuild, ECR, SNS, EventBridge."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from ecs_gitops.aws.clients import Clients, translate
+from ecs_gitops.errors import NotFoundError
+from ecs_gitops.events import EVENT_SOURCE, RECONCILE_REQUESTED
+
+FINISHED = ("SUCCEEDED", "FAILED", "FAULT", "STOPPED", "TIMED_OUT")
+
+
+@dataclass(frozen=True, slots=True)
+class BuildInfo:
+    id: str
+    project: str
+    status: str
+    source_version: str | None
+    exported: Mapping[str, str]
+
+
+class CodeBuildBuilds:
+    def __init__(self, clients: Clients) -> None:
+        self.cb: Any = clients.client("codebuild")
+
+    def start_build(self, *, project: str, source_version: str, token: str,
+                    environment: Mapping[str, str] | None = None) -> str:
+        kwargs: dict[str, Any] = {"projectName": project, "sourceVersion": source_version,
+                                  "idempotencyToken": token}
+        if environment:
+            kwargs["environmentVariablesOverride"] = [
+                {"name": k, "value": v, "type": "PLAINTEXT"} for k, v in environment.items()]
+        with translate("StartBuild"):
+            return str(self.cb.start_build(**kwargs)["build"]["id"])
+
+    def recent_builds(self, project: str, *, limit: int = 20) -> list[BuildInfo]:
+        with translate("ListBuildsForProject"):
+            ids = self.cb.list_builds_for_project(projectName=project,
+                                                  sortOrder="DESCENDING").get("ids", [])[:limit]
+        if not ids:
+            return []
+        with translate("BatchGetBuilds"):
+            builds = self.cb.batch_get_builds(ids=ids).get("builds", [])
+        return [
+            BuildInfo(
+                id=b["id"], project=b.get("projectName", project), status=b.get("buildStatus", ""),
+                source_version=b.get("resolvedSourceVersion") or b.get("sourceVersion"),
+                exported={v["name"]: v.get("value", "")
+                          for v in b.get("exportedEnvironmentVariables", ())},
+            )
+            for b in builds
+        ]
+
+
+class EcrRegistry:
+    def __init__(self, clients: Clients) -> None:
+        self.ecr: Any = clients.client("ecr")
+
+    def image_exists(self, repository: str, tag: str) -> bool:
+        try:
+            with translate("DescribeImages"):
+                self.ecr.describe_images(repositoryName=repository, imageIds=[{"imageTag": tag}])
+        except NotFoundError:
+            return False
+        return True
+
+
+class SnsNotifier:
+    def __init__(self, clients: Clients, topic_arn: str | None) -> None:
+        self.sns: Any = clients.client("sns")
+        self.topic_arn = topic_arn
+
+    def notify(self, subject: str, message: Mapping[str, Any]) -> None:
+        if not self.topic_arn:
+            return
+        with translate("Publish"):
+            self.sns.publish(TopicArn=self.topic_arn, Subject=subject[:100],
+                             Message=json.dumps(message, sort_keys=True, default=str))
+
+
+class EventBridgeBus:
+    def __init__(self, clients: Clients, bus_name: str = "default") -> None:
+        self.events: Any = clients.client("events")
+        self.bus_name = bus_name
+
+    def request_reconcile(self, environment: str, *, reason: str, commit: str | None) -> None:
+        detail = {"environment": environment, "reason": reason, "commit": commit}
+        with translate("PutEvents"):
+            response = self.events.put_events(Entries=[{
+                "Source": EVENT_SOURCE, "DetailType": RECONCILE_REQUESTED,
+                "Detail": json.dumps(detail), "EventBusName": self.bus_name}])
+        if response.get("FailedEntryCount"):
+            from ecs_gitops.errors import AwsError
+
+            entry = response["Entries"][0]
+            raise AwsError("PutEvents", entry.get("ErrorCode", "Failed"),
+                           entry.get("ErrorMessage", ""), transient=True)

@@ -1,0 +1,97 @@
+"""Push: a new commit on a tracked branch starts the builds of the apps it changed,
+and a reconcile when the environment's desired-state file changed.
+
+Tags, untracked branches, deletions and the controller's own write-back commits
+start no build (invariant 4). One build per (commit, app): a processed-event
+record per push and per build, plus StartBuild's idempotency token (invariant 2).
+"""
+
+from __future__ import annotations
+
+from ecs_gitops.controllers.ports import Outcome, Ports, desired_at, ignore, token
+from ecs_gitops.errors import DesiredStateError
+from ecs_gitops.events import CodeCommitReference
+from ecs_gitops.source import is_write_back
+
+HANDLED = ("referenceCreated", "referenceUpdated")
+
+
+def handle(detail: CodeCommitReference, ports: Ports) -> Outcome:
+    if detail.reference_type != "branch":
+        return ignore(f"{detail.reference_type} {detail.reference_name} is not a branch")
+    if detail.event not in HANDLED:
+        return ignore(f"{detail.event} of {detail.reference_name}")
+    environment = ports.settings.branches.get(detail.reference_name)
+    if environment is None:
+        return ignore(f"branch {detail.reference_name} is not tracked")
+    if not detail.commit_id:
+        return ignore("event without a commit id")
+    return process_commit(ports, branch=detail.reference_name, environment=environment,
+                          before=detail.old_commit_id, after=detail.commit_id, origin="push")
+
+
+def process_commit(ports: Ports, *, branch: str, environment: str, before: str | None,
+                   after: str, origin: str) -> Outcome:
+    """Builds and reconcile for the commits (before, after] on `branch`. Idempotent."""
+    key = f"push#{branch}#{after}"
+    if not ports.store.claim(key):
+        return ignore(f"commit {after[:12]} on {branch} already processed", commit=after)
+    try:
+        outcome = _process(ports, branch=branch, environment=environment, before=before,
+                           after=after, origin=origin)
+    except Exception:
+        ports.store.unclaim(key)  # let the retry (or the sweep) do it again
+        raise
+    ports.store.put_value(f"tip#{branch}", after)
+    return outcome
+
+
+def _process(ports: Ports, *, branch: str, environment: str, before: str | None, after: str,
+             origin: str) -> Outcome:
+    commit = ports.source.commit(after)
+    changed = ports.source.changed_paths(before, after)
+    desired_path = ports.settings.path(environment)
+    reconcile = desired_path in changed
+    started: list[dict[str, str]] = []
+    if is_write_back(commit.message):
+        note = "write-back commit: no build"
+    else:
+        note = ""
+        try:
+            desired = desired_at(ports, environment, after)
+        except DesiredStateError as exc:
+            # The reconcile reports the problems in full; builds need a valid file.
+            ports.notifier.notify(f"ecs-gitops: invalid {desired_path} on {branch}",
+                                  {"commit": after, "problems": [str(p) for p in exc.problems]})
+            if reconcile:
+                ports.bus.request_reconcile(environment, reason=origin, commit=after)
+            return Outcome("invalid desired state: no build", {
+                "commit": after, "problems": [str(p) for p in exc.problems]})
+        for service in desired.services:
+            if service.build is None:
+                continue
+            folder = service.build.source.rstrip("/") + "/"
+            if not any(path.startswith(folder) for path in changed):
+                continue
+            build_key = f"build#{environment}#{service.name}#{after}"
+            if not ports.store.claim(build_key):
+                continue
+            try:
+                build_id = ports.builds.start_build(
+                    project=service.build.project, source_version=after,
+                    token=token(after, environment, service.name),
+                    environment={"IMAGE_REPO_NAME": service.image.repository})
+            except Exception:
+                ports.store.unclaim(build_key)
+                raise
+            started.append({"service": service.name, "project": service.build.project,
+                            "build": build_id})
+    if reconcile:
+        ports.bus.request_reconcile(environment, reason=origin, commit=after)
+    action = (f"started {len(started)} build(s)" if started else "no build") + (
+        ", requested a reconcile" if reconcile else "")
+    detail = {"branch": branch, "environment": environment, "commit": after,
+              "changed": len(changed), "builds": started}
+    if note:
+        detail["note"] = note
+    return Outcome(action, detail)

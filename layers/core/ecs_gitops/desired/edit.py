@@ -1,0 +1,45 @@
+"""Edit a desired-state file as text, touching only the value that changes.
+
+Write-back commits must read like a person's edit: comments, order and quoting of
+everything else stay as they were. The YAML node of the tag is located with the
+parser's marks and only its characters are replaced.
+"""
+
+from __future__ import annotations
+
+import re
+
+import yaml
+
+from ecs_gitops.errors import DesiredStateError, Problem
+
+_PLAIN = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]*$")
+
+
+def _scalar(node: yaml.Node | None, key: str) -> yaml.Node | None:
+    if not isinstance(node, yaml.MappingNode):
+        return None
+    for key_node, value_node in node.value:
+        if isinstance(key_node, yaml.ScalarNode) and key_node.value == key:
+            found: yaml.Node = value_node
+            return found
+    return None
+
+
+def set_image_tag(text: str, service: str, tag: str, *, path: str = "<desired state>") -> str:
+    """`text` with the image tag of `service` (its `name` or `serviceName`) set to `tag`."""
+    if not _PLAIN.match(tag):
+        raise ValueError(f"not a valid image tag: {tag!r}")
+    root = yaml.compose(text, Loader=yaml.SafeLoader)
+    services = _scalar(root, "services")
+    if isinstance(services, yaml.SequenceNode):
+        for item in services.value:
+            names = {getattr(_scalar(item, k), "value", None) for k in ("name", "serviceName")}
+            if service in names:
+                node = _scalar(_scalar(item, "image"), "tag")
+                if isinstance(node, yaml.ScalarNode):
+                    start, end = node.start_mark.index, node.end_mark.index
+                    quote = node.style if node.style in ("'", '"') else ""
+                    return f"{text[:start]}{quote}{tag}{quote}{text[end:]}"
+    raise DesiredStateError([Problem(path, 1, 1, "services",
+                                     f"no service {service!r} with an image tag to set")])

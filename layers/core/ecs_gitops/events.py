@@ -1,0 +1,94 @@
+"""Typed models of the EventBridge events the controllers consume.
+
+Each event is Powertools' `EventBridgeModel` with our own `detail` model; unknown
+fields are tolerated (AWS adds fields over time), missing required ones are a
+`pydantic.ValidationError` that the handlers log as a malformed event.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from aws_lambda_powertools.utilities.parser.models import EventBridgeModel
+from pydantic import BaseModel, ConfigDict, Field
+
+EVENT_SOURCE = "ecs-gitops"
+RECONCILE_REQUESTED = "Reconcile Requested"
+
+
+class _Detail(BaseModel):
+    model_config = ConfigDict(extra="ignore", populate_by_name=True, frozen=True)
+
+
+class CodeCommitReference(_Detail):
+    event: str  # referenceCreated | referenceUpdated | referenceDeleted
+    repository_name: str = Field(alias="repositoryName")
+    reference_type: str = Field(alias="referenceType")  # branch | tag
+    reference_name: str = Field(alias="referenceName")
+    commit_id: str | None = Field(default=None, alias="commitId")
+    old_commit_id: str | None = Field(default=None, alias="oldCommitId")
+    caller_user_arn: str | None = Field(default=None, alias="callerUserArn")
+
+
+class ExportedVariable(_Detail):
+    name: str
+    value: str
+
+
+class BuildInformation(_Detail):
+    source_version: str | None = Field(default=None, alias="source-version")
+    exported_environment_variables: list[ExportedVariable] = Field(
+        default_factory=list, alias="exported-environment-variables")
+    initiator: str | None = None
+
+
+class CodeBuildStateChange(_Detail):
+    build_status: str = Field(alias="build-status")
+    project_name: str = Field(alias="project-name")
+    build_id: str = Field(alias="build-id")
+    additional_information: BuildInformation = Field(
+        default_factory=BuildInformation, alias="additional-information")
+
+    def exported(self, name: str) -> str | None:
+        for variable in self.additional_information.exported_environment_variables:
+            if variable.name == name:
+                return variable.value
+        return None
+
+
+class EcsDeploymentStateChange(_Detail):
+    event_type: str = Field(alias="eventType")  # INFO | ERROR
+    event_name: str = Field(alias="eventName")
+    deployment_id: str = Field(alias="deploymentId")
+    reason: str | None = None
+
+
+class ReconcileRequest(_Detail):
+    environment: str | None = None  # None: every environment
+    reason: str = "requested"
+    commit: str | None = None
+
+
+class CodeCommitEvent(EventBridgeModel):
+    detail: CodeCommitReference
+
+
+class CodeBuildEvent(EventBridgeModel):
+    detail: CodeBuildStateChange
+
+
+class EcsDeploymentEvent(EventBridgeModel):
+    detail: EcsDeploymentStateChange
+
+    @property
+    def service_arn(self) -> str:
+        return next((r for r in self.resources if ":service/" in r), "")
+
+
+class ReconcileEvent(EventBridgeModel):
+    detail: ReconcileRequest
+
+
+class ScheduledEvent(EventBridgeModel):
+    detail: dict[str, Any]
+    detail_type: Literal["Scheduled Event"] = Field(alias="detail-type")

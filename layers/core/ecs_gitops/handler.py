@@ -1,0 +1,64 @@
+"""What every Lambda handler shares: Powertools Logger (correlation id = the event id),
+Tracer and Metrics, event parsing, and the outcome/retry policy.
+
+Policy: an event the function does not handle is logged and ignored; a malformed
+event is one clear log line and is not retried (a retry cannot fix it); a
+transient error (throttling, a held lease, a branch that moved) is raised so that
+Lambda retries it and, after the retries, sends it to the dead-letter queue; any
+other error of ours is logged, notified by the controller where it matters, and
+not retried.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools.metrics import MetricUnit
+from pydantic import BaseModel, ValidationError
+
+from ecs_gitops.controllers.ports import Outcome, Ports
+from ecs_gitops.errors import EcsGitopsError
+
+logger = Logger()
+tracer = Tracer()
+metrics = Metrics()
+
+M = TypeVar("M", bound=BaseModel)
+
+
+def run(
+    event: dict[str, Any],
+    model: type[M],
+    decide: Callable[[M, Ports], Outcome | list[Outcome]],
+    ports: Callable[[], Ports],
+) -> dict[str, Any]:
+    logger.set_correlation_id(str(event.get("id", "")) or None)
+    try:
+        parsed = model.model_validate(event)
+    except ValidationError as exc:
+        problems = [f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors()]
+        logger.error("malformed event: not retried", extra={
+            "detail_type": event.get("detail-type"), "source": event.get("source"),
+            "problems": problems})
+        metrics.add_metric(name="MalformedEvents", unit=MetricUnit.Count, value=1)
+        return {"action": "ignored: malformed event", "ignored": True, "problems": problems}
+    try:
+        result = decide(parsed, ports())
+    except EcsGitopsError as exc:
+        if exc.transient:
+            logger.warning("transient failure: Lambda will retry", extra={"error": str(exc)})
+            metrics.add_metric(name="TransientFailures", unit=MetricUnit.Count, value=1)
+            raise
+        logger.error("failed", extra={"error": str(exc), "kind": type(exc).__name__})
+        metrics.add_metric(name="Failures", unit=MetricUnit.Count, value=1)
+        return {"action": f"failed: {exc}", "ignored": False, "error": type(exc).__name__}
+    outcomes = result if isinstance(result, list) else [result]
+    for outcome in outcomes:
+        logger.info(outcome.action, extra={"outcome": outcome.as_dict()})
+        metrics.add_metric(name="Ignored" if outcome.ignored else "Handled",
+                           unit=MetricUnit.Count, value=1)
+    if isinstance(result, list):
+        return {"outcomes": [o.as_dict() for o in outcomes]}
+    return result.as_dict()

@@ -1,0 +1,43 @@
+"""The git side behind one interface: CodeCommit (`ecs_gitops.aws.codecommit`) and a
+local git repository (`localgit`), so controllers never know which one they use.
+
+The write-back marker says "this commit was written by ecs-gitops": the push
+controller never builds from such a commit (invariant 4, no loops).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Protocol
+
+WRITE_BACK_MARKER = "[ecs-gitops write-back]"
+
+
+@dataclass(frozen=True, slots=True)
+class Commit:
+    id: str
+    message: str
+    parents: tuple[str, ...]
+
+
+class GitSource(Protocol):
+    def branch_tip(self, branch: str) -> str:
+        """The commit id at the branch's tip (raises SourceError if there is no such branch)."""
+
+    def changed_paths(self, before: str | None, after: str) -> list[str]:
+        """Paths that differ between two commits (all pages); `before=None`: every file."""
+
+    def read_file(self, commit: str, path: str) -> str | None:
+        """The file's text at that commit, or None when it does not exist there."""
+
+    def commit(self, commit_id: str) -> Commit: ...
+
+    def is_ancestor(self, ancestor: str, descendant: str) -> bool:
+        """True when `ancestor` is `descendant` or reachable from it. Unknown commits: False."""
+
+    def put_file(self, *, branch: str, parent: str, path: str, content: str, message: str) -> str:
+        """Commit one file on top of `parent`; ConflictError if the branch moved meanwhile."""
+
+
+def is_write_back(message: str) -> bool:
+    return WRITE_BACK_MARKER in message
