@@ -42,8 +42,9 @@ def _free_port() -> int:
 
 @pytest.fixture(scope="session")
 def moto_url() -> Iterator[str]:
-    from ecs_gitops.local.moto_patches import apply_patches
     from moto.moto_server.threaded_moto_server import ThreadedMotoServer
+
+    from ecs_gitops.local.moto_patches import apply_patches
 
     apply_patches()
     port = _free_port()

@@ -8,8 +8,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from ecs_gitops.cli.main import app
 from typer.testing import CliRunner
+
+from ecs_gitops.cli.main import app
 
 ROOT = Path(__file__).resolve().parents[2]
 runner = CliRunner()

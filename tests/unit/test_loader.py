@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+
 from ecs_gitops.desired import load_environment, load_environment_text
 from ecs_gitops.errors import DesiredStateError
 

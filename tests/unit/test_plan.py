@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 from builders import ACCOUNT, REFS, applied, empty, environment, with_service
+
 from ecs_gitops.actual import EnvironmentSnapshot, ServiceSnapshot, TaskDefinitionSnapshot
 from ecs_gitops.desired import Environment
 from ecs_gitops.plan import (
