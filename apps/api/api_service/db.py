@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import logging
 import queue
-import socket
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
 from typing import Any, TypeVar
@@ -47,7 +46,8 @@ def describe_error(exc: BaseException) -> str:
     return type(exc).__name__ + (f" errno={code}" if code is not None else "")
 
 
-_UNAVAILABLE = (pymysql.err.OperationalError, pymysql.err.InterfaceError, OSError, socket.timeout)
+# OSError covers refused connections and socket time-outs (TimeoutError).
+_UNAVAILABLE = (pymysql.err.OperationalError, pymysql.err.InterfaceError, OSError)
 
 
 class Database:
