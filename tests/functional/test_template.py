@@ -471,6 +471,7 @@ RESOURCE_STAR_JUSTIFIED = {
     "application-autoscaling:DescribeScalingPolicies": "no resource type for Describe*",
     "cloudwatch:DescribeAlarms": "read-only, called by Application Auto Scaling on our behalf",
     "elasticloadbalancing:DescribeTargetGroups": "ELBv2 Describe* has no resource type",
+    "ssm:DescribeParameters": "no resource type; returns names and types, never values",
     "ecr:GetAuthorizationToken": "no resource type for this action",
 }
 
@@ -509,6 +510,63 @@ def test_resource_star_only_where_iam_has_no_resource_type(resources: dict[str, 
         assert not unjustified, (holder, statement.get("Sid"), unjustified)
         if "ecs:ListServices" in _as_list(statement["Action"]):
             assert "ecs:cluster" in statement["Condition"]["ArnEquals"]
+
+
+# What each role may do, beyond the shared ControllerBasePolicy (state table, the DLQ,
+# X-Ray) and writing its own log group. Each line is a call the controller makes; a
+# change here is a change of the controllers' privileges, to be reviewed as such.
+_REPOSITORY_READ = {"codecommit:GetBranch", "codecommit:GetFile"}
+_PUSH = _REPOSITORY_READ | {
+    "codecommit:GetCommit",
+    "codecommit:GetDifferences",  # changed paths, write-back marker
+    "codebuild:StartBuild",
+    "events:PutEvents",
+    "sns:Publish",
+}
+_BUILD_FINISHED = _REPOSITORY_READ | {
+    "codecommit:GetCommit",
+    "codecommit:GetMergeCommit",  # ancestry
+    "codecommit:CreateCommit",
+    "ecr:DescribeImages",
+    "sns:Publish",
+}
+EXPECTED_ACTIONS = {
+    "PushFunctionRole": _PUSH,
+    "BuildFinishedFunctionRole": _BUILD_FINISHED,
+    "ReconcileFunctionRole": _REPOSITORY_READ | {
+        "ecs:ListServices", "ecs:DescribeServices", "ecs:DescribeTaskDefinition",
+        "ecs:RegisterTaskDefinition", "ecs:CreateService", "ecs:UpdateService", "ecs:DeleteService",
+        "ecs:TagResource", "iam:PassRole",
+        "application-autoscaling:DescribeScalableTargets", "application-autoscaling:DescribeScalingPolicies",
+        "application-autoscaling:RegisterScalableTarget", "application-autoscaling:PutScalingPolicy",
+        "application-autoscaling:DeregisterScalableTarget", "iam:CreateServiceLinkedRole",
+        "cloudwatch:PutMetricAlarm", "cloudwatch:DeleteAlarms", "cloudwatch:DescribeAlarms",
+        "elasticloadbalancing:DescribeTargetGroups", "ssm:DescribeParameters", "ecr:DescribeImages",
+        "sns:Publish",
+    },
+    "DeploymentEventsFunctionRole": _REPOSITORY_READ | {
+        "ecs:DescribeServices", "ecs:DescribeTaskDefinition", "codecommit:CreateCommit", "sns:Publish",
+    },
+    # The sweep handles missed pushes and builds as the push and build controllers would.
+    "SweepFunctionRole": _PUSH | _BUILD_FINISHED | {
+        "codebuild:ListBuildsForProject", "codebuild:BatchGetBuilds",
+    },
+}  # fmt: skip
+BASE_ACTIONS = {
+    "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem",
+    "dynamodb:Query", "sqs:SendMessage", "xray:PutTraceSegments", "xray:PutTelemetryRecords",
+}  # fmt: skip
+
+
+def test_each_controller_role_grants_exactly_what_its_controller_calls(resources: dict[str, Any]) -> None:
+    granted: dict[str, set[str]] = {}
+    for holder, statement in _statements(resources):
+        actions = set(_as_list(statement["Action"])) - {"logs:CreateLogStream", "logs:PutLogEvents"}
+        granted.setdefault(holder, set()).update(actions)
+    assert granted["ControllerBasePolicy"] == BASE_ACTIONS
+    for role, expected in EXPECTED_ACTIONS.items():
+        assert granted[role] == expected, (role, granted[role] ^ expected)
+        assert resources[role]["Properties"]["ManagedPolicyArns"] == [{"Ref": "ControllerBasePolicy"}]
 
 
 def test_pass_role_only_for_the_task_roles_and_only_to_ecs_tasks(resources: dict[str, Any]) -> None:
