@@ -22,7 +22,7 @@ import json
 import sys
 from typing import Any
 
-DEFAULT_SECRET_ID = "simpleweb/db-credentials"
+DEFAULT_SECRET_ID = "simpleweb/db-credentials"  # noqa: S105 (a name, not a secret)
 DEFAULT_PARAMETER = "/simpleweb/db-password"
 
 
