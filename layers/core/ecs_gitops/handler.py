@@ -11,6 +11,9 @@ not retried.
 
 from __future__ import annotations
 
+import logging
+import os
+import sys
 from collections.abc import Callable
 from typing import Any, TypeVar
 
@@ -21,9 +24,26 @@ from pydantic import BaseModel, ValidationError
 from ecs_gitops.controllers.ports import Outcome, Ports
 from ecs_gitops.errors import EcsGitopsError
 
-logger = Logger()
-tracer = Tracer()
-metrics = Metrics()
+
+class _CurrentStdout(logging.StreamHandler):  # type: ignore[type-arg]
+    """Writes to whatever sys.stdout is now (on Lambda: always the same; in the embedded
+    cloud and tests, the stream that is being captured)."""
+
+    @property
+    def stream(self) -> Any:
+        return sys.stdout
+
+    @stream.setter
+    def stream(self, _value: Any) -> None:
+        pass
+
+
+# Defaults for when the module is imported outside Lambda's environment (tests, CLI).
+logger = Logger(service=os.environ.get("POWERTOOLS_SERVICE_NAME", "ecs-gitops"),
+                logger_handler=_CurrentStdout())
+tracer = Tracer(service=os.environ.get("POWERTOOLS_SERVICE_NAME", "ecs-gitops"))
+metrics = Metrics(namespace=os.environ.get("POWERTOOLS_METRICS_NAMESPACE", "EcsGitops"),
+                  service=os.environ.get("POWERTOOLS_SERVICE_NAME", "ecs-gitops"))
 
 M = TypeVar("M", bound=BaseModel)
 

@@ -71,19 +71,20 @@ class CodeCommitSource:
                       parents=tuple(raw.get("parents", ())))
 
     def is_ancestor(self, ancestor: str, descendant: str) -> bool:
+        """Via GetMergeCommit's merge base: `ancestor` is one iff it is the merge base."""
         if ancestor == descendant:
             return True
         try:
-            response = self.cc.get_merge_base(
+            response = self.cc.get_merge_commit(
                 repositoryName=self.repository, sourceCommitSpecifier=ancestor,
                 destinationCommitSpecifier=descendant)
         except ClientError as exc:
             if _code(exc) in ("CommitDoesNotExistException", "InvalidCommitIdException",
-                              "InvalidCommitException"):
+                              "InvalidCommitException", "CommitRequiredException"):
                 return False
-            with translate("GetMergeBase"):
+            with translate("GetMergeCommit"):
                 raise
-        return bool(response.get("mergeBase") == ancestor)
+        return bool(response.get("baseCommitId") == ancestor)
 
     def put_file(self, *, branch: str, parent: str, path: str, content: str, message: str) -> str:
         try:

@@ -79,7 +79,8 @@ class SnsNotifier:
             return
         with translate("Publish"):
             self.sns.publish(TopicArn=self.topic_arn, Subject=subject[:100],
-                             Message=json.dumps(message, sort_keys=True, default=str))
+                             Message=json.dumps({"subject": subject, **message},
+                                                sort_keys=True, default=str))
 
 
 class EventBridgeBus:

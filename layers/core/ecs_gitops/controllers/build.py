@@ -59,6 +59,8 @@ def _handle(detail: CodeBuildStateChange, ports: Ports, found: tuple) -> Outcome
     if not ports.registry.image_exists(service.image.repository, tag):
         ports.notifier.notify(f"ecs-gitops: image missing for {service.name}",
                               {**facts, "repository": service.image.repository})
+        # Not consumed: a later delivery or the sweep may find the image pushed by then.
+        ports.store.unclaim(f"build-finished#{detail.build_id}")
         return Outcome(f"image {service.image.repository}:{tag[:12]} is not in ECR: "
                        "nothing written", facts)
 
