@@ -8,6 +8,7 @@ that moto ignores, the outputs of those skipped resources, and the linters' skip
 from __future__ import annotations
 
 import re
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -186,6 +187,13 @@ def test_outputs_of_skipped_resources(template: dict[str, Any]) -> None:
 
 def test_tasks_security_group_output_only_in_awsvpc_mode(resolved: dict[str, Any]) -> None:
     assert ("TasksSecurityGroupId" in resolved["Outputs"]) is (resolved["Mode"] == "awsvpc")
+
+
+# ---------------------------------------------------------------- deployability
+def test_template_fits_an_inline_deploy() -> None:
+    # Above 51,200 bytes `aws cloudformation deploy` needs an S3 bucket (README, "Deploy").
+    size = (Path(__file__).resolve().parents[1] / "environment.yaml").stat().st_size
+    assert size <= 51_200
 
 
 # ---------------------------------------------------------------- linters
