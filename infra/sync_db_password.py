@@ -87,6 +87,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     import boto3  # imported here so that --help works without AWS libraries
+    from botocore.exceptions import BotoCoreError, ClientError
 
     session = boto3.session.Session(region_name=args.region)
     try:
@@ -99,6 +100,12 @@ def main(argv: list[str] | None = None) -> int:
         )
     except SyncError as err:
         print(f"error: {err}", file=sys.stderr)
+        return 1
+    except (ClientError, BotoCoreError) as err:
+        # AWS error messages name the resource and the call, never a secret's value.
+        print(f"error: {err}", file=sys.stderr)
+        print("hint: is the environment stack deployed in this account and region "
+              "(--region)?", file=sys.stderr)
         return 1
     state = "written" if changed else "already up to date"
     print(f"{args.parameter}: SecureString {state} (from {args.secret_id})")

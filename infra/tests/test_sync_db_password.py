@@ -99,3 +99,14 @@ def test_command_line_never_prints_the_password(
         "/simpleweb/db-password: SecureString written (from simpleweb/db-credentials)",
         "/simpleweb/db-password: SecureString already up to date (from simpleweb/db-credentials)",
     ]
+
+
+def test_command_line_reports_a_missing_secret(
+    aws: dict[str, Any], capsys: pytest.CaptureFixture[str]
+) -> None:
+    aws["secrets"].delete_secret(SecretId="simpleweb/db-credentials",
+                                 ForceDeleteWithoutRecovery=True)
+    assert sync.main(["--region", "us-east-1"]) == 1
+    err = capsys.readouterr().err
+    assert "ResourceNotFoundException" in err
+    assert "is the environment stack deployed" in err
