@@ -195,20 +195,25 @@ def test_sweep_first_run_records_tips_and_requests_reconciles(world: World) -> N
 
 
 def test_sweep_catches_a_lost_push_and_a_lost_build_event(world: World) -> None:
+    from ecs_gitops.local.moto_patches import set_build_result
+
     world.invoke("SweepFunction", load_event("scheduled-sweep.json"))
     world.reconcile_requests()
     commit = world.commit("development", {"apps/api/main.py": "print('api v3')\n"})
-    world.put_image("apidevelopment", commit)
-    # Neither the push event nor the build's event arrives. moto reports a started
-    # build as SUCCEEDED at once, so one sweep sees both the new tip and the build.
+    # the push event is lost: the sweep starts the build
     result = world.invoke("SweepFunction", load_event("scheduled-sweep.json"))
-    actions = [o["action"] for o in result["outcomes"]]
-    assert actions == ["started 1 build(s)", "wrote the new tag back to git"], result
-    assert len(world.builds("api-development")) == 1
+    assert [o["action"] for o in result["outcomes"]] == ["started 1 build(s)"], result
+    builds = world.builds("api-development")
+    assert len(builds) == 1
+    # the build succeeds (as the local builder would report it) and its event is lost
+    world.put_image("apidevelopment", commit)
+    set_build_result(builds[0]["id"], status="SUCCEEDED", exported={"IMAGE_TAG": commit})
+    result = world.invoke("SweepFunction", load_event("scheduled-sweep.json"))
+    assert [o["action"] for o in result["outcomes"]] == ["wrote the new tag back to git"], result
     assert world.pinned("development", "development", "api") == commit
-    # and again: everything was seen, nothing happens twice
-    tip = world.tip("development")
+    # and again: the write-back commit is a new tip (no build, a reconcile); nothing twice
     again = world.invoke("SweepFunction", load_event("scheduled-sweep.json"))
     assert [o["action"] for o in again["outcomes"]] == ["no build, requested a reconcile"]
-    assert world.tip("development") == tip
+    third = world.invoke("SweepFunction", load_event("scheduled-sweep.json"))
+    assert third["outcomes"] == []
     assert len(world.builds("api-development")) == 1

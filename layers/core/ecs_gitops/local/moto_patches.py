@@ -3,6 +3,9 @@
 - CreateService: moto drops `deploymentConfiguration`, `placementStrategy`,
   `placementConstraints` and `healthCheckGracePeriodSeconds`; ECS keeps them. Without
   this, every first apply would be followed by a spurious update.
+- CodeBuild: moto reports every build SUCCEEDED the moment it is read and lists
+  builds oldest first. Here a build stays IN_PROGRESS until the local builder sets
+  its result (`set_build_result`), and ListBuildsForProject honours `sortOrder`.
 - Rollouts: moto never progresses a deployment. Until the rollout simulator takes
   over (`instant_rollouts(False)`), a CreateService/UpdateService completes at once:
   running == desired, one PRIMARY deployment on the new definition, COMPLETED.
@@ -116,6 +119,40 @@ def _patched_update(original: Callable[[Any], Any]) -> Callable[[Any], Any]:
     return update_service
 
 
+def _batch_get_builds(self: Any, ids: list[str]) -> list[dict[str, Any]]:
+    return [build for history in self.build_metadata_history.values() for build in history
+            if build["id"] in ids]
+
+
+def _list_builds_for_project(original: Callable[..., Any]) -> Callable[..., Any]:
+    def list_builds_for_project(self: Any) -> Any:
+        result = original(self)
+        if self._get_param("sortOrder", "DESCENDING") == "DESCENDING":
+            from moto.core.responses import ActionResult
+
+            return ActionResult({"ids": list(reversed(result.result["ids"]))})
+        return result
+    return list_builds_for_project
+
+
+def set_build_result(build_id: str, *, status: str, exported: dict[str, str],
+                     account: str = "123456789012", region: str = "us-east-1") -> None:
+    """What a finished CodeBuild build reports (the local builder calls this)."""
+    from moto.codebuild.models import codebuild_backends
+
+    backend = codebuild_backends[account][region]
+    for history in backend.build_metadata_history.values():
+        for build in history:
+            if build["id"] == build_id:
+                build.update(buildStatus=status, currentPhase="COMPLETED", buildComplete=True,
+                             endTime=utcnow().isoformat(),
+                             resolvedSourceVersion=build.get("sourceVersion"),
+                             exportedEnvironmentVariables=[
+                                 {"name": k, "value": v} for k, v in exported.items()])
+                return
+    raise KeyError(build_id)
+
+
 def apply_patches() -> None:
     global _applied
     with _lock:
@@ -124,4 +161,12 @@ def apply_patches() -> None:
         cls: Any = EC2ContainerServiceResponse
         cls.create_service = _patched_create(cls.create_service)
         cls.update_service = _patched_update(cls.update_service)
+        from moto.codebuild.models import CodeBuildBackend
+        from moto.codebuild.responses import CodeBuildResponse
+
+        backend_cls: Any = CodeBuildBackend
+        backend_cls.batch_get_builds = _batch_get_builds
+        response_cls: Any = CodeBuildResponse
+        response_cls.list_builds_for_project = _list_builds_for_project(
+            response_cls.list_builds_for_project)
         _applied = True
