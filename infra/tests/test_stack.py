@@ -169,7 +169,10 @@ def test_two_public_and_two_private_subnets_in_two_zones(deployed: Deployed) -> 
     ec2 = deployed.client("ec2")
     ids = {name: deployed.physical[name] for name in
            ("PublicSubnetA", "PublicSubnetB", "PrivateSubnetA", "PrivateSubnetB")}
-    subnets = {s["SubnetId"]: s for s in ec2.describe_subnets(SubnetIds=list(ids.values()))["Subnets"]}
+    in_vpc = [{"Name": "vpc-id", "Values": [deployed.outputs["VpcId"]]}]
+    subnets = {s["SubnetId"]: s for s in ec2.describe_subnets(Filters=in_vpc)["Subnets"]}
+    assert set(subnets) == set(ids.values())
+    assert len(ec2.describe_nat_gateways(Filter=in_vpc)["NatGateways"]) == 2
     zone = {name: subnets[sid]["AvailabilityZone"] for name, sid in ids.items()}
     assert zone["PublicSubnetA"] == zone["PrivateSubnetA"]
     assert zone["PublicSubnetB"] == zone["PrivateSubnetB"]
