@@ -223,11 +223,19 @@ def seed(
 
 
 @app.command()
-def demo() -> None:
-    """Seed the original world on an in-process embedded AWS, then plan and apply it."""
-    from ecs_gitops.local.quickstart import run
+def demo(
+    keep: Annotated[Path | None, typer.Option(
+        help="Keep the embedded cloud's files (git remote, build logs) in this folder.")] = None,
+) -> None:
+    """Play the whole loop on the embedded cloud: push, build, write back, deploy, merge,
+    scale, a failing build, a failing rollout, drift. Exit 1 if a step goes otherwise."""
+    from ecs_gitops.local.demo import run
 
-    raise typer.Exit(run(console))
+    source = Path.cwd()
+    if not (source / "template.yaml").exists():
+        err.print("[red]error:[/red] run the demo from the repository root (template.yaml)")
+        raise typer.Exit(1)
+    raise typer.Exit(run(console, source=source, keep=keep))
 
 
 def main() -> None:

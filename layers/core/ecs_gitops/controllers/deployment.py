@@ -31,15 +31,18 @@ def handle(event: EcsDeploymentEvent, ports: Ports) -> Outcome:
     if not ports.store.claim(f"deployment#{detail.deployment_id}#{detail.event_name}"):
         return ignore(f"{detail.event_name} of {detail.deployment_id} already handled")
     releases = ports.store.releases(environment, name, limit=5)
-    release = next((r for r in releases if r.outcome == "IN_PROGRESS"),
-                   releases[0] if releases else None)
+    # Only a release still in progress takes this outcome: the deployment that ECS
+    # starts to roll back a failed one completes too, and must not mark it healthy.
+    release = next((r for r in releases if r.outcome == "IN_PROGRESS"), None)
     facts = {"environment": environment, "service": name, "deployment": detail.deployment_id,
              "reason": detail.reason or ""}
     if detail.event_name == COMPLETED:
-        if release is not None:
-            ports.store.set_outcome(release, "HEALTHY", detail.reason or "")
+        if release is None:
+            return Outcome("deployment completed; no release in progress (a rollback or a "
+                           "change outside ecs-gitops)", facts)
+        ports.store.set_outcome(release, "HEALTHY", detail.reason or "")
         ports.notifier.notify(f"ecs-gitops: {name} deployed in {environment}", facts)
-        return Outcome("release marked healthy", {**facts, "image": release.image if release else ""})
+        return Outcome("release marked healthy", {**facts, "image": release.image})
 
     if release is not None:
         ports.store.set_outcome(release, "FAILED", detail.reason or "")

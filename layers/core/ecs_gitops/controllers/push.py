@@ -53,7 +53,10 @@ def _process(ports: Ports, *, branch: str, environment: str, before: str | None,
     desired_path = ports.settings.path(environment)
     reconcile = desired_path in changed
     started: list[dict[str, str]] = []
-    if is_write_back(commit.message):
+    only_desired = all(p.startswith(f"{ports.settings.desired_dir}/") for p in changed)
+    if is_write_back(commit.message) and only_desired:
+        # Our own write-back (it only ever touches desired_state/). A fast-forward push
+        # whose tip is a write-back but that also brings app changes still builds.
         note = "write-back commit: no build"
     else:
         note = ""

@@ -30,8 +30,13 @@ def handle(ports: Ports) -> list[Outcome]:
             outcomes.append(Outcome("first sweep of the branch: tip recorded, reconcile requested",
                                     {"branch": branch, "commit": tip}))
         elif last != tip:
-            outcomes.append(push.process_commit(ports, branch=branch, environment=environment,
-                                                before=last, after=tip, origin="sweep"))
+            outcome = push.process_commit(ports, branch=branch, environment=environment,
+                                          before=last, after=tip, origin="sweep")
+            if outcome.ignored:
+                # Handled already (events arrive unordered, so the record can lag).
+                ports.store.put_value(f"tip#{branch}", tip)
+            else:
+                outcomes.append(outcome)
         try:
             desired = desired_at(ports, environment, tip)
         except DesiredStateError:

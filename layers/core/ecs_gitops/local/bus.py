@@ -12,8 +12,10 @@ from __future__ import annotations
 import json
 import time
 from collections import deque
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager, redirect_stdout
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from ecs_gitops.aws.clients import Clients
@@ -49,6 +51,7 @@ class Bus:
     clients: Clients
     extra_env: Mapping[str, str]
     on_delivery: Callable[[Delivery], None] | None = None
+    log_path: Path | None = None  # the functions' log lines (CloudWatch Logs, locally)
     queue: deque[dict[str, Any]] = field(default_factory=deque)
     delivered: int = 0
 
@@ -82,11 +85,12 @@ class Bus:
             attempts = 0
             for attempts in range(1, self.retries + 2):  # noqa: B007 - read after the loop
                 try:
-                    result = invoke(self.functions[logical_id], event,
-                                    self.environments[logical_id])
+                    with self._logs():
+                        result = invoke(self.functions[logical_id], event,
+                                        self.environments[logical_id])
                     error = None
                     break
-                except Exception as exc:  # noqa: BLE001 - Lambda catches everything too
+                except Exception as exc:
                     error = f"{type(exc).__name__}: {exc}"
             if error is not None:
                 self._dead_letter(logical_id, event, error)
@@ -97,6 +101,14 @@ class Bus:
                 self.on_delivery(delivery)
             out.append(delivery)
         return out
+
+    @contextmanager
+    def _logs(self) -> Iterator[None]:
+        if self.log_path is None:
+            yield
+            return
+        with self.log_path.open("a", encoding="utf-8") as log, redirect_stdout(log):
+            yield
 
     def _dead_letter(self, function: str, event: Mapping[str, Any], error: str) -> None:
         url = self.refs.get("DeadLetterQueue")

@@ -1,0 +1,280 @@
+"""`ecs-gitops demo`: the original team's story, end to end, on the embedded cloud.
+
+Every step is a real action (a git push, a manual change to a service, a tick of
+a schedule) followed by the event-driven loop running until quiet; its outcome is
+then checked against git and AWS, never against what the functions said. The
+timeline shows each event, the function it reached and what that function did.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from rich.console import Console
+
+from ecs_gitops.aws.cloud import plan_environment
+from ecs_gitops.aws.ecs import EcsAdapter
+from ecs_gitops.cli.output import print_status
+from ecs_gitops.desired import Environment, load_environment_text
+from ecs_gitops.local.builder import BuildResult
+from ecs_gitops.local.bus import Delivery
+from ecs_gitops.local.cloud import EmbeddedCloud
+from ecs_gitops.local.rollout import Rollout
+
+# The demo runs each app's TEST_COMMAND without the tests that need MariaDB or a
+# browser, so that the story takes well under a minute; `local up` runs them all.
+DEMO_TEST_ARGS = ("-m", "not mariadb and not browser", "-p", "no:randomly")
+
+
+def desired_at_tip(cloud: EmbeddedCloud, branch: str, environment: str) -> Environment:
+    """The environment's file as the git remote has it at the branch tip."""
+    text = subprocess.run(["git", "--git-dir", str(cloud.remote.path), "show",
+                           f"{branch}:desired_state/{environment}.yaml"],
+                          capture_output=True, text=True, check=True).stdout
+    return load_environment_text(text)
+
+
+@dataclass(frozen=True, slots=True)
+class StepResult:
+    title: str
+    ok: bool
+    detail: str
+    seconds: float
+
+
+class Story:
+    def __init__(self, cloud: EmbeddedCloud, work: Path, console: Console) -> None:
+        self.cloud = cloud
+        self.work = work
+        self.console = console
+        self.results: list[StepResult] = []
+        self.started = time.monotonic()
+        cloud.observers.delivery.append(self._delivery)
+        cloud.observers.build.append(self._build)
+        cloud.observers.rollout.append(self._rollout)
+
+    # ------------------------------------------------------------ timeline
+    def _line(self, text: str) -> None:
+        self.console.print(f"[dim]{time.monotonic() - self.started:6.1f}s[/dim]  {text}",
+                           highlight=False, soft_wrap=True)
+
+    def _delivery(self, d: Delivery) -> None:
+        event = d.event
+        detail = event.get("detail", {})
+        what = str(event.get("detail-type"))
+        if event.get("source") == "aws.codecommit":
+            what = f"push to {detail.get('referenceName')} ({str(detail.get('commitId'))[:7]})"
+        elif event.get("source") == "aws.codebuild":
+            what = f"build {detail.get('build-status')} ({detail.get('project-name')})"
+        elif event.get("source") == "aws.ecs":
+            name = str(event.get("resources", [""])[0]).rsplit("/", 1)[-1]
+            what = f"deployment {str(detail.get('eventName')).replace('SERVICE_DEPLOYMENT_', '')}" \
+                   f" ({name})"
+        elif event.get("source") == "ecs-gitops":
+            what = f"reconcile requested ({detail.get('environment')})"
+        colour = "red" if d.error else "cyan"
+        self._line(f"[{colour}]{what}[/{colour}] -> {d.function}: {d.summary}")
+
+    def _build(self, r: BuildResult) -> None:
+        colour = "green" if r.status == "SUCCEEDED" else "red"
+        self._line(f"  [{colour}]local CodeBuild {r.project}: tests and image "
+                   f"{r.status}[/{colour}] in {r.seconds:.1f}s")
+
+    def _rollout(self, r: Rollout) -> None:
+        tag = r.image.rsplit(":", 1)[-1][:7]
+        if r.healthy:
+            self._line(f"  [green]ECS rollout {r.service} -> {tag}: {r.reason}[/green]")
+        else:
+            self._line(f"  [red]ECS rollout {r.service} -> {tag}: {r.reason}; circuit breaker "
+                       f"rolled back to {r.rolled_back_to}[/red]")
+
+    # --------------------------------------------------------------- helpers
+    def git(self, *args: str) -> str:
+        return subprocess.run(["git", "-C", str(self.work), *args], capture_output=True,
+                              text=True, check=True).stdout.strip()
+
+    def edit(self, branch: str, path: str, change: Callable[[str], str], message: str) -> str:
+        self.git("checkout", "-q", branch)
+        self.git("pull", "-q", "--ff-only", "origin", branch)
+        target = self.work / path
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(change(target.read_text() if target.exists() else ""))
+        self.git("add", path)
+        self.git("commit", "-q", "-m", message)
+        self.git("push", "-q", "origin", branch)
+        return self.git("rev-parse", "HEAD")
+
+    def at_tip(self, branch: str, environment: str) -> Environment:
+        return desired_at_tip(self.cloud, branch, environment)
+
+    def pinned(self, branch: str, environment: str, service: str) -> str:
+        return self.at_tip(branch, environment).service(service).image.tag
+
+    def running(self, service: str) -> str:
+        ecs = EcsAdapter(self.cloud.clients)
+        svc = ecs.describe_services("dbscluster", [service])[service]
+        image = ecs.describe_task_definition(svc.task_definition).image() or ""
+        return image.rsplit(":", 1)[-1]
+
+    def release(self, environment: str, service: str) -> str:
+        from ecs_gitops.aws.dynamodb import DynamoStore
+
+        releases = DynamoStore(self.cloud.clients, self.cloud.refs["StateTable"]).releases(
+            environment, service, limit=1)
+        return releases[0].outcome if releases else "none"
+
+    def step(self, title: str, act: Callable[[], object], check: Callable[[], tuple[bool, str]]
+             ) -> None:
+        self.console.rule(f"[bold]{len(self.results) + 1}. {title}")
+        started = time.monotonic()
+        act()
+        self.cloud.run()
+        try:
+            ok, detail = check()
+        except Exception as exc:
+            ok, detail = False, f"check raised {type(exc).__name__}: {exc}"
+        mark = "[green]ok[/green]" if ok else "[red]UNEXPECTED[/red]"
+        self.console.print(f"{mark}: {detail}", highlight=False)
+        self.results.append(StepResult(title, ok, detail, time.monotonic() - started))
+
+
+def tell(cloud: EmbeddedCloud, work: Path, console: Console) -> list[StepResult]:
+    s = Story(cloud, work, console)
+    api = "apps/api/api_service/web.py"
+    state: dict[str, str] = {}
+
+    def bootstrap_check() -> tuple[bool, str]:
+        empty = all(plan_environment(e, cloud.clients)[1].empty
+                    for e in cloud.environments.values())
+        return empty and len(EcsAdapter(cloud.clients).list_service_names("dbscluster")) == 4, \
+            "4 services running, both environments in sync"
+
+    s.step("The schedule reconciles both environments from git",
+           lambda: cloud.schedule("ReconcileFunction"), bootstrap_check)
+
+    def dev_change() -> None:
+        state["dev"] = s.edit("development", api,
+                              lambda t: t + "\n# demo: a change made on development\n",
+                              "api: a change on development")
+
+    def dev_check() -> tuple[bool, str]:
+        commit = state["dev"]
+        ok = (s.pinned("development", "development", "api") == commit
+              and s.running("api-development") == commit
+              and s.release("development", "api-development") == "HEALTHY")
+        return ok, f"development pins and runs api {commit[:7]}, release healthy"
+
+    s.step("A change to apps/api pushed to development is built, written back and deployed",
+           dev_change, dev_check)
+
+    def merge() -> None:
+        s.git("checkout", "-q", "main")
+        s.git("pull", "-q", "--ff-only", "origin", "main")
+        s.git("fetch", "-q", "origin")
+        s.git("merge", "-q", "--no-ff", "origin/development", "-m", "Merge development into main")
+        s.git("push", "-q", "origin", "main")
+        state["main"] = s.git("rev-parse", "HEAD")
+
+    def merge_check() -> tuple[bool, str]:
+        commit = state["main"]
+        ok = (s.pinned("main", "production", "api") == commit
+              and s.running("api") == commit and s.release("production", "api") == "HEALTHY")
+        return ok, f"production pins and runs api {commit[:7]} (the merge), release healthy"
+
+    s.step("Merged into main, it reaches production", merge, merge_check)
+
+    def scale() -> None:
+        s.edit("main", "desired_state/production.yaml",
+               lambda t: t.replace("max: 5", "max: 8", 1), "production: simpleweb max 5 -> 8")
+
+    def scale_check() -> tuple[bool, str]:
+        aas = cloud.clients.client("application-autoscaling")
+        target = aas.describe_scalable_targets(
+            ServiceNamespace="ecs", ResourceIds=["service/dbscluster/simpleweb"])
+        top = target["ScalableTargets"][0]["MaxCapacity"]
+        return top == 8, f"simpleweb autoscaling range is now 2..{top}"
+
+    s.step("An edit of desired_state/production.yaml (max tasks 5 -> 8) is applied",
+           scale, scale_check)
+
+    def broken_tests() -> None:
+        state["dev_before"] = s.pinned("development", "development", "api")
+        s.edit("development", "apps/api/tests/test_demo_regression.py",
+               lambda _: "def test_a_regression():\n    assert 1 + 1 == 3\n",
+               "api: a change whose tests fail")
+
+    def broken_check() -> tuple[bool, str]:
+        last = s.cloud.builder.results[-1]
+        unchanged = s.pinned("development", "development", "api") == state["dev_before"]
+        running = s.running("api-development") == state["dev_before"]
+        return (last.status == "FAILED" and unchanged and running,
+                f"build {last.status}; development still pins and runs {state['dev_before'][:7]}")
+
+    s.step("A build that fails its tests is not deployed", broken_tests, broken_check)
+
+    def bad_image() -> None:
+        state["good"] = s.pinned("main", "production", "api")
+        state["bad"] = s.edit(
+            "main", "apps/api/api_service/__main__.py",
+            lambda t: t.replace("port=settings.port,", "port=settings.port + 1,  # oops", 1),
+            "api: listen on the wrong port (tests still pass)")
+
+    def bad_check() -> tuple[bool, str]:
+        good = state["good"]
+        log = subprocess.run(["git", "--git-dir", str(cloud.remote.path), "log", "-1",
+                              "--format=%s", "main"], capture_output=True, text=True,
+                             check=True).stdout.strip()
+        in_sync = plan_environment(s.at_tip("main", "production"), cloud.clients)[1].empty
+        ok = (s.pinned("main", "production", "api") == good and s.running("api") == good
+              and s.release("production", "api") == "FAILED" and log.startswith("revert api")
+              and in_sync)
+        return ok, (f"rolled back to {good[:7]}; git reverted ('{log}'); the reverted file "
+                    f"plans nothing, so bad image {state['bad'][:7]} is not redeployed")
+
+    s.step("An image that fails its health check rolls back, and git is reverted",
+           bad_image, bad_check)
+
+    def drift() -> None:
+        cloud.clients.ecs.update_service(
+            cluster="dbscluster", service="simpleweb",
+            placementStrategy=[{"type": "random"}])  # someone clicks in the console
+        cloud.schedule("ReconcileFunction")
+
+    def drift_check() -> tuple[bool, str]:
+        svc = EcsAdapter(cloud.clients).describe_services("dbscluster", ["simpleweb"])
+        strategy = svc["simpleweb"].raw_fields.get("placementStrategy")
+        empty = plan_environment(s.at_tip("main", "production"), cloud.clients)[1].empty
+        return empty and strategy != [{"type": "random"}], \
+            "the manual placement change was found and healed; production in sync"
+
+    s.step("A manual change to a running service (drift) is healed by the schedule",
+           drift, drift_check)
+    return s.results
+
+
+def run(console: Console, *, source: Path, keep: Path | None = None) -> int:
+    started = time.monotonic()
+    with tempfile.TemporaryDirectory(prefix="ecs-gitops-demo-") as tmp:
+        workdir = keep or Path(tmp)
+        with EmbeddedCloud(workdir, source=source, test_args=DEMO_TEST_ARGS) as cloud:
+            console.print(f"embedded AWS on {cloud.endpoint}; git remote {cloud.remote.path}",
+                          highlight=False)
+            work = cloud.remote.clone(workdir / "work")
+            for key, value in (("user.name", "Demo Developer"),
+                               ("user.email", "dev@example.com")):
+                subprocess.run(["git", "-C", str(work), "config", key, value], check=True)
+            results = tell(cloud, work, console)
+            console.rule("[bold]final status")
+            for env in cloud.environments.values():
+                current = desired_at_tip(cloud, env.branch, env.environment)
+                snapshot, plan = plan_environment(current, cloud.clients)
+                print_status(console, current, snapshot, plan)
+    failed = [r for r in results if not r.ok]
+    console.print(f"{len(results) - len(failed)} of {len(results)} steps as expected "
+                  f"in {time.monotonic() - started:.1f}s", highlight=False)
+    return 1 if failed else 0

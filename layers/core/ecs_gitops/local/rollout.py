@@ -1,0 +1,178 @@
+"""The embedded cloud's ECS deployments: after a deployment starts (CreateService or
+UpdateService with a new task definition), start the image's app the way the task
+definition says, probe it with the image's HEALTHCHECK, and either complete the
+deployment or, with the circuit breaker and rollback on, fail it and roll the
+service back to the previous task definition. Emits the "ECS Deployment State
+Change" events ECS emits.
+
+Images that no local build produced (the placeholders `seed` creates) have no app
+to start: they are reported healthy, and the timeline says so.
+"""
+
+from __future__ import annotations
+
+import os
+import queue
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from moto.ecs.models import ecs_backends
+
+from ecs_gitops.aws.clients import Clients
+from ecs_gitops.local import emit
+from ecs_gitops.local.builder import Image
+from ecs_gitops.local.moto_patches import complete_deployment, instant_rollouts, on_deployment
+from ecs_gitops.local.template import ACCOUNT
+
+START_TIMEOUT = 8.0  # seconds for a new task to pass its health check
+
+
+@dataclass(frozen=True, slots=True)
+class Rollout:
+    cluster: str
+    service: str
+    image: str
+    healthy: bool
+    reason: str
+    rolled_back_to: str | None = None
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+class RolloutSimulator:
+    def __init__(self, clients: Clients, images: Mapping[tuple[str, str], Image], *,
+                 python: str = sys.executable,
+                 on_rollout: Callable[[Rollout], None] | None = None) -> None:
+        self.clients = clients
+        self.images = images
+        self.python = python
+        self.on_rollout = on_rollout
+        self.pending: queue.Queue[tuple[str, str, str]] = queue.Queue()
+        self.rollouts: list[Rollout] = []
+        instant_rollouts(False)
+        self._unsubscribe = on_deployment(lambda c, s, td: self.pending.put((c, s, td)))
+
+    def close(self) -> None:
+        self._unsubscribe()
+        instant_rollouts(True)
+
+    def _backend(self) -> Any:
+        return ecs_backends[ACCOUNT][self.clients.region]
+
+    def poll(self) -> list[dict[str, Any]]:
+        events: list[dict[str, Any]] = []
+        while not self.pending.empty():
+            cluster, name, _td = self.pending.get()
+            events += self._roll(cluster, name)
+        return events
+
+    def _roll(self, cluster: str, name: str) -> list[dict[str, Any]]:
+        backend = self._backend()
+        service = backend._get_service(cluster, name)
+        deployment = service.deployments[0]
+        events = [emit.ecs_deployment(cluster=cluster, service=name,
+                                      event_name="SERVICE_DEPLOYMENT_IN_PROGRESS",
+                                      deployment_id=deployment["id"],
+                                      reason=f"ECS deployment {deployment['id']} in progress.")]
+        td = backend.describe_task_definition(deployment["taskDefinition"])
+        container = td.container_definitions[0]
+        image_uri = str(container.get("image", ""))
+        healthy, reason = self._probe(image_uri, container)
+        previous = next((d for d in service.deployments[1:]), None)
+        config = getattr(service, "deployment_configuration", None) or {}
+        breaker = config.get("deploymentCircuitBreaker") or {}
+        if healthy or previous is None or not breaker.get("enable"):
+            complete_deployment(service)
+            events.append(emit.ecs_deployment(
+                cluster=cluster, service=name, event_name="SERVICE_DEPLOYMENT_COMPLETED",
+                deployment_id=deployment["id"],
+                reason=f"ECS deployment {deployment['id']} completed."))
+            self._record(Rollout(cluster, name, image_uri, True, reason))
+            return events
+        events.append(emit.ecs_deployment(
+            cluster=cluster, service=name, event_name="SERVICE_DEPLOYMENT_FAILED",
+            deployment_id=deployment["id"],
+            reason=f"ECS deployment circuit breaker: tasks failed container health checks "
+                   f"({reason})."))
+        if not breaker.get("rollback"):
+            self._record(Rollout(cluster, name, image_uri, False, reason))
+            return events
+        # The circuit breaker's rollback: back to the last completed deployment.
+        from ecs_gitops.local.moto_patches import start_deployment
+
+        service.task_definition = previous["taskDefinition"]
+        service.deployments = [previous]
+        start_deployment(service, previous["taskDefinition"])
+        rollback = service.deployments[0]
+        complete_deployment(service)
+        events += [
+            emit.ecs_deployment(cluster=cluster, service=name,
+                                event_name="SERVICE_DEPLOYMENT_IN_PROGRESS",
+                                deployment_id=rollback["id"],
+                                reason=f"ECS deployment {rollback['id']} in progress "
+                                       "(rollback)."),
+            emit.ecs_deployment(cluster=cluster, service=name,
+                                event_name="SERVICE_DEPLOYMENT_COMPLETED",
+                                deployment_id=rollback["id"],
+                                reason=f"ECS deployment {rollback['id']} completed (rollback)."),
+        ]
+        self._record(Rollout(cluster, name, image_uri, False, reason,
+                             rolled_back_to=str(previous["taskDefinition"]).rsplit("/", 1)[-1]))
+        return events
+
+    def _record(self, rollout: Rollout) -> None:
+        self.rollouts.append(rollout)
+        if self.on_rollout:
+            self.on_rollout(rollout)
+
+    def _secrets(self, container: Mapping[str, Any]) -> dict[str, str]:
+        """What ECS injects from SSM for the task (never logged)."""
+        names = {s["name"]: s["valueFrom"] for s in container.get("secrets") or ()}
+        if not names:
+            return {}
+        ssm = self.clients.client("ssm")
+        found = ssm.get_parameters(Names=sorted(set(names.values())), WithDecryption=True)
+        values = {p["Name"]: p["Value"] for p in found.get("Parameters", ())}
+        return {k: values[v] for k, v in names.items() if v in values}
+
+    def _probe(self, image_uri: str, container: Mapping[str, Any]) -> tuple[bool, str]:
+        repository, _, tag = image_uri.split("/", 1)[-1].rpartition(":")
+        image = self.images.get((repository, tag))
+        if image is None or not image.command:
+            return True, "placeholder image (not built locally): assumed healthy"
+        port = _free_port()
+        env = {**os.environ, **{e["name"]: e["value"] for e in container.get("environment") or ()},
+               **self._secrets(container), "PORT": str(port), "PYTHONPATH": str(image.root)}
+        command = [self.python if a in ("python", "python3") else a for a in image.command]
+        probe = [self.python if a in ("python", "python3") else a for a in image.healthcheck]
+        app = subprocess.Popen(command, cwd=image.root, env=env, stdout=subprocess.DEVNULL,
+                               stderr=subprocess.PIPE, text=True)
+        try:
+            deadline = time.monotonic() + START_TIMEOUT
+            while time.monotonic() < deadline:
+                if app.poll() is not None:
+                    tail = (app.stderr.read() if app.stderr else "").strip().splitlines()[-1:]
+                    return False, f"the app exited with {app.returncode}: {' '.join(tail)}"
+                if not probe:
+                    return True, "no HEALTHCHECK: running"
+                checked = subprocess.run(probe, cwd=image.root, env=env, capture_output=True,
+                                         timeout=10, check=False)
+                if checked.returncode == 0:
+                    return True, "health check passed"
+                time.sleep(0.3)
+            return False, f"health check failing for {START_TIMEOUT:.0f}s"
+        finally:
+            app.terminate()
+            try:
+                app.wait(5)
+            except subprocess.TimeoutExpired:
+                app.kill()
