@@ -227,8 +227,11 @@ def demo(
     keep: Annotated[Path | None, typer.Option(
         help="Keep the embedded cloud's files (git remote, build logs) in this folder.")] = None,
 ) -> None:
-    """Play the whole loop on the embedded cloud: push, build, write back, deploy, merge,
-    scale, a failing build, a failing rollout, drift. Exit 1 if a step goes otherwise."""
+    """Play the whole loop on the embedded cloud (no account, no Docker).
+
+    Push, build, write back, deploy, merge to production, scale, a failing build, a
+    failing rollout, drift. Prints a timeline and the final status; exits 1 if a step
+    ends otherwise than expected."""
     from ecs_gitops.local.demo import run
 
     source = Path.cwd()
@@ -236,6 +239,12 @@ def demo(
         err.print("[red]error:[/red] run the demo from the repository root (template.yaml)")
         raise typer.Exit(1)
     raise typer.Exit(run(console, source=source, keep=keep))
+
+
+from ecs_gitops.cli.local import invoke_command, local_app  # noqa: E402 - after app exists
+
+app.add_typer(local_app, name="local")
+app.command("invoke")(invoke_command)
 
 
 def main() -> None:

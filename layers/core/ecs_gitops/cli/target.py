@@ -13,10 +13,19 @@ from ecs_gitops.errors import EcsGitopsError
 
 DEFAULT_LOCAL_ENDPOINT = "http://127.0.0.1:4566"
 DESIRED_DIR = Path("desired_state")
+LOCAL_DIR = Path(".local-cloud")
 
 
 def local_endpoint() -> str:
-    return os.environ.get("ECS_GITOPS_LOCAL_ENDPOINT", DEFAULT_LOCAL_ENDPOINT)
+    """ECS_GITOPS_LOCAL_ENDPOINT, else the running `local up`'s, else the default."""
+    if "ECS_GITOPS_LOCAL_ENDPOINT" in os.environ:
+        return os.environ["ECS_GITOPS_LOCAL_ENDPOINT"]
+    state = LOCAL_DIR / "state.json"
+    if state.exists():
+        import json
+
+        return str(json.loads(state.read_text()).get("endpoint", DEFAULT_LOCAL_ENDPOINT))
+    return DEFAULT_LOCAL_ENDPOINT
 
 
 def _reachable(url: str) -> bool:
