@@ -197,3 +197,26 @@ def test_malformed_event_is_logged_not_retried(world: World, capfd: Any) -> None
     result = world.invoke("PushFunction", event)
     assert result["action"] == "ignored: malformed event"
     assert "malformed event: not retried" in capfd.readouterr().out
+
+
+def test_self_heal_off_reports_drift_without_correcting_it(world: World) -> None:
+    text = world.read("main", "desired_state/production.yaml").replace(
+        "selfHeal: true", "selfHeal: false")
+    world.commit("main", {"desired_state/production.yaml": text})
+    world.invoke("ReconcileFunction", load_event("reconcile-requested-production.json"))
+    world.notifications()
+    ecs = world.clients.client("ecs")
+    ecs.update_service(cluster="dbscluster", service="api",
+                       placementStrategy=[{"type": "random"}])  # a manual change
+    result = world.invoke("ReconcileFunction", load_event("scheduled-reconcile.json"))
+    production = result["outcomes"][0]
+    assert production["action"] == "drift reported, not corrected (selfHeal: false)"
+    assert "placementStrategy" in production["plan"]
+    assert world.services()["api"]["placementStrategy"] == [{"type": "random"}]
+    notes = world.notifications()
+    assert any("drift in production" in n["subject"] for n in notes)
+    # an explicit request (a push, an operator) still applies
+    requested = world.invoke("ReconcileFunction",
+                             load_event("reconcile-requested-production.json"))
+    assert requested["outcomes"][0]["action"] == "applied 1 change(s)"
+    assert world.services()["api"]["placementStrategy"] != [{"type": "random"}]

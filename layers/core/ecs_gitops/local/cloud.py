@@ -69,6 +69,15 @@ class EmbeddedCloud:
         self.workdir.mkdir(parents=True, exist_ok=True)
         self._server = ThreadedMotoServer(ip_address="127.0.0.1", port=self.port, verbose=False)
         self._server.start()
+        # moto's state is per process: start from nothing even if another embedded AWS
+        # ran in this process before (tests do that).
+        import urllib.request
+
+        from ecs_gitops.aws import ecs
+
+        reset = urllib.request.Request(f"{self.endpoint}/moto-api/reset", method="POST")  # noqa: S310
+        urllib.request.urlopen(reset, timeout=30).close()  # noqa: S310 - our loopback server
+        ecs.clear_cache()
         self.clients = Clients(region=self.region, endpoint_url=self.endpoint)
         self.template = Template(self.source / "template.yaml")
         self.refs = create_stack(self.template, self.clients)
