@@ -3,7 +3,9 @@
 Costs, for N services: ceil(N/100) ListServices, ceil(N/10) DescribeServices,
 DescribeTaskDefinition once per running definition per container (cached by ARN),
 one latest-revision lookup per service whose definition is about to change, and the
-Application Auto Scaling reads (paginated, 50 per page).
+Application Auto Scaling reads: DescribeScalableTargets (50 per page) and
+DescribeScalingPolicies (10 per page on AWS) for the whole ECS namespace of the region,
+filtered by cluster here (docs/benchmarks.md measures what that costs).
 """
 
 from __future__ import annotations

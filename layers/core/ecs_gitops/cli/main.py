@@ -241,8 +241,11 @@ def demo(
     raise typer.Exit(run(console, source=source, keep=keep))
 
 
-from ecs_gitops.cli.local import invoke_command, local_app  # noqa: E402 - after app exists
+from ecs_gitops.cli.history import history, rollback  # noqa: E402 - after app exists
+from ecs_gitops.cli.local import invoke_command, local_app  # noqa: E402
 
+app.command("history")(history)
+app.command("rollback")(rollback)
 app.add_typer(local_app, name="local")
 app.command("invoke")(invoke_command)
 

@@ -79,6 +79,12 @@ class Story:
             what = f"reconcile requested ({detail.get('environment')})"
         colour = "red" if d.error else "cyan"
         self._line(f"[{colour}]{what}[/{colour}] -> {d.function}: {d.summary}")
+        result = d.result if isinstance(d.result, dict) else {}
+        for outcome in result.get("outcomes", []):
+            if str(outcome.get("action", "")).startswith(("applied", "drift")):
+                for text in str(outcome.get("plan", "")).splitlines():
+                    self.console.print(f"[dim]          {text}[/dim]", highlight=False,
+                                       soft_wrap=True)
 
     def _build(self, r: BuildResult) -> None:
         colour = "green" if r.status == "SUCCEEDED" else "red"
