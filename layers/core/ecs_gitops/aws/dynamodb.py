@@ -20,11 +20,15 @@ class DynamoStore:
         self.clock = clock
 
     def _put_if(self, item: dict[str, Any], condition: str,
-                values: dict[str, Any] | None = None) -> bool:
+                values: dict[str, Any] | None = None, names: dict[str, str] | None = None
+                ) -> bool:
+        """A conditional put: False when the condition does not hold (someone was first)."""
         kwargs: dict[str, Any] = {"TableName": self.table, "Item": item,
                                   "ConditionExpression": condition}
         if values:
             kwargs["ExpressionAttributeValues"] = values
+        if names:
+            kwargs["ExpressionAttributeNames"] = names
         try:
             self.ddb.put_item(**kwargs)
             return True
@@ -47,24 +51,12 @@ class DynamoStore:
                                  Key={"pk": {"S": f"processed#{key}"}, "sk": {"S": _NONE}})
 
     def acquire_lease(self, name: str, owner: str, *, seconds: int) -> bool:
-        return self._lease(name, owner, int(self.clock()), seconds)
-
-    def _lease(self, name: str, owner: str, now: int, seconds: int) -> bool:
-        try:
-            self.ddb.put_item(
-                TableName=self.table,
-                Item={"pk": {"S": f"lease#{name}"}, "sk": {"S": _NONE}, "owner": {"S": owner},
-                      "expires_at": {"N": str(now + seconds)}},
-                ConditionExpression="attribute_not_exists(pk) OR expires_at < :now OR #o = :me",
-                ExpressionAttributeNames={"#o": "owner"},
-                ExpressionAttributeValues={":now": {"N": str(now)}, ":me": {"S": owner}},
-            )
-            return True
-        except ClientError as exc:
-            if exc.response["Error"]["Code"] == "ConditionalCheckFailedException":
-                return False
-            with translate("PutItem"):
-                raise
+        now = int(self.clock())
+        return self._put_if(
+            {"pk": {"S": f"lease#{name}"}, "sk": {"S": _NONE}, "owner": {"S": owner},
+             "expires_at": {"N": str(now + seconds)}},
+            "attribute_not_exists(pk) OR expires_at < :now OR #o = :me",
+            {":now": {"N": str(now)}, ":me": {"S": owner}}, {"#o": "owner"})
 
     def release_lease(self, name: str, owner: str) -> None:
         try:

@@ -15,17 +15,19 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
-from ecs_gitops.actual import ServiceSnapshot
+from ecs_gitops.actual import EnvironmentSnapshot, ServiceSnapshot
 from ecs_gitops.aws import preflight
+from ecs_gitops.aws.clients import Clients
 from ecs_gitops.aws.cloud import AwsCloud, plan_environment
 from ecs_gitops.aws.ecs import EcsAdapter
 from ecs_gitops.aws.seed import seed as seed_world
 from ecs_gitops.cli import output
 from ecs_gitops.cli.target import all_environment_files, load, make_clients
+from ecs_gitops.desired import Environment
 from ecs_gitops.desired.loader import iter_problems, load_environment
 from ecs_gitops.desired.schema import json_schema_text
 from ecs_gitops.errors import DesiredStateError, EcsGitopsError
-from ecs_gitops.plan import Action
+from ecs_gitops.plan import Action, Plan
 from ecs_gitops.verify import requirements
 
 app = typer.Typer(
@@ -58,6 +60,15 @@ def _fail(exc: EcsGitopsError) -> typer.Exit:
     else:
         err.print(f"[red]error:[/red] {exc}", highlight=False, soft_wrap=True)
     return typer.Exit(1)
+
+
+def _observe(environment: str, *, local: bool, endpoint_url: str | None, region: str | None
+             ) -> tuple[Environment, Clients, EnvironmentSnapshot, Plan]:
+    """Load the file, point at AWS (or the embedded AWS), observe and plan."""
+    env = load(environment)
+    clients = make_clients(local=local, endpoint_url=endpoint_url, region=region or env.region)
+    snapshot, the_plan = plan_environment(env, clients)
+    return env, clients, snapshot, the_plan
 
 
 @app.command()
@@ -93,9 +104,8 @@ def plan(
         err.print("[red]error:[/red] --output must be 'text' or 'json'")
         raise typer.Exit(1)
     try:
-        env = load(environment)
-        clients = make_clients(local=local, endpoint_url=endpoint_url, region=region or env.region)
-        _, the_plan = plan_environment(env, clients)
+        _, _, _, the_plan = _observe(environment, local=local, endpoint_url=endpoint_url,
+                                     region=region)
     except EcsGitopsError as exc:
         raise _fail(exc) from None
     if output_format == "json":
@@ -120,9 +130,8 @@ def apply(
 ) -> None:
     """Make the environment match its desired-state file (asks first unless --yes)."""
     try:
-        env = load(environment)
-        clients = make_clients(local=local, endpoint_url=endpoint_url, region=region or env.region)
-        _, the_plan = plan_environment(env, clients)
+        env, clients, _, the_plan = _observe(environment, local=local,
+                                             endpoint_url=endpoint_url, region=region)
         output.print_plan(console, the_plan)
         if the_plan.empty:
             return
@@ -155,9 +164,7 @@ def apply(
         raise _fail(exc) from None
 
 
-def _wait(clients: object, cluster: str, names: list[str], timeout: int) -> None:
-    from ecs_gitops.aws.clients import Clients
-    assert isinstance(clients, Clients)
+def _wait(clients: Clients, cluster: str, names: list[str], timeout: int) -> None:
     started = time.monotonic()
 
     def show(services: dict[str, ServiceSnapshot]) -> None:
@@ -179,9 +186,8 @@ def status(
 ) -> None:
     """A table per service: revision, image tag, counts, rollout state, autoscaling range."""
     try:
-        env = load(environment)
-        clients = make_clients(local=local, endpoint_url=endpoint_url, region=region or env.region)
-        snapshot, the_plan = plan_environment(env, clients)
+        env, _, snapshot, the_plan = _observe(environment, local=local,
+                                              endpoint_url=endpoint_url, region=region)
     except EcsGitopsError as exc:
         raise _fail(exc) from None
     output.print_status(console, env, snapshot, the_plan)

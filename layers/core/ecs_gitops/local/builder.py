@@ -107,14 +107,14 @@ class LocalBuilder:
                 commit = str(build.get("sourceVersion") or "")
                 events.append(emit.codebuild(project=project, build_id=build["id"],
                                              status="IN_PROGRESS", commit=commit, exported={},
-                                             phase="BUILD"))
+                                             phase="BUILD", region=self.clients.region))
                 result = self.run(build["id"], project, commit, spec)
                 exported = self._exported(result)
                 set_build_result(build["id"], status=result.status, exported=exported,
                                  region=self.clients.region)
                 events.append(emit.codebuild(project=project, build_id=build["id"],
                                              status=result.status, commit=commit,
-                                             exported=exported))
+                                             exported=exported, region=self.clients.region))
         return events
 
     def _exported(self, result: BuildResult) -> dict[str, str]:

@@ -138,7 +138,7 @@ class EmbeddedCloud:
     def pump(self) -> int:
         added = 0
         for change in self.remote.take_changes():
-            self.bus.put(emit.codecommit(change, self.repository))
+            self.bus.put(emit.codecommit(change, self.repository, region=self.region))
             added += 1
         sqs = self.clients.client("sqs")
         while True:
@@ -172,7 +172,8 @@ class EmbeddedCloud:
         rule = next((r for r in spec.rules if r.schedule), None)
         if rule is None:
             raise ValueError(f"{function} has no schedule in the template")
-        self.bus.put(emit.scheduled(f"ecs-gitops-{spec.logical_id}{rule.name}-LOCAL"))
+        self.bus.put(emit.scheduled(f"ecs-gitops-{spec.logical_id}{rule.name}-LOCAL",
+                                    region=self.region))
 
     def state(self) -> dict[str, Any]:
         return {"endpoint": self.endpoint, "remote": str(self.remote.path),

@@ -15,15 +15,15 @@ REGION = "us-east-1"
 
 
 def _envelope(source: str, detail_type: str, resources: list[str],
-              detail: Mapping[str, Any]) -> dict[str, Any]:
+              detail: Mapping[str, Any], region: str) -> dict[str, Any]:
     return {
         "version": "0", "id": str(uuid.uuid4()), "detail-type": detail_type, "source": source,
         "account": ACCOUNT, "time": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
-        "region": REGION, "resources": resources, "detail": dict(detail),
+        "region": region, "resources": resources, "detail": dict(detail),
     }
 
 
-def codecommit(change: RefChange, repository: str) -> dict[str, Any]:
+def codecommit(change: RefChange, repository: str, *, region: str = REGION) -> dict[str, Any]:
     kind = "branch" if change.ref.startswith("refs/heads/") else "tag"
     name = change.ref.split("/", 2)[2]
     if change.old == ZERO:
@@ -33,17 +33,18 @@ def codecommit(change: RefChange, repository: str) -> dict[str, Any]:
     else:
         event, detail = "referenceUpdated", {"commitId": change.new, "oldCommitId": change.old}
     return _envelope("aws.codecommit", "CodeCommit Repository State Change",
-                     [f"arn:aws:codecommit:{REGION}:{ACCOUNT}:{repository}"], {
+                     [f"arn:aws:codecommit:{region}:{ACCOUNT}:{repository}"], {
                          "callerUserArn": f"arn:aws:iam::{ACCOUNT}:user/local-developer",
                          "event": event, "referenceFullName": change.ref,
                          "referenceName": name, "referenceType": kind,
                          "repositoryId": str(uuid.uuid5(uuid.NAMESPACE_URL, repository)),
-                         "repositoryName": repository, **detail})
+                         "repositoryName": repository, **detail}, region)
 
 
 def codebuild(*, project: str, build_id: str, status: str, commit: str,
-              exported: Mapping[str, str], phase: str = "COMPLETED") -> dict[str, Any]:
-    arn = f"arn:aws:codebuild:{REGION}:{ACCOUNT}:build/{build_id}"
+              exported: Mapping[str, str], phase: str = "COMPLETED",
+              region: str = REGION) -> dict[str, Any]:
+    arn = f"arn:aws:codebuild:{region}:{ACCOUNT}:build/{build_id}"
     return _envelope("aws.codebuild", "CodeBuild Build State Change", [arn], {
         "build-status": status, "project-name": project, "build-id": arn,
         "current-phase": phase, "current-phase-context": "[]", "version": "1",
@@ -52,18 +53,19 @@ def codebuild(*, project: str, build_id: str, status: str, commit: str,
             "source-version": commit,
             "exported-environment-variables": [{"name": k, "value": v}
                                                for k, v in exported.items()],
-        }})
+        }}, region)
 
 
 def ecs_deployment(*, cluster: str, service: str, event_name: str, deployment_id: str,
-                   reason: str) -> dict[str, Any]:
+                   reason: str, region: str = REGION) -> dict[str, Any]:
     return _envelope("aws.ecs", "ECS Deployment State Change",
-                     [f"arn:aws:ecs:{REGION}:{ACCOUNT}:service/{cluster}/{service}"], {
+                     [f"arn:aws:ecs:{region}:{ACCOUNT}:service/{cluster}/{service}"], {
                          "eventType": "ERROR" if event_name.endswith("FAILED") else "INFO",
                          "eventName": event_name, "deploymentId": deployment_id,
-                         "updatedAt": datetime.now(UTC).isoformat(), "reason": reason})
+                         "updatedAt": datetime.now(UTC).isoformat(), "reason": reason},
+                     region)
 
 
-def scheduled(rule_name: str) -> dict[str, Any]:
+def scheduled(rule_name: str, *, region: str = REGION) -> dict[str, Any]:
     return _envelope("aws.events", "Scheduled Event",
-                     [f"arn:aws:events:{REGION}:{ACCOUNT}:rule/{rule_name}"], {})
+                     [f"arn:aws:events:{region}:{ACCOUNT}:rule/{rule_name}"], {}, region)

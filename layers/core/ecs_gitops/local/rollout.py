@@ -79,7 +79,7 @@ class RolloutSimulator:
         backend = self._backend()
         service = backend._get_service(cluster, name)
         deployment = service.deployments[0]
-        events = [emit.ecs_deployment(cluster=cluster, service=name,
+        events = [emit.ecs_deployment(region=self.clients.region, cluster=cluster, service=name,
                                       event_name="SERVICE_DEPLOYMENT_IN_PROGRESS",
                                       deployment_id=deployment["id"],
                                       reason=f"ECS deployment {deployment['id']} in progress.")]
@@ -93,13 +93,15 @@ class RolloutSimulator:
         if healthy or previous is None or not breaker.get("enable"):
             complete_deployment(service)
             events.append(emit.ecs_deployment(
-                cluster=cluster, service=name, event_name="SERVICE_DEPLOYMENT_COMPLETED",
+                region=self.clients.region, cluster=cluster, service=name,
+                event_name="SERVICE_DEPLOYMENT_COMPLETED",
                 deployment_id=deployment["id"],
                 reason=f"ECS deployment {deployment['id']} completed."))
             self._record(Rollout(cluster, name, image_uri, True, reason))
             return events
         events.append(emit.ecs_deployment(
-            cluster=cluster, service=name, event_name="SERVICE_DEPLOYMENT_FAILED",
+            region=self.clients.region, cluster=cluster, service=name,
+            event_name="SERVICE_DEPLOYMENT_FAILED",
             deployment_id=deployment["id"],
             reason=f"ECS deployment circuit breaker: tasks failed container health checks "
                    f"({reason})."))
@@ -115,12 +117,12 @@ class RolloutSimulator:
         rollback = service.deployments[0]
         complete_deployment(service)
         events += [
-            emit.ecs_deployment(cluster=cluster, service=name,
+            emit.ecs_deployment(region=self.clients.region, cluster=cluster, service=name,
                                 event_name="SERVICE_DEPLOYMENT_IN_PROGRESS",
                                 deployment_id=rollback["id"],
                                 reason=f"ECS deployment {rollback['id']} in progress "
                                        "(rollback)."),
-            emit.ecs_deployment(cluster=cluster, service=name,
+            emit.ecs_deployment(region=self.clients.region, cluster=cluster, service=name,
                                 event_name="SERVICE_DEPLOYMENT_COMPLETED",
                                 deployment_id=rollback["id"],
                                 reason=f"ECS deployment {rollback['id']} completed (rollback)."),
