@@ -46,7 +46,12 @@ if [ -f template.yaml ]; then
   step "sam validate --lint"
   .tools/sam/bin/sam validate --lint --template template.yaml --region us-east-1
   step "sam build (python3.12, no container)"
-  PYENV_VERSION=${PYENV_VERSION_312:-3.12.1} PATH="$PWD/.tools/sam/bin:$PATH" \
+  # sam build needs python3.12 on PATH: take pyenv's if there is one.
+  py312_path="$PATH"
+  for d in "$HOME"/.pyenv/versions/3.12*/bin; do
+    if [ -x "$d/python3.12" ]; then py312_path="$d:$py312_path"; break; fi
+  done
+  PYENV_VERSION=${PYENV_VERSION_312:-3.12.1} PATH="$PWD/.tools/sam/bin:$py312_path" \
     sam build --template template.yaml --build-dir .aws-sam/build >/dev/null
 fi
 
