@@ -159,7 +159,14 @@ def test_deployment_failed_reverts_git_and_does_not_loop(world: World) -> None:
             **world.build_event("codebuild-succeeded-api-development.json",
                                 commit=bad)["detail"], "project-name": "api-production"}})
     assert world.pinned("main", "production", "api") == bad
-    # ECS rolled back: the service still runs the old image; the failure event arrives.
+    good_td = world.services()["api"]["taskDefinition"]
+    deployed = world.invoke("ReconcileFunction",
+                            load_event("reconcile-requested-production.json"))
+    assert deployed["outcomes"][0]["action"] == "applied 2 change(s)"
+    # the circuit breaker rolls the service back to the previous definition, and the
+    # failure event arrives
+    world.clients.client("ecs").update_service(cluster="dbscluster", service="api",
+                                               taskDefinition=good_td)
     result = world.invoke("DeploymentEventsFunction",
                           load_event("ecs-deployment-failed-api-production.json"))
     assert result["action"] == "release marked failed; git reverted to the running image", result

@@ -120,3 +120,29 @@ def test_cpu_and_memory_notations(cpu: object, memory: object, units: int, mib: 
                         else f"memory: {memory}")
     service = load_environment_text(text).services[0]
     assert (service.cpu, service.memory) == (units, mib)
+
+
+@pytest.mark.parametrize("value", [
+    "mysql://admin:hunter2@db.internal:3306/app", "AKIAIOSFODNN7EXAMPLE",
+    "-----BEGIN RSA PRIVATE KEY-----",
+])
+def test_secret_values_are_refused_whatever_their_name(value: str) -> None:
+    text = GOOD.replace("    port: 5000", f"    port: 5000\n    environment:\n      DATABASE_URL: '{value}'")
+    found = problems(text)
+    assert any("services[0].environment.DATABASE_URL: the value" in p and "credential" in p
+               for p in found), found
+
+
+def test_plain_urls_are_fine() -> None:
+    text = GOOD.replace("    port: 5000", "    port: 5000\n    environment:\n"
+                        "      API_BASE_URL: http://api.internal:5000/v1")
+    assert load_environment_text(text).services[0].environment["API_BASE_URL"]
+
+
+def test_yaml_merge_keys_are_not_duplicate_keys() -> None:
+    text = GOOD.replace("services:\n", "defaults: &d\n  cpu: 256\n  memory: 512\nservices:\n")
+    found = problems(text)  # `defaults` is not a field: that is the only problem
+    assert len(found) == 1
+    assert found[0].startswith("f.yaml:6:1: defaults: unknown key 'defaults'")
+    merged = GOOD.replace("    cpu: 256\n    memory: 512\n", "    <<: {cpu: 256, memory: 512}\n")
+    assert load_environment_text(merged).services[0].memory == 512

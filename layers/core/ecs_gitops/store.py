@@ -40,6 +40,9 @@ class Store(Protocol):
 
     def put_value(self, key: str, value: str) -> None: ...
 
+    def compare_and_set(self, key: str, expected: str | None, value: str) -> bool:
+        """Set `key` to `value` only if it is still `expected` (None: absent)."""
+
     def record_release(self, release: Release) -> None: ...
 
     def releases(self, environment: str, service: str, *, limit: int = 20) -> list[Release]:

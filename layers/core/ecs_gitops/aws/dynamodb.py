@@ -81,6 +81,12 @@ class DynamoStore:
             self.ddb.put_item(TableName=self.table, Item={
                 "pk": {"S": f"value#{key}"}, "sk": {"S": _NONE}, "value": {"S": value}})
 
+    def compare_and_set(self, key: str, expected: str | None, value: str) -> bool:
+        item = {"pk": {"S": f"value#{key}"}, "sk": {"S": _NONE}, "value": {"S": value}}
+        if expected is None:
+            return self._put_if(item, "attribute_not_exists(pk)")
+        return self._put_if(item, "#v = :old", {":old": {"S": expected}}, {"#v": "value"})
+
     def record_release(self, release: Release) -> None:
         with translate("PutItem"):
             self.ddb.put_item(TableName=self.table, Item=_release_item(release))

@@ -39,8 +39,9 @@ class CodeBuildBuilds:
 
     def recent_builds(self, project: str, *, limit: int = 20) -> list[BuildInfo]:
         with translate("ListBuildsForProject"):
-            ids = self.cb.list_builds_for_project(projectName=project,
-                                                  sortOrder="DESCENDING").get("ids", [])[:limit]
+            # No sortOrder: the default is newest first, and ListBuildsForProject refuses
+            # a sortOrder on projects with more than 100 builds.
+            ids = self.cb.list_builds_for_project(projectName=project).get("ids", [])[:limit]
         if not ids:
             return []
         with translate("BatchGetBuilds"):

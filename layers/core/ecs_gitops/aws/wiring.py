@@ -39,6 +39,10 @@ class AwsDeployer:
         preflight.check(requirements(plan), self.clients)
         return apply(plan, AwsCloud(self.clients))
 
+    def running_task_definition(self, cluster: str, service: str) -> str | None:
+        found = EcsAdapter(self.clients).describe_services(cluster, [service]).get(service)
+        return found.task_definition if found else None
+
     def running_image(self, cluster: str, service: str) -> str | None:
         ecs = EcsAdapter(self.clients)
         found = ecs.describe_services(cluster, [service]).get(service)
@@ -60,9 +64,12 @@ def settings_from(environ: Mapping[str, str]) -> Settings:
             isinstance(k, str) and isinstance(v, str) for k, v in branches.items()):
         raise EcsGitopsError('BRANCH_ENVIRONMENTS must map branch to environment, e.g. '
                              '{"main": "production"}')
+    roles = frozenset(r for r in (environ.get("TASK_ROLE_ARN"), environ.get("EXECUTION_ROLE_ARN"))
+                      if r)
     return Settings(branches=branches,
                     desired_dir=environ.get("DESIRED_STATE_DIR", "desired_state"),
-                    dry_run=environ.get("DRY_RUN", "false").lower() == "true")
+                    dry_run=environ.get("DRY_RUN", "false").lower() == "true",
+                    allowed_roles=roles)
 
 
 def source_from(environ: Mapping[str, str], clients: Clients) -> GitSource:
@@ -94,7 +101,7 @@ def ports_from(environ: Mapping[str, str]) -> Ports:
 
 _KEYS = ("AWS_REGION", "AWS_DEFAULT_REGION", "AWS_ENDPOINT_URL", "TABLE_NAME", "TOPIC_ARN",
          "EVENT_BUS_NAME", "REPOSITORY_NAME", "GIT_SOURCE", "BRANCH_ENVIRONMENTS",
-         "DESIRED_STATE_DIR", "DRY_RUN")
+         "DESIRED_STATE_DIR", "DRY_RUN", "TASK_ROLE_ARN", "EXECUTION_ROLE_ARN")
 
 
 @lru_cache(maxsize=4)

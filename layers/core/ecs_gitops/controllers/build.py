@@ -12,7 +12,6 @@ import re
 
 from ecs_gitops.controllers.ports import Outcome, Ports, find_service, ignore
 from ecs_gitops.controllers.writeback import write_tag
-from ecs_gitops.desired import Environment
 from ecs_gitops.events import CodeBuildStateChange
 
 FINISHED = ("SUCCEEDED", "FAILED", "FAULT", "STOPPED", "TIMED_OUT")
@@ -23,6 +22,11 @@ def bad_image_key(environment: str, service: str, tag: str) -> str:
     return f"bad-image#{environment}#{service}#{tag}"
 
 
+def build_key(build_id: str) -> str:
+    """One record per build, whether it is named by its ARN (events) or its id (the API)."""
+    return f"build-finished#{build_id.rsplit(':build/', 1)[-1]}"
+
+
 def handle(detail: CodeBuildStateChange, ports: Ports) -> Outcome:
     status = detail.build_status
     if status not in FINISHED:
@@ -31,7 +35,7 @@ def handle(detail: CodeBuildStateChange, ports: Ports) -> Outcome:
                          and s.build.project == detail.project_name)
     if found is None:
         return ignore(f"project {detail.project_name} is not in any desired state")
-    key = f"build-finished#{detail.build_id}"
+    key = build_key(detail.build_id)
     if not ports.store.claim(key):
         return ignore(f"build {detail.build_id} already handled")
     try:
@@ -60,11 +64,13 @@ def _handle(detail: CodeBuildStateChange, ports: Ports, found: tuple) -> Outcome
         ports.notifier.notify(f"ecs-gitops: image missing for {service.name}",
                               {**facts, "repository": service.image.repository})
         # Not consumed: a later delivery or the sweep may find the image pushed by then.
-        ports.store.unclaim(f"build-finished#{detail.build_id}")
+        ports.store.unclaim(build_key(detail.build_id))
         return Outcome(f"image {service.image.repository}:{tag[:12]} is not in ECR: "
                        "nothing written", facts)
 
-    def older(_desired: Environment, current: str) -> str | None:
+    def older(current: str, tip: str) -> str | None:
+        if commit and _COMMIT.match(commit) and not ports.source.is_ancestor(commit, tip):
+            return f"built commit {commit[:12]} is not on {branch}"
         if commit and _COMMIT.match(current) and current != commit \
                 and ports.source.is_ancestor(commit, current):
             return f"built commit {commit[:12]} is not newer than pinned {current[:12]}"

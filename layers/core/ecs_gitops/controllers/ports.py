@@ -41,6 +41,8 @@ class Deployer(Protocol):
 
     def running_image(self, cluster: str, service: str) -> str | None: ...
 
+    def running_task_definition(self, cluster: str, service: str) -> str | None: ...
+
 
 @dataclass(frozen=True, slots=True)
 class Settings:
@@ -48,6 +50,8 @@ class Settings:
     desired_dir: str = "desired_state"
     dry_run: bool = False
     lease_seconds: int = 300
+    # The task and execution roles the stack may pass (empty: no restriction).
+    allowed_roles: frozenset[str] = frozenset()
 
     def path(self, environment: str) -> str:
         return f"{self.desired_dir}/{environment}.yaml"
@@ -100,8 +104,10 @@ def desired_at(ports: Ports, environment: str, commit: str) -> Environment:
     return load_environment_text(text, f"{path}@{commit[:12]}")
 
 
-def find_service(ports: Ports, predicate: Any) -> tuple[str, str, str, Environment, Service] | None:
-    """(branch, environment, tip, desired, service) of the first service matching."""
+def find_service(ports: Ports, predicate: Any, *, cluster: str | None = None
+                 ) -> tuple[str, str, str, Environment, Service] | None:
+    """(branch, environment, tip, desired, service) of the first service matching
+    (in an environment on `cluster`, when given)."""
     from ecs_gitops.errors import DesiredStateError, SourceError
 
     for branch, environment in ports.settings.branches.items():
@@ -109,6 +115,8 @@ def find_service(ports: Ports, predicate: Any) -> tuple[str, str, str, Environme
             tip = ports.source.branch_tip(branch)
             desired = desired_at(ports, environment, tip)
         except (DesiredStateError, SourceError):
+            continue
+        if cluster is not None and desired.cluster != cluster:
             continue
         for service in desired.services:
             if predicate(service):

@@ -35,15 +35,36 @@ def process_commit(ports: Ports, *, branch: str, environment: str, before: str |
     """Builds and reconcile for the commits (before, after] on `branch`. Idempotent."""
     key = f"push#{branch}#{after}"
     if not ports.store.claim(key):
+        advance_tip(ports, branch, after)
         return ignore(f"commit {after[:12]} on {branch} already processed", commit=after)
     try:
+        last = ports.store.get_value(f"tip#{branch}")
+        if last and last != after and ports.source.is_ancestor(last, after):
+            # Build from the last tip handled, not only from the event's oldCommitId: an
+            # earlier push's event may have been lost (CodeCommit delivers best effort).
+            before = last
         outcome = _process(ports, branch=branch, environment=environment, before=before,
                            after=after, origin=origin)
     except Exception:
         ports.store.unclaim(key)  # let the retry (or the sweep) do it again
         raise
-    ports.store.put_value(f"tip#{branch}", after)
+    if outcome.detail.get("problems"):
+        # Nothing was built from an invalid file: keep the range open, so that the push
+        # that fixes the file builds what this one changed (the sweep retries it).
+        ports.store.unclaim(key)
+        return outcome
+    advance_tip(ports, branch, after)
     return outcome
+
+
+def advance_tip(ports: Ports, branch: str, commit: str) -> None:
+    """Record `commit` as the last handled tip, only ever forward (events are unordered)."""
+    for _ in range(3):
+        last = ports.store.get_value(f"tip#{branch}")
+        if last == commit or (last is not None and not ports.source.is_ancestor(last, commit)):
+            return
+        if ports.store.compare_and_set(f"tip#{branch}", last, commit):
+            return
 
 
 def _process(ports: Ports, *, branch: str, environment: str, before: str | None, after: str,
@@ -75,6 +96,10 @@ def _process(ports: Ports, *, branch: str, environment: str, before: str | None,
                 continue
             folder = service.build.source.rstrip("/") + "/"
             if not any(path.startswith(folder) for path in changed):
+                continue
+            if ports.settings.dry_run:
+                started.append({"service": service.name, "project": service.build.project,
+                                "build": "dry run: not started"})
                 continue
             build_key = f"build#{environment}#{service.name}#{after}"
             if not ports.store.claim(build_key):

@@ -32,10 +32,7 @@ def handle(ports: Ports) -> list[Outcome]:
         elif last != tip:
             outcome = push.process_commit(ports, branch=branch, environment=environment,
                                           before=last, after=tip, origin="sweep")
-            if outcome.ignored:
-                # Handled already (events arrive unordered, so the record can lag).
-                ports.store.put_value(f"tip#{branch}", tip)
-            else:
+            if not outcome.ignored:
                 outcomes.append(outcome)
         try:
             desired = desired_at(ports, environment, tip)

@@ -11,7 +11,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from ecs_gitops.controllers.ports import Ports, desired_at
-from ecs_gitops.desired import Environment
 from ecs_gitops.desired.edit import set_image_tag
 from ecs_gitops.desired.loader import load_environment_text
 from ecs_gitops.errors import ConflictError
@@ -35,9 +34,9 @@ def write_tag(
     service: str,
     tag: str,
     message: str,
-    skip: Callable[[Environment, str], str | None] = lambda _env, _current: None,
+    skip: Callable[[str, str], str | None] = lambda _current, _tip: None,
 ) -> WriteBack:
-    """Set `service`'s tag; `skip(desired, current_tag)` may veto with a reason."""
+    """Set `service`'s tag; `skip(current_tag, tip)` may veto with a reason."""
     path = ports.settings.path(environment)
     for _ in range(ATTEMPTS):
         tip = ports.source.branch_tip(branch)
@@ -45,9 +44,12 @@ def write_tag(
         current = desired.service(service).image.tag
         if current == tag:
             return WriteBack(None, f"{service} already pinned to {tag[:12]}", current)
-        veto = skip(desired, current)
+        veto = skip(current, tip)
         if veto:
             return WriteBack(None, veto, current)
+        if ports.settings.dry_run:
+            return WriteBack(None, f"dry run: would write {service}={tag[:12]} to {path}",
+                             current)
         text = ports.source.read_file(tip, path) or ""
         new_text = set_image_tag(text, service, tag, path=path)
         load_environment_text(new_text, path)  # never commit a file that does not validate

@@ -41,8 +41,14 @@ def secret_looking_names(names: Iterable[str]) -> list[str]:
     return [n for n in names if SECRET_NAME.search(n)]
 
 
+# Values that are secrets whatever their name: AWS access keys, credentials in a URL,
+# private keys.
+SECRET_VALUE = re.compile(
+    r"(\b(AKIA|ASIA)[0-9A-Z]{16}\b|://[^/\s:@]+:[^/\s@]+@|-----BEGIN [A-Z ]*PRIVATE KEY)")
+
+
 def check_environment_names(environment: Mapping[str, Any]) -> list[tuple[Loc, str]]:
-    return [
+    problems: list[tuple[Loc, str]] = [
         (
             (name,),
             f"{name!r} looks like a secret: put it under 'secrets:' as an SSM parameter "
@@ -50,6 +56,14 @@ def check_environment_names(environment: Mapping[str, Any]) -> list[tuple[Loc, s
         )
         for name in secret_looking_names(environment)
     ]
+    named = {loc[0] for loc, _ in problems}
+    problems += [
+        ((name,), f"the value of {name!r} contains a credential (an access key, a password "
+                  "in a URL or a private key): put it in SSM and reference it under 'secrets:'")
+        for name, value in environment.items()
+        if name not in named and isinstance(value, str) and SECRET_VALUE.search(value)
+    ]
+    return problems
 
 
 def check_scaling(minimum: int, maximum: int) -> list[tuple[Loc, str]]:

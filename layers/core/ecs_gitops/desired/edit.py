@@ -38,8 +38,23 @@ def set_image_tag(text: str, service: str, tag: str, *, path: str = "<desired st
             if service in names:
                 node = _scalar(_scalar(item, "image"), "tag")
                 if isinstance(node, yaml.ScalarNode):
-                    start, end = node.start_mark.index, node.end_mark.index
-                    quote = node.style if node.style in ("'", '"') else ""
-                    return f"{text[:start]}{quote}{tag}{quote}{text[end:]}"
+                    return _replace(text, node, item, tag, path)
     raise DesiredStateError([Problem(path, 1, 1, "services",
                                      f"no service {service!r} with an image tag to set")])
+
+
+def _replace(text: str, node: yaml.ScalarNode, item: yaml.Node, tag: str, path: str) -> str:
+    start, end = node.start_mark.index, node.end_mark.index
+    line, column = node.start_mark.line + 1, node.start_mark.column + 1
+    inside = item.start_mark.index <= start and end <= item.end_mark.index
+    if not inside or text[start:start + 1] in ("&", "*", "!"):
+        # An alias, an anchor or an explicit tag: editing the text would change other
+        # services or drop the anchor. Refuse rather than guess.
+        raise DesiredStateError([Problem(
+            path, line, column, "image.tag",
+            "the image tag uses a YAML anchor, alias or tag; write it as a plain value so "
+            "that ecs-gitops can update it")])
+    # Quote what YAML would not read back as the same string ("1.10", "20240101", "no").
+    plain_ok = isinstance(yaml.safe_load(tag), str)
+    quote = node.style if node.style in ("'", '"') else ("" if plain_ok else '"')
+    return f"{text[:start]}{quote}{tag}{quote}{text[end:]}"

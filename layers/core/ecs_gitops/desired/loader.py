@@ -36,6 +36,8 @@ class _MarkedLoader(yaml.SafeLoader):
     def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
         seen: set[Any] = set()
         for key_node, _ in node.value:
+            if key_node.tag == "tag:yaml.org,2002:merge":
+                continue  # `<<: *defaults` merges a mapping; it is not a key of its own
             key = self.construct_object(key_node, deep=True)
             try:
                 duplicate = key in seen
