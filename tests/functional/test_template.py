@@ -519,6 +519,7 @@ _REPOSITORY_READ = {"codecommit:GetBranch", "codecommit:GetFile"}
 _PUSH = _REPOSITORY_READ | {
     "codecommit:GetCommit",
     "codecommit:GetDifferences",  # changed paths, write-back marker
+    "codecommit:GetMergeCommit",  # ancestry of the last tip seen
     "codebuild:StartBuild",
     "events:PutEvents",
     "sns:Publish",
