@@ -67,7 +67,8 @@ CASES = [
                                      "    memory: 512\n    port: 80"),
      "f.yaml:12:11: services[1].name: service 'api' is defined twice"),
     ("cpu/memory pair Fargate refuses", ("cluster: dbscluster",
-                                         "cluster: dbscluster\nlaunchType: FARGATE"),
+                                         "cluster: dbscluster\nlaunchType: FARGATE\nnetwork: "
+                                         "{subnets: [subnet-0a], securityGroups: [sg-0a]}"),
      None),
     ("cpu EC2 refuses", ("cpu: 256", "cpu: 64"),
      "f.yaml:9:10: services[0].cpu: ECS refuses task cpu 64"),
@@ -88,7 +89,7 @@ def test_bad_file(what: str, edit: tuple[str, str], expected: str | None) -> Non
     if expected is None:  # Fargate: 256 CPU with 512 MiB is fine, 4096 MiB is not
         assert load_environment_text(text, "f.yaml")
         found = problems(text.replace("memory: 512", "memory: 4096"))
-        assert found == ["f.yaml:11:13: services[0].memory: Fargate refuses memory 4096 MiB "
+        assert found == ["f.yaml:12:13: services[0].memory: Fargate refuses memory 4096 MiB "
                          "with cpu 256: allowed 512, 1024, 2048 MiB"]
         return
     found = problems(text)
@@ -146,3 +147,13 @@ def test_yaml_merge_keys_are_not_duplicate_keys() -> None:
     assert found[0].startswith("f.yaml:6:1: defaults: unknown key 'defaults'")
     merged = GOOD.replace("    cpu: 256\n    memory: 512\n", "    <<: {cpu: 256, memory: 512}\n")
     assert load_environment_text(merged).services[0].memory == 512
+
+
+def test_fargate_needs_a_network() -> None:
+    text = GOOD.replace("cluster: dbscluster", "cluster: dbscluster\nlaunchType: FARGATE")
+    text = text.replace("memory: 512", "memory: 1024")
+    found = problems(text)
+    assert any("launchType: FARGATE tasks use awsvpc networking" in p for p in found), found
+    ok = text.replace("launchType: FARGATE", "launchType: FARGATE\nnetwork:\n"
+                      "  subnets: [subnet-0a1b]\n  securityGroups: [sg-0c2d]")
+    assert load_environment_text(ok).network is not None

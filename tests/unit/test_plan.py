@@ -215,3 +215,20 @@ def test_plan_json_is_machine_readable() -> None:
     data = plan(desired, actual).to_json()
     assert data["changes"] == 2
     assert [a["action"] for a in data["actions"]] == ["RegisterTaskDefinition", "UpdateService"]
+
+
+def test_fargate_renders_awsvpc_networking() -> None:
+    from ecs_gitops.render import create_service_input
+
+    env = environment(launchType="FARGATE", network={
+        "subnets": ["subnet-0b", "subnet-0a"], "securityGroups": ["sg-01"]})
+    api = env.service("api")
+    spec = render_task_definition(api, env, REFS)
+    assert spec["networkMode"] == "awsvpc"
+    assert spec["containerDefinitions"][0]["portMappings"][0]["hostPort"] == 5000
+    inputs = create_service_input(api, env, REFS, "td")
+    assert inputs["networkConfiguration"] == {"awsvpcConfiguration": {
+        "subnets": ["subnet-0a", "subnet-0b"], "securityGroups": ["sg-01"],
+        "assignPublicIp": "DISABLED"}}
+    assert "placementStrategy" not in inputs  # Fargate takes no placement strategy
+    assert plan(env, applied(env)).empty

@@ -123,7 +123,7 @@ def spec_hash(spec: Mapping[str, Any]) -> str:
 
 def render_task_definition(service: Service, env: Environment, refs: Refs) -> JSON:
     """RegisterTaskDefinition input for `service` (already in normalised form)."""
-    network_mode = "awsvpc" if env.launch_type == "FARGATE" else "bridge"
+    network_mode = "awsvpc" if env.network is not None else "bridge"
     container: JSON = {
         "name": service.name,
         "image": refs.image_uri(service.image.repository, service.image.tag),
@@ -194,6 +194,12 @@ def render_service_fields(service: Service, env: Environment, refs: Refs) -> JSO
         "placementStrategy": [] if env.launch_type == "FARGATE" else PLACEMENT[service.placement],
         "loadBalancers": [],
     }
+    if env.network is not None:
+        fields["networkConfiguration"] = {"awsvpcConfiguration": {
+            "subnets": sorted(env.network.subnets),
+            "securityGroups": sorted(env.network.security_groups),
+            "assignPublicIp": "ENABLED" if env.network.assign_public_ip else "DISABLED",
+        }}
     if service.load_balancer:
         lb = service.load_balancer
         fields["loadBalancers"] = [{
@@ -236,6 +242,13 @@ def normalize_service_fields(raw: Mapping[str, Any], *, manage_count: bool) -> J
             key=lambda lb: (str(lb["targetGroupArn"]), str(lb["containerName"])),
         ),
     }
+    awsvpc = (raw.get("networkConfiguration") or {}).get("awsvpcConfiguration")
+    if awsvpc:
+        fields["networkConfiguration"] = {"awsvpcConfiguration": {
+            "subnets": sorted(awsvpc.get("subnets") or ()),
+            "securityGroups": sorted(awsvpc.get("securityGroups") or ()),
+            "assignPublicIp": awsvpc.get("assignPublicIp", "DISABLED"),
+        }}
     if raw.get("loadBalancers"):
         fields["healthCheckGracePeriodSeconds"] = raw.get("healthCheckGracePeriodSeconds", 0)
     if manage_count:

@@ -23,7 +23,7 @@ _TASK_DEFINITIONS: dict[str, TaskDefinitionSnapshot] = {}
 
 SERVICE_FIELDS = (
     "deploymentConfiguration", "placementStrategy", "loadBalancers",
-    "healthCheckGracePeriodSeconds", "desiredCount",
+    "healthCheckGracePeriodSeconds", "desiredCount", "networkConfiguration",
 )
 
 

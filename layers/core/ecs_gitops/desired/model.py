@@ -280,6 +280,14 @@ class Roles(_Model):
     )
 
 
+class Network(_Model):
+    subnets: tuple[Annotated[str, Field(pattern=r"^subnet-[0-9a-f]+$")], ...] = Field(
+        min_length=1, description="Subnets of the tasks' network interfaces (awsvpc mode).")
+    security_groups: tuple[Annotated[str, Field(pattern=r"^sg-[0-9a-f]+$")], ...] = Field(
+        min_length=1, description="Security groups of the tasks' network interfaces.")
+    assign_public_ip: bool = Field(default=False, description="Give each task a public IP.")
+
+
 class Environment(_Model):
     schema_version: Literal[1] = Field(description="Version of this file's format; 1.")
     environment: str = Field(pattern=r"^[a-z][a-z0-9-]{0,31}$",
@@ -299,10 +307,18 @@ class Environment(_Model):
         description="Delete services of this environment that the file no longer lists.",
     )
     roles: Roles = Field(default_factory=Roles, description="IAM roles the tasks use.")
+    network: Network | None = Field(
+        default=None,
+        description="awsvpc networking for the tasks (required for FARGATE). Without it, EC2 "
+        "tasks use bridge mode with dynamic host ports behind the load balancer.")
     services: tuple[Service, ...] = Field(min_length=1, description="The services to run.")
 
     @model_validator(mode="after")
     def _cross_checks(self) -> Environment:
+        if self.launch_type == "FARGATE" and self.network is None:
+            raise PydanticCustomError(
+                "ecs_gitops", "FARGATE tasks use awsvpc networking: add network: {subnets: "
+                "[...], securityGroups: [...]}", {"field": "launchType"})
         problems = checks.check_unique_names(s.name for s in self.services)
         problems += checks.check_unique_names(s.ecs_name for s in self.services)
         for index, service in enumerate(self.services):
