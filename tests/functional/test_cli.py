@@ -160,3 +160,28 @@ def test_yaml_files_point_editors_at_the_schema() -> None:
     for path in (ROOT / "desired_state").glob("*.yaml"):
         assert path.read_text().startswith("# yaml-language-server: $schema=./schema.json")
     assert shutil.which("ecs-gitops") or True  # the console script is installed by setup
+
+
+def test_apply_takes_the_environments_lease(seeded: Any, moto_url: str) -> None:
+    from ecs_gitops.aws.dynamodb import DynamoStore
+    from ecs_gitops.local.stack import create_stack
+    from ecs_gitops.local.template import Template
+
+    refs = create_stack(Template(ROOT / "template.yaml"), seeded)
+    table = refs["StateTable"]
+    store = DynamoStore(seeded, table)
+    assert store.acquire_lease("env#production", "the-reconcile-lambda", seconds=300)
+    held = cli("apply", "production", "--yes", "--table", table, url=moto_url)
+    assert held.exit_code == 1
+    assert "holds the lease" in held.output
+    assert written(seeded) == ([], [])
+    store.release_lease("env#production", "the-reconcile-lambda")
+    done = cli("apply", "production", "--yes", "--table", table, url=moto_url)
+    assert done.exit_code == 0, done.output
+    assert store.acquire_lease("env#production", "next", seconds=300)  # released after
+
+
+def test_apply_without_a_stack_says_it_has_no_lease(seeded: Any, moto_url: str) -> None:
+    result = cli("apply", "development", "--yes", url=moto_url)
+    assert result.exit_code == 0, result.output
+    assert "applying without the environment's lease" in result.output

@@ -205,3 +205,18 @@ def _stack_refs(stack: str) -> tuple[dict[str, str], str]:
         raise EcsGitopsError(f"cannot read stack {stack!r} ({exc}); deploy it first, or use "
                              "--local with 'ecs-gitops local up'") from exc
     return refs, str(region)
+
+
+def find_state_table(clients: Any, *, stack: str, local: bool) -> str | None:
+    """The controllers' state table: from 'local up' (with --local), else from the stack."""
+    if local:
+        state = _state(LOCAL_DIR)
+        return str(state["refs"]["StateTable"]) if state else None
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    try:
+        found = clients.client("cloudformation").describe_stack_resource(
+            StackName=stack, LogicalResourceId="StateTable")
+    except (BotoCoreError, ClientError):
+        return None
+    return str(found["StackResourceDetail"]["PhysicalResourceId"])

@@ -6,9 +6,14 @@ Each command is thin: it loads, calls the library, and prints. Exit codes: 0 fin
 
 from __future__ import annotations
 
+import getpass
 import json
+import socket
 import sys
 import time
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated
 
@@ -26,7 +31,7 @@ from ecs_gitops.cli.target import all_environment_files, load, make_clients
 from ecs_gitops.desired import Environment
 from ecs_gitops.desired.loader import iter_problems, load_environment
 from ecs_gitops.desired.schema import json_schema_text
-from ecs_gitops.errors import DesiredStateError, EcsGitopsError
+from ecs_gitops.errors import DesiredStateError, EcsGitopsError, LeaseHeldError
 from ecs_gitops.plan import Action, Plan
 from ecs_gitops.verify import requirements
 
@@ -127,41 +132,80 @@ def apply(
     local: Local = False,
     endpoint_url: Endpoint = None,
     region: Region = None,
+    table: Annotated[str | None, typer.Option(
+        help="The controllers' state table, for the environment's lease (default: found "
+        "from the stack named by --stack, or from 'local up').")] = None,
+    stack: Annotated[str, typer.Option(help="The controllers' stack.")] = "ecs-gitops",
 ) -> None:
-    """Make the environment match its desired-state file (asks first unless --yes)."""
+    """Make the environment match its desired-state file (asks first unless --yes).
+
+    While it applies it holds the environment's lease, the one the reconcile Lambda
+    takes, so that the two never write at once (when the controllers' stack exists)."""
     try:
-        env, clients, _, the_plan = _observe(environment, local=local,
-                                             endpoint_url=endpoint_url, region=region)
-        output.print_plan(console, the_plan)
-        if the_plan.empty:
-            return
-        preflight.check(requirements(the_plan), clients)
-        if not dry_run and not yes:
-            if not sys.stdin.isatty():
-                err.print("[red]error:[/red] not a terminal: pass --yes to apply without asking")
-                raise typer.Exit(1)
-            if not typer.confirm(f"Apply {len(the_plan.actions)} change(s) to "
-                                 f"{env.environment}?", default=False):
-                err.print("nothing applied")
-                raise typer.Exit(1)
-
-        def progress(action: Action) -> None:
-            prefix = "[dim](dry run)[/dim] " if dry_run else ""
-            console.print(f"{prefix}{action.describe()[0]}", highlight=False)
-
-        from ecs_gitops.apply import apply as run_apply
-        run_apply(the_plan, AwsCloud(clients), dry_run=dry_run, on_action=progress)
-        if dry_run:
-            console.print("[yellow]dry run: nothing was changed[/yellow]")
-            return
-        console.print(f"[green]applied {len(the_plan.actions)} change(s)[/green]")
-        if wait:
-            names = sorted({a.service for a in the_plan.actions
-                            if type(a).__name__ in ("CreateService", "UpdateService")})
-            if names:
-                _wait(clients, env.cluster, names, timeout)
+        env = load(environment)
+        clients = make_clients(local=local, endpoint_url=endpoint_url, region=region or env.region)
+        with _lease(env.environment, clients, table=table, stack=stack, local=local,
+                    skip=dry_run, seconds=timeout + 600):
+            _apply(env, clients, yes=yes, dry_run=dry_run, wait=wait, timeout=timeout)
     except EcsGitopsError as exc:
         raise _fail(exc) from None
+
+
+@contextmanager
+def _lease(environment: str, clients: Clients, *, table: str | None, stack: str, local: bool,
+           skip: bool, seconds: int) -> Iterator[None]:
+    from ecs_gitops.aws.dynamodb import DynamoStore
+    from ecs_gitops.cli.local import find_state_table
+
+    name = None if skip else (table or find_state_table(clients, stack=stack, local=local))
+    if name is None:
+        if not skip:
+            console.print(f"[dim]no ecs-gitops stack {stack!r} found: applying without the "
+                          "environment's lease[/dim]", highlight=False)
+        yield
+        return
+    store = DynamoStore(clients, name)
+    owner = f"cli:{getpass.getuser()}@{socket.gethostname()}:{uuid.uuid4().hex[:8]}"
+    if not store.acquire_lease(f"env#{environment}", owner, seconds=seconds):
+        raise LeaseHeldError(f"another reconcile or apply of {environment} holds the lease; "
+                             "try again in a moment")
+    try:
+        yield
+    finally:
+        store.release_lease(f"env#{environment}", owner)
+
+
+def _apply(env: Environment, clients: Clients, *, yes: bool, dry_run: bool, wait: bool,
+           timeout: int) -> None:
+    _, the_plan = plan_environment(env, clients)
+    output.print_plan(console, the_plan)
+    if the_plan.empty:
+        return
+    preflight.check(requirements(the_plan), clients)
+    if not dry_run and not yes:
+        if not sys.stdin.isatty():
+            err.print("[red]error:[/red] not a terminal: pass --yes to apply without asking")
+            raise typer.Exit(1)
+        if not typer.confirm(f"Apply {len(the_plan.actions)} change(s) to "
+                             f"{env.environment}?", default=False):
+            err.print("nothing applied")
+            raise typer.Exit(1)
+
+    def progress(action: Action) -> None:
+        prefix = "[dim](dry run)[/dim] " if dry_run else ""
+        console.print(f"{prefix}{action.describe()[0]}", highlight=False)
+
+    from ecs_gitops.apply import apply as run_apply
+    run_apply(the_plan, AwsCloud(clients), dry_run=dry_run, on_action=progress)
+    if dry_run:
+        console.print("[yellow]dry run: nothing was changed[/yellow]")
+        return
+    console.print(f"[green]applied {len(the_plan.actions)} change(s)[/green]")
+    if wait:
+        names = sorted({a.service for a in the_plan.actions
+                        if type(a).__name__ in ("CreateService", "UpdateService")})
+        if names:
+            _wait(clients, env.cluster, names, timeout)
 
 
 def _wait(clients: Clients, cluster: str, names: list[str], timeout: int) -> None:
