@@ -17,8 +17,9 @@ from typing import Any
 
 import boto3
 import pytest
-import yaml
 from moto import mock_aws
+
+from ecs_gitops.local.template import load_yaml
 
 INFRA = Path(__file__).resolve().parents[1]
 TEMPLATE_PATH = INFRA / "environment.yaml"
@@ -31,31 +32,10 @@ DEPLOYMENTS: dict[str, dict[str, str]] = {
 }
 
 
-class _CfnLoader(yaml.SafeLoader):
-    """PyYAML loader that turns CloudFormation's short-form tags into long form."""
-
-
-def _intrinsic(loader: _CfnLoader, suffix: str, node: yaml.Node) -> dict[str, Any]:
-    key = "Ref" if suffix == "Ref" else f"Fn::{suffix}"
-    value: Any
-    if isinstance(node, yaml.ScalarNode):
-        value = loader.construct_scalar(node)
-        if suffix == "GetAtt":
-            # CloudFormation splits `!GetAtt A.B.C` at the first dot only.
-            value = value.split(".", 1)
-    elif isinstance(node, yaml.SequenceNode):
-        value = loader.construct_sequence(node, deep=True)
-    else:
-        value = loader.construct_mapping(node, deep=True)  # type: ignore[arg-type]
-    return {key: value}
-
-
-_CfnLoader.add_multi_constructor("!", _intrinsic)
-
-
 def load_template(path: Path = TEMPLATE_PATH) -> dict[str, Any]:
-    data: dict[str, Any] = yaml.load(path.read_text(), Loader=_CfnLoader)  # noqa: S506
-    return data
+    # The library's CloudFormation reader (short-form tags to long form), as the
+    # embedded cloud reads template.yaml.
+    return load_yaml(path)
 
 
 def parameter_values(tpl: dict[str, Any], overrides: dict[str, str]) -> dict[str, str]:
