@@ -4,7 +4,6 @@ environment ends on its newest commit (level-triggered)."""
 
 from __future__ import annotations
 
-import json
 import random
 import subprocess
 from pathlib import Path
@@ -88,16 +87,7 @@ def test_a_thousand_shuffled_duplicated_pushes(tmp_path: Path) -> None:
 
         # the reconcile requests the pushes made, also shuffled (no builder: builds stay
         # started; no rollouts needed to compare what ECS was told to run)
-        sqs = cloud.clients.client("sqs")
-        requests = []
-        while True:
-            messages = sqs.receive_message(QueueUrl=cloud.inbox, MaxNumberOfMessages=10
-                                           ).get("Messages", [])
-            if not messages:
-                break
-            for m in messages:
-                requests.append(json.loads(m["Body"]) | {"account": "123456789012"})
-                sqs.delete_message(QueueUrl=cloud.inbox, ReceiptHandle=m["ReceiptHandle"])
+        requests = cloud.take_custom_events()
         # at least one per desired-state commit, and never two for one commit (a push whose
         # range starts at the last tip seen may cover an earlier desired-state change too)
         commits = [r["detail"]["commit"] for r in requests]

@@ -46,9 +46,6 @@ class ApplyResult:
     registered: Mapping[str, str] = field(default_factory=dict)  # family -> new ARN
     dry_run: bool = False
 
-    def task_definition_of(self, service: str, fallback: str) -> str:
-        return self.registered.get(service, fallback)
-
 
 def _resolve(ref: TaskDefinitionRef, registered: Mapping[str, str]) -> str:
     if isinstance(ref, PendingRevision):

@@ -59,7 +59,6 @@ class RegisterTaskDefinition:
     spec: Mapping[str, Any]
     changes: tuple[DiffItem, ...]
     previous: str | None = None  # label of the running revision, None on first deploy
-    symbol = "+"
 
     def describe(self) -> list[str]:
         if self.previous is None:
@@ -82,7 +81,6 @@ class CreateService:
     service: str
     inputs: Mapping[str, Any]
     task_definition: TaskDefinitionRef
-    symbol = "+"
 
     def describe(self) -> list[str]:
         i = self.inputs
@@ -104,7 +102,6 @@ class UpdateService:
     changes: tuple[DiffItem, ...]
     task_definition: TaskDefinitionRef | None  # None: the definition does not change
     fields: Mapping[str, Any]  # the UpdateService fields that differ, besides taskDefinition
-    symbol = "~"
 
     def describe(self) -> list[str]:
         lines = [f"~ update service {self.service}"]
@@ -117,7 +114,6 @@ class RegisterScalableTarget:
     service: str
     inputs: Mapping[str, Any]
     old: tuple[int, int] | None
-    symbol = "~"
 
     def describe(self) -> list[str]:
         new = (self.inputs["MinCapacity"], self.inputs["MaxCapacity"])
@@ -132,7 +128,6 @@ class PutScalingPolicy:
     service: str
     inputs: Mapping[str, Any]
     changes: tuple[DiffItem, ...]
-    symbol = "~"
 
     def describe(self) -> list[str]:
         config = self.inputs["TargetTrackingScalingPolicyConfiguration"]
@@ -148,7 +143,6 @@ class PutScalingPolicy:
 class DeregisterScalableTarget:
     service: str
     resource_id: str
-    symbol = "-"
 
     def describe(self) -> list[str]:
         return [f"- autoscaling {self.service}: removed (the file no longer sets scaling)"]
@@ -158,7 +152,6 @@ class DeregisterScalableTarget:
 class DeleteService:
     service: str
     cluster: str
-    symbol = "-"
 
     def describe(self) -> list[str]:
         return [f"- delete service {self.service} (prune: not in the desired state)"]

@@ -9,8 +9,6 @@ compare equal and plan nothing.
 
 from __future__ import annotations
 
-import hashlib
-import json
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -115,10 +113,6 @@ def normalize_task_definition(raw: Mapping[str, Any]) -> JSON:
         ),
     }
     return out
-
-
-def spec_hash(spec: Mapping[str, Any]) -> str:
-    return hashlib.sha256(json.dumps(spec, sort_keys=True).encode()).hexdigest()[:16]
 
 
 def render_task_definition(service: Service, env: Environment, refs: Refs) -> JSON:

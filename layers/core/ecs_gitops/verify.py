@@ -18,10 +18,6 @@ class Requirements:
     parameters: set[str] = field(default_factory=set)  # SSM parameter names
     unresolved_target_groups: set[str] = field(default_factory=set)
 
-    @property
-    def empty(self) -> bool:
-        return not (self.images or self.parameters or self.unresolved_target_groups)
-
 
 def split_image(uri: str) -> tuple[str, str] | None:
     """`123.dkr.ecr.us-east-1.amazonaws.com/api:abc` -> ("api", "abc"); None if not ECR."""

@@ -26,8 +26,6 @@ from pydantic_core import PydanticCustomError
 
 from ecs_gitops.desired import checks
 
-SCHEMA_VERSION = 1
-
 
 class _Model(BaseModel):
     model_config = ConfigDict(

@@ -140,12 +140,24 @@ class EmbeddedCloud:
         for change in self.remote.take_changes():
             self.bus.put(emit.codecommit(change, self.repository, region=self.region))
             added += 1
+        for event in self.take_custom_events():
+            self.bus.put(event)
+            added += 1
+        for produced in (self.builder.poll, self.rollouts.poll):
+            for event in produced():
+                self.bus.put(event)
+                added += 1
+        return added
+
+    def take_custom_events(self) -> list[dict[str, Any]]:
+        """The events the functions put on EventBridge (e.g. Reconcile Requested)."""
         sqs = self.clients.client("sqs")
+        events: list[dict[str, Any]] = []
         while True:
             messages = sqs.receive_message(QueueUrl=self.inbox, MaxNumberOfMessages=10,
                                            WaitTimeSeconds=0).get("Messages", [])
             if not messages:
-                break
+                return events
             for message in messages:
                 event = json.loads(message["Body"])
                 # moto's EventBridge -> SQS delivery leaves out envelope fields that
@@ -154,14 +166,8 @@ class EmbeddedCloud:
                 event.setdefault("account", ACCOUNT)
                 event.setdefault("region", self.region)
                 event.setdefault("resources", [])
-                self.bus.put(event)
+                events.append(event)
                 sqs.delete_message(QueueUrl=self.inbox, ReceiptHandle=message["ReceiptHandle"])
-                added += 1
-        for produced in (self.builder.poll, self.rollouts.poll):
-            for event in produced():
-                self.bus.put(event)
-                added += 1
-        return added
 
     def run(self) -> int:
         return self.bus.run(self.pump)

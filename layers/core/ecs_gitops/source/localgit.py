@@ -40,10 +40,6 @@ class LocalGitSource:
             raise SourceError(f"no branch {branch!r} in {self.path}")
         return result.stdout.strip()
 
-    def branches(self) -> list[str]:
-        out = self._git("for-each-ref", "--format=%(refname:short)", "refs/heads/").stdout
-        return [line for line in out.splitlines() if line]
-
     def changed_paths(self, before: str | None, after: str) -> list[str]:
         if before is None:
             out = self._git("ls-tree", "-r", "--name-only", after).stdout
