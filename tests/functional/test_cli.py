@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import json
-import shutil
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -159,7 +160,17 @@ def test_seed_refuses_a_real_account() -> None:
 def test_yaml_files_point_editors_at_the_schema() -> None:
     for path in (ROOT / "desired_state").glob("*.yaml"):
         assert path.read_text().startswith("# yaml-language-server: $schema=./schema.json")
-    assert shutil.which("ecs-gitops") or True  # the console script is installed by setup
+
+
+
+def test_the_console_script_is_installed() -> None:
+    """pyproject's `ecs-gitops` entry point, installed into the environment by setup."""
+    script = Path(sys.executable).parent / "ecs-gitops"
+    assert script.exists(), script
+    result = subprocess.run([str(script), "--help"], capture_output=True, text=True,
+                            check=False, timeout=60)
+    assert result.returncode == 0
+    assert "validate" in result.stdout
 
 
 def test_apply_takes_the_environments_lease(seeded: Any, moto_url: str) -> None:
