@@ -74,16 +74,16 @@ from ecs_gitops.aws.clients import Clients
 from ecs_gitops.aws.cloud import plan_environment
 from ecs_gitops.aws.dynamodb import DynamoStore
 from ecs_gitops.aws.ecs import EcsAdapter
-from ecs_gitops.aws.wiring import ports_from_environment
-from ecs_gitops.local import emit
-from ecs_gitops.local.builder import BuildResult
-from ecs_gitops.local.bus import Delivery
-from ecs_gitops.local.cloud import EmbeddedCloud
-from ecs_gitops.local.demo import DEMO_TEST_ARGS
-from ecs_gitops.local.gitremote import RefChange
-from ecs_gitops.local.invoke import environment
-from ecs_gitops.local.rollout import Rollout
 from ecs_gitops.source.localgit import LocalGitSource
+from ecs_gitops.wiring import ports_from_environment
+from ecs_gitops_tools.local import emit
+from ecs_gitops_tools.local.builder import BuildResult
+from ecs_gitops_tools.local.bus import Delivery
+from ecs_gitops_tools.local.cloud import EmbeddedCloud
+from ecs_gitops_tools.local.demo import DEMO_TEST_ARGS
+from ecs_gitops_tools.local.gitremote import RefChange
+from ecs_gitops_tools.local.invoke import environment
+from ecs_gitops_tools.local.rollout import Rollout
 
 ROOT = Path(__file__).resolve().parents[1]
 BRANCH = "development"

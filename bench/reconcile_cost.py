@@ -47,9 +47,9 @@ from moto import mock_aws  # noqa: E402  (after the fake credentials)
 from ecs_gitops.aws import ecs as ecs_adapter  # noqa: E402
 from ecs_gitops.aws.clients import Clients  # noqa: E402
 from ecs_gitops.aws.cloud import Reconciled, reconcile_environment  # noqa: E402
-from ecs_gitops.aws.seed import put_image, seed  # noqa: E402
 from ecs_gitops.desired.model import Environment  # noqa: E402
-from ecs_gitops.local.moto_patches import apply_patches  # noqa: E402
+from ecs_gitops_tools.local.moto_patches import apply_patches  # noqa: E402
+from ecs_gitops_tools.seed import put_image, seed  # noqa: E402
 
 REGION = "us-east-1"
 CLUSTER = "bench"

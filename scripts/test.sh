@@ -15,7 +15,7 @@ step() { printf '\n==> %s\n' "$*"; }
 step "ruff"
 ruff check .
 step "mypy"
-mypy layers/core/ecs_gitops functions
+mypy layers/core/ecs_gitops tools/ecs_gitops_tools functions
 # --- apps (issue 5) ---
 # The apps' packages are apps/api/api_service and apps/simpleweb/simpleweb (no src/);
 # MYPYPATH lets mypy resolve their imports of themselves.

@@ -44,7 +44,7 @@ def _free_port() -> int:
 def moto_url() -> Iterator[str]:
     from moto.moto_server.threaded_moto_server import ThreadedMotoServer
 
-    from ecs_gitops.local.moto_patches import apply_patches
+    from ecs_gitops_tools.local.moto_patches import apply_patches
 
     apply_patches()
     port = _free_port()
@@ -72,8 +72,8 @@ def aws(moto_url: str) -> Iterator[Any]:
 @pytest.fixture
 def seeded(aws: Any) -> Any:
     """The embedded AWS with the original world (from desired_state/) created."""
-    from ecs_gitops.aws.seed import seed
     from ecs_gitops.desired import load_environment
+    from ecs_gitops_tools.seed import seed
 
     envs = [load_environment(DESIRED / f"{n}.yaml") for n in ("production", "development")]
     seed(envs, aws)

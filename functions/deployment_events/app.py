@@ -5,10 +5,10 @@ from typing import Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from ecs_gitops.aws.wiring import ports_from_environment
 from ecs_gitops.controllers import deployment
 from ecs_gitops.events import EcsDeploymentEvent
 from ecs_gitops.handler import logger, metrics, run, tracer
+from ecs_gitops.wiring import ports_from_environment
 
 
 @logger.inject_lambda_context(log_event=False)

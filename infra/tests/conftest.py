@@ -19,7 +19,7 @@ import boto3
 import pytest
 from moto import mock_aws
 
-from ecs_gitops.local.template import load_yaml
+from ecs_gitops_tools.local.template import load_yaml
 
 INFRA = Path(__file__).resolve().parents[1]
 TEMPLATE_PATH = INFRA / "environment.yaml"

@@ -13,9 +13,9 @@ import pytest
 
 from ecs_gitops.aws.cloud import plan_environment
 from ecs_gitops.aws.ecs import EcsAdapter
-from ecs_gitops.local import emit
-from ecs_gitops.local.cloud import EmbeddedCloud
-from ecs_gitops.local.demo import desired_at_tip
+from ecs_gitops_tools.local import emit
+from ecs_gitops_tools.local.cloud import EmbeddedCloud
+from ecs_gitops_tools.local.demo import desired_at_tip
 
 ROOT = Path(__file__).resolve().parents[2]
 EVENTS = 1000

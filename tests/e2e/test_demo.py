@@ -10,8 +10,8 @@ import pytest
 from rich.console import Console
 
 from ecs_gitops.aws.ecs import EcsAdapter
-from ecs_gitops.local.cloud import EmbeddedCloud
-from ecs_gitops.local.demo import DEMO_TEST_ARGS, desired_at_tip, tell
+from ecs_gitops_tools.local.cloud import EmbeddedCloud
+from ecs_gitops_tools.local.demo import DEMO_TEST_ARGS, desired_at_tip, tell
 
 ROOT = Path(__file__).resolve().parents[2]
 

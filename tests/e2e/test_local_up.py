@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
-CLI = [sys.executable, "-m", "ecs_gitops.cli.main"]
+CLI = [sys.executable, "-m", "ecs_gitops_tools.cli.main"]
 
 
 def _free_port() -> int:

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner
 
-from ecs_gitops.cli.main import app
+from ecs_gitops_tools.cli.main import app
 
 ROOT = Path(__file__).resolve().parents[2]
 runner = CliRunner()
@@ -175,8 +175,8 @@ def test_the_console_script_is_installed() -> None:
 
 def test_apply_takes_the_environments_lease(seeded: Any, moto_url: str) -> None:
     from ecs_gitops.aws.dynamodb import DynamoStore
-    from ecs_gitops.local.stack import create_stack
-    from ecs_gitops.local.template import Template
+    from ecs_gitops_tools.local.stack import create_stack
+    from ecs_gitops_tools.local.template import Template
 
     refs = create_stack(Template(ROOT / "template.yaml"), seeded)
     table = refs["StateTable"]

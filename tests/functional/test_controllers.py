@@ -202,7 +202,7 @@ def test_sweep_first_run_records_tips_and_requests_reconciles(world: World) -> N
 
 
 def test_sweep_catches_a_lost_push_and_a_lost_build_event(world: World) -> None:
-    from ecs_gitops.local.moto_patches import set_build_result
+    from ecs_gitops_tools.local.moto_patches import set_build_result
 
     world.invoke("SweepFunction", load_event("scheduled-sweep.json"))
     world.reconcile_requests()

@@ -110,7 +110,7 @@ def test_an_invalid_file_does_not_swallow_the_app_change(world: World) -> None:
 
 
 def test_the_sweep_and_the_event_share_one_record_per_build(world: World) -> None:
-    from ecs_gitops.local.moto_patches import set_build_result
+    from ecs_gitops_tools.local.moto_patches import set_build_result
 
     world.invoke("SweepFunction", load_event("scheduled-sweep.json"))
     commit = world.commit("development", {"apps/api/main.py": "print('v2')\n"})

@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from ecs_gitops.cli.main import app
 from ecs_gitops.desired import load_environment
 from ecs_gitops.desired.edit import set_image_tag
+from ecs_gitops_tools.cli.main import app
 
 ROOT = Path(__file__).resolve().parents[2]
 runner = CliRunner()

@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from ecs_gitops.local.template import load_yaml
+from ecs_gitops_tools.local.template import load_yaml
 
 ROOT = Path(__file__).resolve().parents[2]
 TEMPLATE = ROOT / "template.yaml"

@@ -11,11 +11,11 @@ from pathlib import Path
 from typing import Any
 
 from ecs_gitops.aws.clients import Clients
-from ecs_gitops.aws.seed import put_image, seed
 from ecs_gitops.desired import load_environment
-from ecs_gitops.local.invoke import function_environment, invoke
-from ecs_gitops.local.stack import create_stack
-from ecs_gitops.local.template import Template
+from ecs_gitops_tools.local.invoke import function_environment, invoke
+from ecs_gitops_tools.local.stack import create_stack
+from ecs_gitops_tools.local.template import Template
+from ecs_gitops_tools.seed import put_image, seed
 
 ROOT = Path(__file__).resolve().parents[2]
 EVENTS = ROOT / "events"

@@ -17,8 +17,8 @@ from typing import Any
 import pytest
 
 from ecs_gitops.errors import EcsGitopsError
-from ecs_gitops.local.patterns import PatternError, matches, validate
-from ecs_gitops.local.template import Template, resolve
+from ecs_gitops_tools.local.patterns import PatternError, matches, validate
+from ecs_gitops_tools.local.template import Template, resolve
 
 ROOT = Path(__file__).resolve().parents[2]
 EVENTS = ROOT / "events"

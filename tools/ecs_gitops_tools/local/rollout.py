@@ -24,10 +24,10 @@ from typing import Any
 from moto.ecs.models import ecs_backends
 
 from ecs_gitops.aws.clients import Clients
-from ecs_gitops.local import emit
-from ecs_gitops.local.builder import Image
-from ecs_gitops.local.moto_patches import complete_deployment, instant_rollouts, on_deployment
-from ecs_gitops.local.template import ACCOUNT
+from ecs_gitops_tools.local import emit
+from ecs_gitops_tools.local.builder import Image
+from ecs_gitops_tools.local.moto_patches import complete_deployment, instant_rollouts, on_deployment
+from ecs_gitops_tools.local.template import ACCOUNT
 
 START_TIMEOUT = 8.0  # seconds for a new task to pass its health check
 
@@ -109,7 +109,7 @@ class RolloutSimulator:
             self._record(Rollout(cluster, name, image_uri, False, reason))
             return events
         # The circuit breaker's rollback: back to the last completed deployment.
-        from ecs_gitops.local.moto_patches import start_deployment
+        from ecs_gitops_tools.local.moto_patches import start_deployment
 
         service.task_definition = previous["taskDefinition"]
         service.deployments = [previous]

@@ -16,11 +16,11 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from ecs_gitops.cli.target import resolve_file
 from ecs_gitops.desired import Environment, load_environment, load_environment_text
 from ecs_gitops.desired.edit import set_image_tag
 from ecs_gitops.errors import DesiredStateError, EcsGitopsError
 from ecs_gitops.source import is_write_back
+from ecs_gitops_tools.cli.target import resolve_file
 
 console = Console()
 err = Console(stderr=True)

@@ -28,10 +28,10 @@ from typing import Any
 import yaml
 
 from ecs_gitops.aws.clients import Clients
-from ecs_gitops.aws.seed import put_image
-from ecs_gitops.local import emit
-from ecs_gitops.local.gitremote import GitRemote
-from ecs_gitops.local.moto_patches import set_build_result
+from ecs_gitops_tools.local import emit
+from ecs_gitops_tools.local.gitremote import GitRemote
+from ecs_gitops_tools.local.moto_patches import set_build_result
+from ecs_gitops_tools.seed import put_image
 
 TEST_TIMEOUT = 600
 

@@ -25,15 +25,15 @@ from ecs_gitops.aws import preflight
 from ecs_gitops.aws.clients import Clients
 from ecs_gitops.aws.cloud import AwsCloud, plan_environment
 from ecs_gitops.aws.ecs import EcsAdapter
-from ecs_gitops.aws.seed import seed as seed_world
-from ecs_gitops.cli import output
-from ecs_gitops.cli.target import all_environment_files, load, make_clients
 from ecs_gitops.desired import Environment
 from ecs_gitops.desired.loader import iter_problems, load_environment
 from ecs_gitops.desired.schema import json_schema_text
 from ecs_gitops.errors import DesiredStateError, EcsGitopsError, LeaseHeldError
 from ecs_gitops.plan import Action, Plan
 from ecs_gitops.verify import requirements
+from ecs_gitops_tools import output
+from ecs_gitops_tools.cli.target import all_environment_files, load, make_clients
+from ecs_gitops_tools.seed import seed as seed_world
 
 app = typer.Typer(
     name="ecs-gitops",
@@ -155,7 +155,7 @@ def apply(
 def _lease(environment: str, clients: Clients, *, table: str | None, stack: str, local: bool,
            skip: bool, seconds: int) -> Iterator[None]:
     from ecs_gitops.aws.dynamodb import DynamoStore
-    from ecs_gitops.cli.local import find_state_table
+    from ecs_gitops_tools.cli.local import find_state_table
 
     name = None if skip else (table or find_state_table(clients, stack=stack, local=local))
     if name is None:
@@ -282,7 +282,7 @@ def demo(
     Push, build, write back, deploy, merge to production, scale, a failing build, a
     failing rollout, drift. Prints a timeline and the final status; exits 1 if a step
     ends otherwise than expected."""
-    from ecs_gitops.local.demo import run
+    from ecs_gitops_tools.local.demo import run
 
     source = Path.cwd()
     if not (source / "template.yaml").exists():
@@ -291,8 +291,8 @@ def demo(
     raise typer.Exit(run(console, source=source, keep=keep))
 
 
-from ecs_gitops.cli.history import history, rollback  # noqa: E402 - after app exists
-from ecs_gitops.cli.local import invoke_command, local_app  # noqa: E402
+from ecs_gitops_tools.cli.history import history, rollback  # noqa: E402 - after app exists
+from ecs_gitops_tools.cli.local import invoke_command, local_app  # noqa: E402
 
 app.command("history")(history)
 app.command("rollback")(rollback)

@@ -20,7 +20,7 @@ import time
 from pathlib import Path
 from types import FrameType
 
-from ecs_gitops.local.cloud import EmbeddedCloud
+from ecs_gitops_tools.local.cloud import EmbeddedCloud
 
 STATE = "state.json"
 
@@ -51,7 +51,7 @@ def alive(pid: int) -> bool:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m ecs_gitops.local.daemon")
+    parser = argparse.ArgumentParser(prog="python -m ecs_gitops_tools.local.daemon")
     parser.add_argument("--dir", type=Path, required=True)
     parser.add_argument("--source", type=Path, required=True)
     parser.add_argument("--port", type=int, default=4566)

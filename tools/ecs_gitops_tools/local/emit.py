@@ -8,8 +8,8 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
-from ecs_gitops.local.gitremote import ZERO, RefChange
-from ecs_gitops.local.template import ACCOUNT
+from ecs_gitops_tools.local.gitremote import ZERO, RefChange
+from ecs_gitops_tools.local.template import ACCOUNT
 
 REGION = "us-east-1"
 

@@ -19,9 +19,9 @@ from pathlib import Path
 from typing import Any
 
 from ecs_gitops.aws.clients import Clients
-from ecs_gitops.local.invoke import function_environment, invoke
-from ecs_gitops.local.patterns import matches, validate
-from ecs_gitops.local.template import FunctionSpec, Template, resolve
+from ecs_gitops_tools.local.invoke import function_environment, invoke
+from ecs_gitops_tools.local.patterns import matches, validate
+from ecs_gitops_tools.local.template import FunctionSpec, Template, resolve
 
 
 @dataclass(frozen=True, slots=True)

@@ -15,7 +15,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from ecs_gitops.aws.clients import Clients
-from ecs_gitops.local.template import ACCOUNT, Template, resolve
+from ecs_gitops_tools.local.template import ACCOUNT, Template, resolve
 
 STACK = "ecs-gitops"
 NOTIFICATIONS_QUEUE = "ecs-gitops-notifications"

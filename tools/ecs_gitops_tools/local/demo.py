@@ -19,12 +19,12 @@ from rich.console import Console
 
 from ecs_gitops.aws.cloud import plan_environment
 from ecs_gitops.aws.ecs import EcsAdapter
-from ecs_gitops.cli.output import print_status
 from ecs_gitops.desired import Environment, load_environment_text
-from ecs_gitops.local.builder import BuildResult
-from ecs_gitops.local.bus import Delivery
-from ecs_gitops.local.cloud import EmbeddedCloud
-from ecs_gitops.local.rollout import Rollout
+from ecs_gitops_tools.local.builder import BuildResult
+from ecs_gitops_tools.local.bus import Delivery
+from ecs_gitops_tools.local.cloud import EmbeddedCloud
+from ecs_gitops_tools.local.rollout import Rollout
+from ecs_gitops_tools.output import print_status
 
 # The demo runs each app's TEST_COMMAND without the tests that need MariaDB or a
 # browser, so that the story takes well under a minute; `local up` runs them all.

@@ -19,16 +19,16 @@ from pathlib import Path
 from typing import Any
 
 from ecs_gitops.aws.clients import Clients
-from ecs_gitops.aws.seed import seed
 from ecs_gitops.desired import load_environment
-from ecs_gitops.local import emit
-from ecs_gitops.local.builder import BuildResult, LocalBuilder
-from ecs_gitops.local.bus import Bus, Delivery
-from ecs_gitops.local.gitremote import GitRemote
-from ecs_gitops.local.moto_patches import apply_patches
-from ecs_gitops.local.rollout import Rollout, RolloutSimulator
-from ecs_gitops.local.stack import create_stack
-from ecs_gitops.local.template import ACCOUNT, Template
+from ecs_gitops_tools.local import emit
+from ecs_gitops_tools.local.builder import BuildResult, LocalBuilder
+from ecs_gitops_tools.local.bus import Bus, Delivery
+from ecs_gitops_tools.local.gitremote import GitRemote
+from ecs_gitops_tools.local.moto_patches import apply_patches
+from ecs_gitops_tools.local.rollout import Rollout, RolloutSimulator
+from ecs_gitops_tools.local.stack import create_stack
+from ecs_gitops_tools.local.template import ACCOUNT, Template
+from ecs_gitops_tools.seed import seed
 
 INBOX = "ecs-gitops-local-bus-inbox"
 

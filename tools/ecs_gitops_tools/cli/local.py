@@ -16,8 +16,8 @@ from typing import Annotated, Any
 import typer
 from rich.console import Console
 
-from ecs_gitops.cli.target import LOCAL_DIR
 from ecs_gitops.errors import EcsGitopsError
+from ecs_gitops_tools.cli.target import LOCAL_DIR
 
 local_app = typer.Typer(help="Keep the embedded cloud running in the background "
                              "(moto on 127.0.0.1, a git remote, the builder, the bus).",
@@ -27,7 +27,7 @@ err = Console(stderr=True)
 
 
 def _state(directory: Path) -> dict[str, Any] | None:
-    from ecs_gitops.local.daemon import alive, read_state
+    from ecs_gitops_tools.local.daemon import alive, read_state
 
     state = read_state(directory)
     if state is None:
@@ -65,7 +65,7 @@ def up(
     test_args = "-m|not mariadb and not browser" if quick_tests else ""
     log = (directory / "daemon.log").open("w")
     process = subprocess.Popen(
-        [sys.executable, "-m", "ecs_gitops.local.daemon", "--dir", str(directory),
+        [sys.executable, "-m", "ecs_gitops_tools.local.daemon", "--dir", str(directory),
          "--source", str(Path.cwd()), "--port", str(port), "--test-args=" + test_args,
          "--schedule-scale", str(schedule_scale)],
         stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
@@ -106,7 +106,7 @@ def down(
         return
     pid = int(state["pid"])
     os.kill(pid, signal.SIGTERM)
-    from ecs_gitops.local.daemon import alive
+    from ecs_gitops_tools.local.daemon import alive
 
     for _ in range(100):
         if not alive(pid):
@@ -154,8 +154,8 @@ def invoke_command(
     The function's environment comes from template.yaml (references resolved against
     the embedded cloud with --local, else against the deployed stack); the handler
     gets a Lambda-like context; its log lines go to stderr, its result to stdout."""
-    from ecs_gitops.local.invoke import function_environment, invoke
-    from ecs_gitops.local.template import Template
+    from ecs_gitops_tools.local.invoke import function_environment, invoke
+    from ecs_gitops_tools.local.template import Template
 
     try:
         template = Template(template_path)

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ecs_gitops.errors import EcsGitopsError
-from ecs_gitops.local.template import ACCOUNT, FunctionSpec, resolve
+from ecs_gitops_tools.local.template import ACCOUNT, FunctionSpec, resolve
 
 Handler = Callable[[dict[str, Any], Any], Any]
 
