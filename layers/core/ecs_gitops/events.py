@@ -7,6 +7,7 @@ fields are tolerated (AWS adds fields over time), missing required ones are a
 
 from __future__ import annotations
 
+from enum import StrEnum
 from typing import Any, Literal
 
 from aws_lambda_powertools.utilities.parser.models import EventBridgeModel
@@ -14,6 +15,24 @@ from pydantic import BaseModel, ConfigDict, Field
 
 EVENT_SOURCE = "ecs-gitops"
 RECONCILE_REQUESTED = "Reconcile Requested"
+
+
+class Trigger(StrEnum):
+    """Why a reconcile runs (the `reason` of a "Reconcile Requested" event)."""
+
+    SCHEDULE = "schedule"  # the template's schedule: drift correction (selfHeal)
+    PUSH = "push"  # a push changed the environment's desired-state file
+    SWEEP = "sweep"  # the sweep found a branch tip never reconciled
+    REQUESTED = "requested"  # anyone else who put a Reconcile Requested event
+    OPERATOR = "operator"  # `ecs-gitops apply`
+
+    @classmethod
+    def parse(cls, value: str | None) -> Trigger:
+        """The trigger named by `value`; anything unknown is `REQUESTED`."""
+        try:
+            return cls(value or cls.REQUESTED)
+        except ValueError:
+            return cls.REQUESTED
 
 
 class _Detail(BaseModel):
@@ -65,8 +84,13 @@ class EcsDeploymentStateChange(_Detail):
 
 class ReconcileRequest(_Detail):
     environment: str | None = None  # None: every environment
-    reason: str = "requested"
+    reason: str = "requested"  # a Trigger value (unknown values mean REQUESTED)
     commit: str | None = None
+
+    @property
+    def trigger(self) -> Trigger:
+        """The reason as a `Trigger`."""
+        return Trigger.parse(self.reason)
 
 
 class CodeCommitEvent(EventBridgeModel):

@@ -123,13 +123,19 @@ class EcsAdapter:
         _TASK_DEFINITIONS[snapshot.arn] = snapshot
         return snapshot
 
-    def create_service(self, inputs: Mapping[str, Any]) -> None:
+    def create_service(self, inputs: Mapping[str, Any]) -> str | None:
+        """CreateService; the id of the deployment ECS started (None if not reported)."""
         with translate("CreateService"):
-            self._ecs.create_service(**inputs)
+            response = self._ecs.create_service(**inputs)
+        return primary_deployment_id(response.get("service") or {})
 
-    def update_service(self, cluster: str, service: str, fields: Mapping[str, Any]) -> None:
+    def update_service(self, cluster: str, service: str, fields: Mapping[str, Any]
+                       ) -> str | None:
+        """UpdateService with `fields`; the id of the PRIMARY deployment after the call
+        (a new one when the call started a deployment, e.g. a new task definition)."""
         with translate("UpdateService"):
-            self._ecs.update_service(cluster=cluster, service=service, **fields)
+            response = self._ecs.update_service(cluster=cluster, service=service, **fields)
+        return primary_deployment_id(response.get("service") or {})
 
     def delete_service(self, cluster: str, service: str) -> None:
         with translate("DeleteService"):
@@ -159,6 +165,15 @@ class EcsAdapter:
                 raise TimeoutExpiredError(
                     f"not stable after {timeout:.0f}s: {', '.join(waiting)}")
             sleep(interval)
+
+
+def primary_deployment_id(raw_service: Mapping[str, Any]) -> str | None:
+    """The PRIMARY deployment's id in a CreateService/UpdateService/DescribeServices
+    `service` (ECS lists the newest, PRIMARY, deployment first)."""
+    for deployment in raw_service.get("deployments") or ():
+        if deployment.get("status") == "PRIMARY" and deployment.get("id"):
+            return str(deployment["id"])
+    return None
 
 
 def is_stable(service: ServiceSnapshot | None) -> bool:

@@ -4,26 +4,16 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from dataclasses import dataclass
 from typing import Any
 
 from ecs_gitops.aws.clients import Clients, translate
-from ecs_gitops.errors import NotFoundError
-from ecs_gitops.events import EVENT_SOURCE, RECONCILE_REQUESTED
-
-FINISHED = ("SUCCEEDED", "FAILED", "FAULT", "STOPPED", "TIMED_OUT")
-
-
-@dataclass(frozen=True, slots=True)
-class BuildInfo:
-    id: str
-    project: str
-    status: str
-    source_version: str | None
-    exported: Mapping[str, str]
+from ecs_gitops.errors import AwsError, NotFoundError
+from ecs_gitops.events import EVENT_SOURCE, RECONCILE_REQUESTED, CodeBuildStateChange, Trigger
 
 
 class CodeBuildBuilds:
+    """The controllers' `Builds` port on CodeBuild."""
+
     def __init__(self, clients: Clients) -> None:
         self.cb: Any = clients.client("codebuild")
 
@@ -37,7 +27,9 @@ class CodeBuildBuilds:
         with translate("StartBuild"):
             return str(self.cb.start_build(**kwargs)["build"]["id"])
 
-    def recent_builds(self, project: str, *, limit: int = 20) -> list[BuildInfo]:
+    def recent_builds(self, project: str, *, limit: int = 20) -> list[CodeBuildStateChange]:
+        """ListBuildsForProject (newest first) and BatchGetBuilds, each build shaped as
+        its "Build State Change" event's detail."""
         with translate("ListBuildsForProject"):
             # No sortOrder: the default is newest first, and ListBuildsForProject refuses
             # a sortOrder on projects with more than 100 builds.
@@ -47,17 +39,24 @@ class CodeBuildBuilds:
         with translate("BatchGetBuilds"):
             builds = self.cb.batch_get_builds(ids=ids).get("builds", [])
         return [
-            BuildInfo(
-                id=b["id"], project=b.get("projectName", project), status=b.get("buildStatus", ""),
-                source_version=b.get("resolvedSourceVersion") or b.get("sourceVersion"),
-                exported={v["name"]: v.get("value", "")
-                          for v in b.get("exportedEnvironmentVariables", ())},
-            )
+            CodeBuildStateChange.model_validate({
+                "build-status": b.get("buildStatus", ""),
+                "project-name": b.get("projectName", project),
+                "build-id": b["id"],
+                "additional-information": {
+                    "source-version": b.get("resolvedSourceVersion") or b.get("sourceVersion"),
+                    "exported-environment-variables": [
+                        {"name": v["name"], "value": v.get("value", "")}
+                        for v in b.get("exportedEnvironmentVariables", ())],
+                },
+            })
             for b in builds
         ]
 
 
 class EcrRegistry:
+    """The controllers' `Registry` port on ECR."""
+
     def __init__(self, clients: Clients) -> None:
         self.ecr: Any = clients.client("ecr")
 
@@ -71,6 +70,8 @@ class EcrRegistry:
 
 
 class SnsNotifier:
+    """The controllers' `Notifier` port on SNS (a no-op without a topic)."""
+
     def __init__(self, clients: Clients, topic_arn: str | None) -> None:
         self.sns: Any = clients.client("sns")
         self.topic_arn = topic_arn
@@ -85,19 +86,20 @@ class SnsNotifier:
 
 
 class EventBridgeBus:
+    """The controllers' `Bus` port on EventBridge."""
+
     def __init__(self, clients: Clients, bus_name: str = "default") -> None:
         self.events: Any = clients.client("events")
         self.bus_name = bus_name
 
-    def request_reconcile(self, environment: str, *, reason: str, commit: str | None) -> None:
-        detail = {"environment": environment, "reason": reason, "commit": commit}
+    def request_reconcile(self, environment: str, *, reason: Trigger, commit: str | None
+                          ) -> None:
+        detail = {"environment": environment, "reason": reason.value, "commit": commit}
         with translate("PutEvents"):
             response = self.events.put_events(Entries=[{
                 "Source": EVENT_SOURCE, "DetailType": RECONCILE_REQUESTED,
                 "Detail": json.dumps(detail), "EventBusName": self.bus_name}])
         if response.get("FailedEntryCount"):
-            from ecs_gitops.errors import AwsError
-
             entry = response["Entries"][0]
             raise AwsError("PutEvents", entry.get("ErrorCode", "Failed"),
                            entry.get("ErrorMessage", ""), transient=True)
