@@ -40,6 +40,7 @@ class _Detail(BaseModel):
 
 
 class CodeCommitReference(_Detail):
+    """The detail of CodeCommit's "CodeCommit Repository State Change" event."""
     event: str  # referenceCreated | referenceUpdated | referenceDeleted
     repository_name: str = Field(alias="repositoryName")
     reference_type: str = Field(alias="referenceType")  # branch | tag
@@ -50,11 +51,13 @@ class CodeCommitReference(_Detail):
 
 
 class ExportedVariable(_Detail):
+    """An exported environment variable of a build (the buildspec's `exported-variables`)."""
     name: str
     value: str
 
 
 class BuildInformation(_Detail):
+    """`additional-information` of a CodeBuild state change (the parts we read)."""
     source_version: str | None = Field(default=None, alias="source-version")
     exported_environment_variables: list[ExportedVariable] = Field(
         default_factory=list, alias="exported-environment-variables")
@@ -62,6 +65,7 @@ class BuildInformation(_Detail):
 
 
 class CodeBuildStateChange(_Detail):
+    """The detail of CodeBuild's "CodeBuild Build State Change" event."""
     build_status: str = Field(alias="build-status")
     project_name: str = Field(alias="project-name")
     build_id: str = Field(alias="build-id")
@@ -69,6 +73,7 @@ class CodeBuildStateChange(_Detail):
         default_factory=BuildInformation, alias="additional-information")
 
     def exported(self, name: str) -> str | None:
+        """The value of the exported variable `name` (e.g. IMAGE_TAG), or None."""
         for variable in self.additional_information.exported_environment_variables:
             if variable.name == name:
                 return variable.value
@@ -76,6 +81,7 @@ class CodeBuildStateChange(_Detail):
 
 
 class EcsDeploymentStateChange(_Detail):
+    """The detail of ECS's "ECS Deployment State Change" event."""
     event_type: str = Field(alias="eventType")  # INFO | ERROR
     event_name: str = Field(alias="eventName")
     deployment_id: str = Field(alias="deploymentId")
@@ -83,6 +89,7 @@ class EcsDeploymentStateChange(_Detail):
 
 
 class ReconcileRequest(_Detail):
+    """The detail of our own "Reconcile Requested" event."""
     environment: str | None = None  # None: every environment
     reason: str = "requested"  # a Trigger value (unknown values mean REQUESTED)
     commit: str | None = None
@@ -94,25 +101,31 @@ class ReconcileRequest(_Detail):
 
 
 class CodeCommitEvent(EventBridgeModel):
+    """A CodeCommit repository state change, as EventBridge delivers it."""
     detail: CodeCommitReference
 
 
 class CodeBuildEvent(EventBridgeModel):
+    """A CodeBuild build state change, as EventBridge delivers it."""
     detail: CodeBuildStateChange
 
 
 class EcsDeploymentEvent(EventBridgeModel):
+    """An ECS deployment state change, as EventBridge delivers it."""
     detail: EcsDeploymentStateChange
 
     @property
     def service_arn(self) -> str:
+        """The service's ARN (from `resources`), or "" when the event names none."""
         return next((r for r in self.resources if ":service/" in r), "")
 
 
 class ReconcileEvent(EventBridgeModel):
+    """A "Reconcile Requested" event, as EventBridge delivers it."""
     detail: ReconcileRequest
 
 
 class ScheduledEvent(EventBridgeModel):
+    """A tick of an EventBridge schedule rule (its detail is empty)."""
     detail: dict[str, Any]
     detail_type: Literal["Scheduled Event"] = Field(alias="detail-type")

@@ -23,6 +23,11 @@ from ecs_gitops.source import GitSource
 
 
 def settings_from(environ: Mapping[str, str]) -> Settings:
+    """`Settings` from the function's environment variables.
+
+    Raises:
+        ConfigurationError: BRANCH_ENVIRONMENTS is not a JSON object of strings.
+    """
     raw = environ.get("BRANCH_ENVIRONMENTS", '{"main": "production", "development": "development"}')
     try:
         branches = json.loads(raw)
@@ -41,6 +46,9 @@ def settings_from(environ: Mapping[str, str]) -> Settings:
 
 
 def source_from(environ: Mapping[str, str], clients: Clients) -> GitSource:
+    """CodeCommit (GIT_SOURCE=codecommit, the default) or a local git repository (a path,
+    the embedded cloud's remote).
+    """
     where = environ.get("GIT_SOURCE", "codecommit")
     if where == "codecommit":
         return CodeCommitSource(clients, environ.get("REPOSITORY_NAME", "ecs-gitops"))
@@ -50,6 +58,11 @@ def source_from(environ: Mapping[str, str], clients: Clients) -> GitSource:
 
 
 def ports_from(environ: Mapping[str, str]) -> Ports:
+    """Every port, built from `environ` (clients with adaptive retries, one per service).
+
+    Raises:
+        ConfigurationError: TABLE_NAME is missing or the settings are invalid.
+    """
     clients = Clients(region=environ.get("AWS_REGION") or environ.get("AWS_DEFAULT_REGION"),
                       endpoint_url=environ.get("AWS_ENDPOINT_URL") or None)
     table = environ.get("TABLE_NAME")

@@ -30,38 +30,49 @@ class AwsCloud:
         self.autoscaling = AutoscalingAdapter(clients)
 
     def observe(self, env: Environment) -> EnvironmentSnapshot:
+        """A snapshot of `env`'s cluster (see `ecs_gitops.aws.observe.observe` for its cost)."""
         return observe(env, self.clients)
 
     def preflight(self, needs: Requirements) -> None:
+        """Raise `PreflightError` naming every image, parameter and target group missing."""
         preflight.check(needs, self.clients)
 
     def register_task_definition(self, spec: Mapping[str, Any]) -> TaskDefinitionSnapshot:
+        """RegisterTaskDefinition; the new revision (cached by ARN)."""
         return self.ecs.register_task_definition(spec)
 
     def create_service(self, inputs: Mapping[str, Any]) -> str | None:
+        """CreateService; the deployment id it started."""
         return self.ecs.create_service(inputs)
 
     def update_service(self, cluster: str, service: str, fields: Mapping[str, Any]
                        ) -> str | None:
+        """UpdateService with only `fields`; the PRIMARY deployment's id afterwards."""
         return self.ecs.update_service(cluster, service, fields)
 
     def delete_service(self, cluster: str, service: str) -> None:
+        """DeleteService, forced (ECS stops its tasks)."""
         self.ecs.delete_service(cluster, service)
 
     def register_scalable_target(self, inputs: Mapping[str, Any]) -> None:
+        """RegisterScalableTarget."""
         self.autoscaling.register_scalable_target(inputs)
 
     def put_scaling_policy(self, inputs: Mapping[str, Any]) -> None:
+        """PutScalingPolicy."""
         self.autoscaling.put_scaling_policy(inputs)
 
     def deregister_scalable_target(self, resource_id: str) -> None:
+        """DeregisterScalableTarget."""
         self.autoscaling.deregister_scalable_target(resource_id)
 
     def running_task_definition(self, cluster: str, service: str) -> str | None:
+        """The service's current task definition ARN (one DescribeServices), None if absent."""
         found = self.ecs.describe_services(cluster, [service]).get(service)
         return found.task_definition if found else None
 
     def running_image(self, cluster: str, service: str) -> str | None:
+        """The image of the service's current task definition, None if there is none."""
         arn = self.running_task_definition(cluster, service)
         if arn is None:
             return None

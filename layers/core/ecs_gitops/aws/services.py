@@ -19,6 +19,9 @@ class CodeBuildBuilds:
 
     def start_build(self, *, project: str, source_version: str, token: str,
                     environment: Mapping[str, str] | None = None) -> str:
+        """StartBuild of `source_version` with an idempotency token (CodeBuild starts no
+        second build for the same token within 5 minutes); returns the build id.
+        """
         kwargs: dict[str, Any] = {"projectName": project, "sourceVersion": source_version,
                                   "idempotencyToken": token}
         if environment:
@@ -61,6 +64,7 @@ class EcrRegistry:
         self.ecr: Any = clients.client("ecr")
 
     def image_exists(self, repository: str, tag: str) -> bool:
+        """DescribeImages of `repository:tag`; False when either is missing."""
         try:
             with translate("DescribeImages"):
                 self.ecr.describe_images(repositoryName=repository, imageIds=[{"imageTag": tag}])
@@ -77,6 +81,7 @@ class SnsNotifier:
         self.topic_arn = topic_arn
 
     def notify(self, subject: str, message: Mapping[str, Any]) -> None:
+        """Publish `message` as JSON under `subject` (SNS caps subjects at 100 characters)."""
         if not self.topic_arn:
             return
         with translate("Publish"):
@@ -94,6 +99,11 @@ class EventBridgeBus:
 
     def request_reconcile(self, environment: str, *, reason: Trigger, commit: str | None
                           ) -> None:
+        """PutEvents of a "Reconcile Requested" event (source `ecs-gitops`).
+
+        Raises:
+            AwsError: the entry was not accepted (transient: Lambda retries).
+        """
         detail = {"environment": environment, "reason": reason.value, "commit": commit}
         with translate("PutEvents"):
             response = self.events.put_events(Entries=[{
