@@ -198,7 +198,8 @@ def test_layer_is_built_for_the_functions_runtime_and_architecture(
 def test_environment_is_the_one_the_handlers_read(template: dict[str, Any]) -> None:
     variables = template["Globals"]["Function"]["Environment"]["Variables"]
     assert set(variables) == {
-        "CLUSTER_NAME", "REPOSITORY_NAME", "BRANCH_ENVIRONMENTS", "TABLE_NAME", "TOPIC_ARN",
+        "CLUSTER_NAME", "ACCOUNT_ID", "REPOSITORY_NAME", "BRANCH_ENVIRONMENTS", "TABLE_NAME",
+        "TOPIC_ARN",
         "EVENT_BUS_NAME", "POWERTOOLS_SERVICE_NAME", "POWERTOOLS_METRICS_NAMESPACE",
         "POWERTOOLS_LOG_LEVEL", "DRY_RUN",
     }  # fmt: skip
@@ -206,6 +207,7 @@ def test_environment_is_the_one_the_handlers_read(template: dict[str, Any]) -> N
         {k: v for k, v in variables.items() if k not in ("TABLE_NAME", "TOPIC_ARN")}
     )
     assert resolved["CLUSTER_NAME"] == "dbscluster"
+    assert resolved["ACCOUNT_ID"] == "123456789012"  # the handlers ignore other accounts
     assert resolved["REPOSITORY_NAME"] == "ecs-gitops"
     assert json.loads(resolved["BRANCH_ENVIRONMENTS"]) == {
         "main": "production",
@@ -228,12 +230,14 @@ EXPECTED_PATTERNS: dict[str, dict[str, Any]] = {
     "BuildFinishedFunction": {
         "source": ["aws.codebuild"],
         "detail-type": ["CodeBuild Build State Change"],
+        "account": ["123456789012"],
         "detail": {
             "build-status": ["SUCCEEDED", "FAILED", "STOPPED", "FAULT", "TIMED_OUT"],
             "project-name": PROJECTS,
         },
     },
-    "ReconcileFunction": {"source": ["ecs-gitops"], "detail-type": ["Reconcile Requested"]},
+    "ReconcileFunction": {"source": ["ecs-gitops"], "detail-type": ["Reconcile Requested"],
+                          "account": ["123456789012"]},
     "DeploymentEventsFunction": {
         "source": ["aws.ecs"],
         "detail-type": ["ECS Deployment State Change"],

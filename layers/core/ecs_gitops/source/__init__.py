@@ -38,6 +38,10 @@ class GitSource(Protocol):
     def is_ancestor(self, ancestor: str, descendant: str) -> bool:
         """True when `ancestor` is `descendant` or reachable from it. Unknown commits: False."""
 
+    def file_history(self, tip: str, path: str, *, limit: int) -> list[str]:
+        """The commits (newest first, at most `limit`) reachable from `tip` that changed
+        `path` (CodeCommit's ListFileCommitHistory, `git log -- path`)."""
+
     def put_file(self, *, branch: str, parent: str, path: str, content: str, message: str) -> str:
         """Commit one file on top of `parent`; ConflictError if the branch moved meanwhile."""
 
