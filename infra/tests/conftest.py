@@ -23,6 +23,7 @@ from ecs_gitops_tools.local.template import load_yaml
 
 INFRA = Path(__file__).resolve().parents[1]
 TEMPLATE_PATH = INFRA / "environment.yaml"
+PEOPLE_PATH = INFRA / "people.yaml"
 REGION = "us-east-1"
 
 # Parameters of each deployment, and the mode's expected database setting.
@@ -98,6 +99,12 @@ def resolve_template(tpl: dict[str, Any], overrides: dict[str, str]) -> dict[str
 @pytest.fixture(scope="session")
 def template() -> dict[str, Any]:
     return load_template()
+
+
+@pytest.fixture(scope="session")
+def people() -> dict[str, Any]:
+    """infra/people.yaml: the developers, the platform owners and their role."""
+    return load_template(PEOPLE_PATH)
 
 
 @pytest.fixture(scope="session", params=sorted(DEPLOYMENTS))
