@@ -37,6 +37,8 @@ def main(argv: list[str] | None = None) -> int:
     except SettingsError as exc:
         log.error("invalid configuration: %s", exc)
         return 2
+    if args.command in ("migrate", "seed"):
+        log.info("database: %s", settings.describe())
     try:
         if args.command == "migrate":
             applied = migrations.migrate(Database(settings))
