@@ -18,8 +18,6 @@ failure.
 from __future__ import annotations
 
 import contextlib
-import datetime
-import ipaddress
 import logging
 import os
 import shutil
@@ -30,13 +28,16 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pymysql
 import pytest
 from api_service import migrations
 from api_service.db import Database, DatabaseUnavailableError
 from api_service.settings import Settings, from_env
+
+if TYPE_CHECKING:
+    from conftest import Pki
 
 pytestmark = pytest.mark.mariadb
 
@@ -58,72 +59,6 @@ def _free_port() -> int:
         sock.bind(("127.0.0.1", 0))
         port: int = sock.getsockname()[1]
     return port
-
-
-# ---------------------------------------------------------------- certificates
-@dataclass(frozen=True)
-class Pki:
-    ca: Path  # the CA that signed the server's certificate
-    other_ca: Path  # a CA that did not
-    server_cert: Path
-    server_key: Path
-
-
-def _make_pki(directory: Path) -> Pki:
-    from cryptography import x509
-    from cryptography.hazmat.primitives import hashes, serialization
-    from cryptography.hazmat.primitives.asymmetric import ec
-    from cryptography.x509.oid import NameOID
-
-    now = datetime.datetime.now(datetime.UTC)
-
-    def name(common: str) -> x509.Name:
-        return x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common)])
-
-    def ca(common: str) -> tuple[Any, Any]:
-        key = ec.generate_private_key(ec.SECP256R1())
-        cert = (x509.CertificateBuilder().subject_name(name(common)).issuer_name(name(common))
-                .public_key(key.public_key()).serial_number(x509.random_serial_number())
-                .not_valid_before(now - datetime.timedelta(minutes=5))
-                .not_valid_after(now + datetime.timedelta(days=1))
-                .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
-                .add_extension(x509.KeyUsage(digital_signature=True, key_cert_sign=True, crl_sign=True,
-                                             content_commitment=False, key_encipherment=False,
-                                             data_encipherment=False, key_agreement=False,
-                                             encipher_only=False, decipher_only=False), critical=True)
-                .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)
-                .sign(key, hashes.SHA256()))
-        return cert, key
-
-    def pem(cert: Any) -> bytes:
-        return bytes(cert.public_bytes(serialization.Encoding.PEM))
-
-    ca_cert, ca_key = ca("ecs-gitops test CA")
-    other_cert, _ = ca("some other CA")
-    server_key = ec.generate_private_key(ec.SECP256R1())
-    # Valid for the address the api connects to (127.0.0.1) and a DNS name; not for
-    # "localhost", which the wrong-host test uses.
-    server_cert = (
-        x509.CertificateBuilder().subject_name(name("mariadb.test")).issuer_name(ca_cert.subject)
-        .public_key(server_key.public_key()).serial_number(x509.random_serial_number())
-        .not_valid_before(now - datetime.timedelta(minutes=5))
-        .not_valid_after(now + datetime.timedelta(days=1))
-        .add_extension(x509.SubjectAlternativeName([
-            x509.DNSName("mariadb.test"), x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
-            critical=False)
-        .add_extension(x509.ExtendedKeyUsage([x509.oid.ExtendedKeyUsageOID.SERVER_AUTH]), critical=False)
-        .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(ca_key.public_key()),
-                       critical=False)
-        .sign(ca_key, hashes.SHA256()))
-    pki = Pki(directory / "ca.pem", directory / "other-ca.pem",
-              directory / "server-cert.pem", directory / "server-key.pem")
-    pki.ca.write_bytes(pem(ca_cert))
-    pki.other_ca.write_bytes(pem(other_cert))
-    pki.server_cert.write_bytes(pem(server_cert))
-    pki.server_key.write_bytes(server_key.private_bytes(
-        serialization.Encoding.PEM, serialization.PrivateFormat.TraditionalOpenSSL,
-        serialization.NoEncryption()))
-    return pki
 
 
 # ---------------------------------------------------------------- the server
@@ -187,7 +122,7 @@ def _stop(server: Server) -> None:
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+def server(tmp_path_factory: pytest.TempPathFactory, pki: Pki) -> Iterator[Server]:
     install = _binary("mariadb-install-db", "mysql_install_db")
     if not (install and _binary("mariadbd", "mysqld")):
         reason = "needs the MariaDB server binaries (mariadbd, mariadb-install-db)"
@@ -195,7 +130,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
             pytest.fail(reason + "; API_TLS_TESTS_REQUIRED=1")
         pytest.skip(reason)
     base = tmp_path_factory.mktemp("tls-mariadb")
-    server = Server(port=_free_port(), socket=base / "mariadbd.sock", pki=_make_pki(base),
+    server = Server(port=_free_port(), socket=base / "mariadbd.sock", pki=pki,
                     datadir=base / "data")
     args = [install, "--no-defaults", f"--datadir={server.datadir}", "--skip-test-db",
             "--auth-root-authentication-method=normal", "--innodb-log-file-size=4M"]
