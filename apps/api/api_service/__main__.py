@@ -33,7 +33,7 @@ def main(argv: list[str] | None = None) -> int:
     sub.add_parser("healthcheck", help="exit 0 when /health answers on 127.0.0.1:$PORT")
     fetch_ca = sub.add_parser("fetch-ca", help="download the RDS CA bundle the database is verified with")
     fetch_ca.add_argument("--url", default=RDS_GLOBAL_BUNDLE_URL, help="https URL of the PEM bundle")
-    fetch_ca.add_argument("--output", default=BUNDLED_CA, help="where to write it (default: the bundled path)")
+    fetch_ca.add_argument("--output", default=BUNDLED_CA, help="where to write it (default: bundled path)")
     args = parser.parse_args(argv)
     logging.basicConfig(level=log_level().upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     if args.command == "healthcheck":

@@ -93,18 +93,20 @@ def test_an_unverified_server_is_refused(https: tuple[str, dict[str, bytes]], tm
     url, pages = https
     pages["/bundle.pem"] = b"anything"
     # The default context trusts the system's CAs, not the test CA: the download fails.
-    with pytest.raises(FetchError, match="CERTIFICATE_VERIFY_FAILED|certificate verify failed"):
+    with pytest.raises(FetchError, match=r"CERTIFICATE_VERIFY_FAILED|certificate verify failed"):
         fetch(url + "/bundle.pem", tmp_path / "bundle.pem")
 
 
 @pytest.mark.parametrize("url", ["http://truststore.pki.rds.amazonaws.com/global/global-bundle.pem",
                                  "file:///etc/ssl/certs/ca-certificates.crt"])
 def test_only_https(url: str, tmp_path: Path) -> None:
-    with pytest.raises(FetchError, match="only https://"):
+    with pytest.raises(FetchError, match=r"only https://"):
         fetch(url, tmp_path / "bundle.pem")
 
 
-def test_the_command_the_dockerfile_runs(https: tuple[str, dict[str, bytes]], pki: Pki, tmp_path: Path) -> None:
+def test_the_command_the_dockerfile_runs(
+    https: tuple[str, dict[str, bytes]], pki: Pki, tmp_path: Path
+) -> None:
     url, pages = https
     pages["/global/global-bundle.pem"] = pki.ca.read_bytes()
     output = tmp_path / "bundle.pem"
