@@ -7,11 +7,12 @@ never minutes of work. PyYAML's `SafeLoader` is safe against code execution but
 not against these, each of which this module bounds or reports:
 
 - nesting depth: the composer recurses once per level, so a few thousand `[` raise
-  RecursionError (refused past `MAX_DEPTH` levels, at the line of the first one too deep);
+  RecursionError, and the scanner's bookkeeping of open brackets is quadratic
+  (refused past `MAX_DEPTH` levels, where the first level too deep starts);
 - aliases: each `*alias` stands for a whole copy of its anchored value, so a few
   lines of nested aliases are millions of values to validate ("billion laughs"),
-  and `<<` merges of aliases copy keys the same way (refused once the aliases
-  would add more than `MAX_ALIAS_EXPANSION` values, at the line of that alias);
+  aliases under `<<` merges are counted the same way, whatever their keys (refused
+  once the aliases would add more than `MAX_ALIAS_EXPANSION` values, at that alias);
 - an alias inside the value it refers to (a cycle: YAML allows it, data cannot);
 - integers of thousands of digits (Python refuses to convert them, and base-60
   integers such as `1:2:3:...` take quadratic time);
@@ -55,6 +56,8 @@ text, so this bounds the time of a load."""
 MAX_NUMBER_CHARS = 100
 """Longest integer literal accepted: no field holds a number of more than ~20 digits."""
 
+_TOO_DEEP = (f"nested more than {MAX_DEPTH} levels deep: a desired-state file needs far fewer "
+             "(a bracket or an indentation gone wrong?)")
 _STR = "tag:yaml.org,2002:str"
 _INT = "tag:yaml.org,2002:int"
 _VALUE = "tag:yaml.org,2002:value"  # the `=` key, which SafeLoader reads as a string
@@ -144,9 +147,7 @@ class _BoundedLoader(yaml.SafeLoader):
                                    "aliases", self._loc(part))
             return super().compose_node(parent, index)
         if self._depth >= MAX_DEPTH:
-            raise _Refused(event.start_mark, f"nested more than {MAX_DEPTH} levels deep: a "
-                           "desired-state file needs far fewer (a bracket or an indentation "
-                           "gone wrong?)", self._loc(part))
+            raise _Refused(event.start_mark, _TOO_DEEP, self._loc(part))
         self._depth += 1
         if part is not None:
             self._path.append(part)
@@ -163,6 +164,14 @@ class _BoundedLoader(yaml.SafeLoader):
             self._path.pop()
         self._depth -= 1
         return node
+
+    def fetch_flow_collection_start(self, TokenClass: Any) -> None:
+        # The scanner reads ahead of the composer (up to 1024 characters while a `[` may
+        # still start a key) and keeps one entry per open bracket, scanned again for each
+        # token: thousands of `[` cost it quadratic time before the composer sees them.
+        if self.flow_level >= MAX_DEPTH:
+            raise _Refused(self.get_mark(), _TOO_DEEP, tuple(self._path))
+        super().fetch_flow_collection_start(TokenClass)
 
     def _loc(self, part: str | int | None) -> Loc:
         return (*self._path, part) if part is not None else tuple(self._path)
