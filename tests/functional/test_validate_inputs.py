@@ -122,3 +122,29 @@ def test_the_console_script_prints_no_traceback_for_any_of_them(tmp_path: Path) 
     for path, (_, _, line, message) in zip(paths, CASES, strict=True):
         assert any(row.startswith(f"{path}:{line}:") and message in row
                    for row in result.stderr.splitlines()), (path, message, result.stderr)
+
+
+def test_a_file_that_is_not_utf8_in_git_reaches_the_loader(tmp_path: Path) -> None:
+    """The reconcile reads the file from git: no UnicodeDecodeError on the way."""
+    from ecs_gitops.desired import load_environment_text
+    from ecs_gitops.errors import DesiredStateError
+    from ecs_gitops.source.localgit import LocalGitSource
+
+    def git(*args: str) -> str:
+        return subprocess.run(["git", "-C", str(tmp_path), *args], capture_output=True,
+                              text=True, check=True).stdout.strip()
+
+    git("init", "-q", "-b", "main")
+    (tmp_path / "production.yaml").write_bytes(
+        edit("LOG_LEVEL: info", "LOG_LEVEL: caf\u00e9").encode("latin-1"))
+    git("add", "production.yaml")
+    git("-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", "latin-1")
+    source = LocalGitSource(tmp_path)
+    text = source.read_file(source.branch_tip("main"), "production.yaml")
+    assert text is not None
+    with pytest.raises(DesiredStateError) as info:
+        load_environment_text(text, "production.yaml")
+    assert [str(p) for p in info.value.problems] == [
+        f"production.yaml:{line_of(PRODUCTION, 'LOG_LEVEL')}:{len('      LOG_LEVEL: caf') + 1}: "
+        "the file is not UTF-8 text: "
+        "byte 0xE9 here cannot be decoded"]
