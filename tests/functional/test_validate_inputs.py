@@ -148,3 +148,17 @@ def test_a_file_that_is_not_utf8_in_git_reaches_the_loader(tmp_path: Path) -> No
         f"production.yaml:{line_of(PRODUCTION, 'LOG_LEVEL')}:{len('      LOG_LEVEL: caf') + 1}: "
         "the file is not UTF-8 text: "
         "byte 0xE9 here cannot be decoded"]
+
+
+@pytest.mark.parametrize("command", [["rollback", "{path}", "api", "--to", "abc"],
+                                     ["plan", "{path}"]])
+def test_other_commands_print_problems_as_text_not_rich_markup(
+    tmp_path: Path, command: list[str]
+) -> None:
+    """A key like '[/red]' in a message once made Rich raise MarkupError: a traceback."""
+    path = tmp_path / "production.yaml"
+    path.write_text(edit("    cpu: 256", '    cpu: 256\n    "[/red]": x'))
+    result = runner.invoke(app, [part.format(path=path) for part in command])
+    assert result.exit_code == 1, result.output
+    assert isinstance(result.exception, SystemExit), result.exception
+    assert "unknown key '[/red]'" in result.output, result.output
