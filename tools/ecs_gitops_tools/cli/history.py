@@ -14,6 +14,7 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from ecs_gitops.desired import Environment, load_environment, load_environment_text
@@ -71,7 +72,7 @@ def history(
         path = resolve_file(environment)
         found = revisions(path, limit)
     except EcsGitopsError as exc:
-        err.print(f"[red]error:[/red] {exc}", highlight=False, soft_wrap=True)
+        err.print(f"[red]error:[/red] {escape(str(exc))}", highlight=False, soft_wrap=True)
         raise typer.Exit(1) from None
     table = Table(title=f"history of {path}")
     for column in ("commit", "date", "by", "what", "image tags"):
@@ -131,7 +132,7 @@ def rollback(
         if push:
             _git("push", "-q", push, f"HEAD:{env.branch}")
     except (EcsGitopsError, ValueError) as exc:
-        err.print(f"[red]error:[/red] {exc}", highlight=False, soft_wrap=True)
+        err.print(f"[red]error:[/red] {escape(str(exc))}", highlight=False, soft_wrap=True)
         raise typer.Exit(1) from None
     console.print(f"[green]committed[/green] {commit[:10]}: {service} {current[:12]} -> "
                   f"{target[:12]} in {path}")

@@ -15,6 +15,7 @@ from typing import Annotated, Any
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 from ecs_gitops.errors import EcsGitopsError
 from ecs_gitops_tools.cli.target import LOCAL_DIR
@@ -182,7 +183,7 @@ def invoke_command(
         with redirect_stdout(sys.stderr):  # the function's log lines, as sam prints them
             result = invoke(spec, payload, env)
     except EcsGitopsError as exc:
-        err.print(f"[red]error:[/red] {exc}", highlight=False)
+        err.print(f"[red]error:[/red] {escape(str(exc))}", highlight=False)
         raise typer.Exit(1) from None
     sys.stdout.write(json.dumps(result, indent=2, default=str) + "\n")
 

@@ -67,7 +67,9 @@ class CodeCommitSource:
             with translate("GetFile"):
                 raise
         content = response["fileContent"]
-        return content.decode("utf-8") if isinstance(content, bytes) else str(content)
+        # Not UTF-8? Keep the bytes (as surrogateescape): the loader reports them, located.
+        return content.decode("utf-8", "surrogateescape") if isinstance(content, bytes) \
+            else str(content)
 
     def commit(self, commit_id: str) -> Commit:
         """GetCommit."""

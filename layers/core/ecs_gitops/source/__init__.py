@@ -30,7 +30,11 @@ class GitSource(Protocol):
         """Paths that differ between two commits (all pages); `before=None`: every file."""
 
     def read_file(self, commit: str, path: str) -> str | None:
-        """The file's text at that commit, or None when it does not exist there."""
+        """The file's text at that commit, or None when it does not exist there.
+
+        Decoded as UTF-8; bytes that are not UTF-8 are kept as `surrogateescape` code
+        points (U+DC80..U+DCFF), which the desired-state loader reports with their line.
+        """
 
     def commit(self, commit_id: str) -> Commit:
         """The commit `commit_id` (SourceError if git cannot read it)."""

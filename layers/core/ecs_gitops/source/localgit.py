@@ -55,7 +55,10 @@ class LocalGitSource:
     def _git(self, *args: str, env: dict[str, str] | None = None, check: bool = True,
              stdin: str | None = None) -> subprocess.CompletedProcess[str]:
         result = subprocess.run(
+            # Bytes that are not UTF-8 (in a file's content) travel as surrogateescape:
+            # the loader reports them, where they are, instead of a UnicodeDecodeError here.
             ["git", "-C", str(self.path), *args], capture_output=True, text=True,
+            encoding="utf-8", errors="surrogateescape",
             env={**os.environ, **AUTHOR, **(env or {})}, input=stdin, check=False,
         )
         if check and result.returncode != 0:
