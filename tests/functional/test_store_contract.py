@@ -14,6 +14,7 @@ from fakes import FakeStore
 
 from ecs_gitops.errors import ClaimInProgressError
 from ecs_gitops.store import (
+    TASK_DEFINITION_TTL,
     BadImage,
     ClaimStatus,
     Release,
@@ -165,3 +166,23 @@ def test_values_bad_images_and_leases(store: Any) -> None:
     assert s.acquire_lease("env#p", "you", seconds=60)
     s.release_lease("env#p", "me")  # not mine any more: nothing happens
     assert not s.acquire_lease("env#p", "me", seconds=60)
+
+
+def test_values_are_written_in_batches(store: Any) -> None:
+    s, _ = store
+    values = {f"k{n}": str(n) for n in range(60)}  # more than one BatchWriteItem (25)
+    s.put_values(values)
+    assert s.get_values(list(values)) == values
+    s.put_values({"k1": "changed"})
+    assert s.get_value("k1") == "changed"
+
+
+def test_task_definitions_are_remembered_by_arn_until_they_expire(store: Any) -> None:
+    s, advance = store
+    docs = {f"arn:aws:ecs:us-east-1:1:task-definition/svc-{n}:1": f'{{"n": {n}}}'
+            for n in range(130)}  # more than one BatchGetItem (100)
+    s.remember_task_definitions(docs)
+    wanted = [*docs, "arn:aws:ecs:us-east-1:1:task-definition/never:1"]
+    assert s.task_definition_documents(wanted) == docs
+    advance(TASK_DEFINITION_TTL + 1)
+    assert s.task_definition_documents(list(docs)[:3]) == {}

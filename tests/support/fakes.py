@@ -32,6 +32,7 @@ from ecs_gitops.render import normalize_task_definition, register_input
 from ecs_gitops.source import Commit
 from ecs_gitops.store import (
     PROCESSED_TTL,
+    TASK_DEFINITION_TTL,
     BadImage,
     ClaimRecord,
     ClaimStatus,
@@ -157,6 +158,7 @@ class FakeStore:
     values: dict[str, str] = field(default_factory=dict)
     release_log: list[Release] = field(default_factory=list)
     latest: dict[tuple[str, str], str] = field(default_factory=dict)  # -> record_key
+    documents: dict[str, tuple[str, float]] = field(default_factory=dict)  # arn -> (doc, expiry)
 
     def begin(self, key: str, *, in_progress_seconds: float, ttl: int = PROCESSED_TTL
               ) -> tuple[bool, ClaimRecord | None]:
@@ -197,6 +199,9 @@ class FakeStore:
 
     def put_value(self, key: str, value: str) -> None:
         self.values[key] = value
+
+    def put_values(self, values: Mapping[str, str]) -> None:
+        self.values.update(values)
 
     def compare_and_set(self, key: str, expected: str | None, value: str) -> bool:
         if self.values.get(key) != expected:
@@ -245,6 +250,14 @@ class FakeStore:
 
     def mark_bad_image(self, key: str, bad: BadImage) -> None:
         self.values[key] = bad.encode()
+
+    def task_definition_documents(self, arns: list[str]) -> dict[str, str]:
+        return {a: self.documents[a][0] for a in arns
+                if a in self.documents and self.documents[a][1] >= self.now}
+
+    def remember_task_definitions(self, documents: Mapping[str, str]) -> None:
+        self.documents.update({a: (d, self.now + TASK_DEFINITION_TTL)
+                               for a, d in documents.items()})
 
 
 # ----------------------------------------------------------- builds, ECR, SNS, bus

@@ -10,7 +10,7 @@ EventBridge's at-least-once delivery and concurrent Lambdas stay harmless.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from enum import StrEnum
@@ -21,6 +21,9 @@ from ecs_gitops.errors import ClaimInProgressError, LeaseHeldError
 # Longer than EventBridge's maximum event age (24 h) and Lambda's asynchronous retry
 # window (MaximumEventAgeInSeconds, at most 6 h): a duplicate delivery always finds it.
 PROCESSED_TTL = 14 * 24 * 3600
+# Remembered task definitions are a cache (ECS keeps the original): one that expires is
+# described again by the next fresh container that needs it, and remembered again.
+TASK_DEFINITION_TTL = 30 * 24 * 3600
 
 
 class ReleaseState(StrEnum):
@@ -185,6 +188,17 @@ def applied_key(environment: str) -> str:
     return f"applied#{environment}"
 
 
+def paused_key(environment: str) -> str:
+    """The revision whose apply last stopped cleanly at a deadline (between services,
+    everything recorded): a continuation has nothing half-done to look for."""
+    return f"paused#{environment}"
+
+
+def task_definition_key(arn: str) -> str:
+    """A task definition remembered by ARN (its DescribeTaskDefinition document)."""
+    return f"taskdef#{arn}"
+
+
 def lease_key(environment: str) -> str:
     """The one-writer lease of `environment` (invariant 8)."""
     return f"env#{environment}"
@@ -228,6 +242,9 @@ class Store(Protocol):
     def put_value(self, key: str, value: str) -> None:
         """Store a value (unconditionally)."""
 
+    def put_values(self, values: Mapping[str, str]) -> None:
+        """Store several values (unconditionally; batched writes)."""
+
     def compare_and_set(self, key: str, expected: str | None, value: str) -> bool:
         """Set `key` to `value` only if it is still `expected` (None: absent)."""
 
@@ -251,6 +268,31 @@ class Store(Protocol):
 
     def mark_bad_image(self, key: str, bad: BadImage) -> None:
         """Remember an image as bad (it failed a rollout)."""
+
+    def task_definition_documents(self, arns: list[str]) -> dict[str, str]:
+        """The remembered documents of `arns` (see `TaskDefinitionMemory`; batched reads)."""
+
+    def remember_task_definitions(self, documents: Mapping[str, str]) -> None:
+        """Remember task definition documents by ARN (batched writes, expiring after
+        `TASK_DEFINITION_TTL`)."""
+
+
+class TaskDefinitionMemory(Protocol):
+    """Task definitions remembered across containers, by ARN.
+
+    Task definitions are immutable, so what DescribeTaskDefinition (or
+    RegisterTaskDefinition) returned for an ARN stays true: a fresh container reads the
+    documents of the running definitions in a few batched reads instead of one
+    DescribeTaskDefinition each (ECS's task definition read bucket refills at 20 a
+    second). Documents are opaque JSON text to the store; `ecs_gitops.aws.ecs` writes
+    and parses them. The `Store` implements it.
+    """
+
+    def task_definition_documents(self, arns: list[str]) -> dict[str, str]:
+        """ARN -> document, for the ARNs remembered (missing ones left out)."""
+
+    def remember_task_definitions(self, documents: Mapping[str, str]) -> None:
+        """Remember ARN -> document."""
 
 
 class Claim:

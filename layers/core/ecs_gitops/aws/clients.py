@@ -1,8 +1,12 @@
-"""boto3 clients, built once per container, with adaptive retries.
+"""boto3 clients, built once per container: standard retries, ECS calls paced.
 
-Adaptive retry mode absorbs ECS throttling (client-side rate limiting plus
-exponential backoff), so callers never sleep-and-retry by hand. Every call is
-counted by operation: the benchmarks read `calls` to show what a reconcile costs.
+ECS's API is paced on our side to its own token buckets (`ecs_gitops.aws.pacing`), one
+bucket per throttling category, so that throttling is avoided rather than retried and a
+throttled category never slows another. The clients use botocore's standard retry mode
+(exponential backoff with jitter, throttling and transient errors retried), not the
+adaptive mode, whose rate limiter is shared by every operation of a client. Callers
+never sleep-and-retry by hand. Every call is counted by operation: the benchmarks read
+`calls` to show what a reconcile costs.
 """
 
 from __future__ import annotations
@@ -18,10 +22,11 @@ import boto3
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
+from ecs_gitops.aws.pacing import Pacer
 from ecs_gitops.errors import AwsError, NotFoundError
 
 RETRY_CONFIG = Config(
-    retries={"mode": "adaptive", "max_attempts": 10},
+    retries={"mode": "standard", "max_attempts": 10},
     connect_timeout=5,
     read_timeout=30,
     user_agent_extra="ecs-gitops",
@@ -40,7 +45,17 @@ NOT_FOUND = {
 
 
 class Clients:
-    """One boto3 session and its clients; `endpoint_url` points them at moto."""
+    """One boto3 session and its clients; `endpoint_url` points them at moto.
+
+    Args:
+        region: the Region (default: the session's, else AWS_DEFAULT_REGION, else
+            us-east-1).
+        endpoint_url: every client's endpoint (the embedded AWS), None for AWS.
+        session: a boto3 session to use (default: a new one).
+        config: botocore configuration (retries, timeouts).
+        embedded: True when these clients talk to the embedded AWS.
+        pacer: ECS's token buckets (default: the documented rates, `Pacer()`).
+    """
 
     def __init__(
         self,
@@ -50,6 +65,7 @@ class Clients:
         session: boto3.session.Session | None = None,
         config: Config = RETRY_CONFIG,
         embedded: bool = False,
+        pacer: Pacer | None = None,
     ) -> None:
         self.session = session or boto3.session.Session(region_name=region)
         self.region = region or self.session.region_name or os.environ.get(
@@ -58,6 +74,7 @@ class Clients:
         # True when these clients talk to the embedded AWS (moto), in-process or served.
         self.embedded = embedded or endpoint_url is not None
         self.config = config
+        self.pacer = pacer or Pacer()
         self.calls: Counter[str] = Counter()
         self._clients: dict[str, Any] = {}
 
@@ -69,6 +86,7 @@ class Clients:
                 name, region_name=self.region, endpoint_url=self.endpoint_url, config=self.config
             )
             client.meta.events.register("before-call", self._count)
+            self.pacer.attach(client)
             self._clients[name] = client
         return self._clients[name]
 

@@ -1,13 +1,15 @@
 """`Store` on one DynamoDB table: pk/sk strings, TTL attribute `expires_at`.
 
 Items: `processed#KEY` (claims, with expiry), `lease#NAME` (owner, expiry),
-`value#KEY` (plain values: tips, marks, known-bad images) and
-`release#ENVIRONMENT#SERVICE` with the start time as sort key (release history).
+`value#KEY` (plain values: tips, marks, known-bad images),
+`release#ENVIRONMENT#SERVICE` with the start time as sort key (release history) and
+`taskdef#ARN` (remembered task definition documents, with expiry).
 """
 
 from __future__ import annotations
 
 import time
+from collections.abc import Mapping
 from typing import Any
 
 from botocore.exceptions import ClientError
@@ -16,11 +18,13 @@ from ecs_gitops.aws.clients import Clients, translate
 from ecs_gitops.errors import AwsError
 from ecs_gitops.store import (
     PROCESSED_TTL,
+    TASK_DEFINITION_TTL,
     BadImage,
     ClaimRecord,
     ClaimStatus,
     Release,
     ReleaseState,
+    task_definition_key,
 )
 
 _NONE = "-"
@@ -144,6 +148,10 @@ class DynamoStore:
             self.ddb.put_item(TableName=self.table, Item={
                 "pk": {"S": f"value#{key}"}, "sk": {"S": _NONE}, "value": {"S": value}})
 
+    def put_values(self, values: Mapping[str, str]) -> None:
+        self._write_batches([{"pk": {"S": f"value#{k}"}, "sk": {"S": _NONE}, "value": {"S": v}}
+                             for k, v in values.items()])
+
     def compare_and_set(self, key: str, expected: str | None, value: str) -> bool:
         item = {"pk": {"S": f"value#{key}"}, "sk": {"S": _NONE}, "value": {"S": value}}
         if expected is None:
@@ -175,14 +183,15 @@ class DynamoStore:
                 raise AwsError("BatchWriteItem", "UnprocessedItems",
                                f"{len(requests)} items not written", transient=True)
 
-    def _read_batches(self, keys: list[str]) -> dict[str, dict[str, Any]]:
-        """BatchGetItem of `pk` values (sk "-"), 100 keys a call (its limit), consistent."""
+    def _read_batches(self, keys: list[str], *, consistent: bool = True
+                      ) -> dict[str, dict[str, Any]]:
+        """BatchGetItem of `pk` values (sk "-"), 100 keys a call (its limit)."""
         found: dict[str, dict[str, Any]] = {}
         unique = list(dict.fromkeys(keys))
         for start in range(0, len(unique), BATCH_GET):
             request: dict[str, Any] = {"Keys": [{"pk": {"S": k}, "sk": {"S": _NONE}}
                                                 for k in unique[start:start + BATCH_GET]],
-                                       "ConsistentRead": True}
+                                       "ConsistentRead": consistent}
             for attempt in range(8):
                 with translate("BatchGetItem"):
                     response = self.ddb.batch_get_item(RequestItems={self.table: request})
@@ -210,6 +219,21 @@ class DynamoStore:
         items = self._read_batches([f"value#{k}" for k in keys])
         return {k: BadImage.decode(items[f"value#{k}"]["value"]["S"])
                 for k in keys if f"value#{k}" in items}
+
+    def task_definition_documents(self, arns: list[str]) -> dict[str, str]:
+        # Immutable content: an eventually consistent read is enough (a document written
+        # a moment ago and not seen yet is only a cache miss).
+        items = self._read_batches([task_definition_key(a) for a in arns], consistent=False)
+        now = self.clock()
+        return {a: str(items[task_definition_key(a)]["document"]["S"]) for a in arns
+                if task_definition_key(a) in items
+                and float(items[task_definition_key(a)]["expires_at"]["N"]) >= now}
+
+    def remember_task_definitions(self, documents: Mapping[str, str]) -> None:
+        expires = str(int(self.clock() + TASK_DEFINITION_TTL))
+        self._write_batches([{"pk": {"S": task_definition_key(arn)}, "sk": {"S": _NONE},
+                              "document": {"S": document}, "expires_at": {"N": expires}}
+                             for arn, document in documents.items()])
 
     def releases(self, environment: str, service: str, *, limit: int = 20) -> list[Release]:
         with translate("Query"):
