@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import itertools
-from collections.abc import Mapping
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -330,10 +330,15 @@ class FakeNotifier:
 @dataclass
 class FakeBus:
     requests: list[tuple[str, Trigger, str | None]] = field(default_factory=list)
+    details: list[dict[str, Any]] = field(default_factory=list)  # as the event carries them
 
-    def request_reconcile(self, environment: str, *, reason: Trigger, commit: str | None
-                          ) -> None:
+    def request_reconcile(self, environment: str, *, reason: Trigger, commit: str | None,
+                          services: list[str] | None = None, continuation: int = 0,
+                          pacing: Mapping[str, list[float]] | None = None) -> None:
         self.requests.append((environment, reason, commit))
+        self.details.append({"environment": environment, "reason": reason.value,
+                             "commit": commit, "services": services,
+                             "continuation": continuation, "pacing": pacing})
 
 
 # ------------------------------------------------------------------------- ECS
@@ -351,6 +356,7 @@ class FakeCloud:
     scaling: dict[str, ScalingSnapshot] = field(default_factory=dict)
     missing: list[str] = field(default_factory=list)  # what preflight reports missing
     calls: list[tuple[str, Any]] = field(default_factory=list)
+    tick: Callable[[], None] | None = None  # called by every mutating call (time passes)
     _deployments: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
 
     def _snapshots(self, cluster: str) -> dict[str, ServiceSnapshot]:
@@ -366,11 +372,13 @@ class FakeCloud:
                 deployments=tuple(raw.get("deployments", ())))
         return services
 
-    def observe(self, env: Environment) -> EnvironmentSnapshot:
-        self.calls.append(("observe", env.environment))
-        services = self._snapshots(env.cluster)
+    def observe(self, env: Environment, *, only: Collection[str] | None = None,
+                latest_revisions: bool = True) -> EnvironmentSnapshot:
+        self.calls.append(("observe", tuple(only) if only is not None else env.environment))
+        services = {n: s for n, s in self._snapshots(env.cluster).items()
+                    if only is None or n in only}
         latest: dict[str, TaskDefinitionSnapshot] = {}
-        for snapshot in self.task_definitions.values():
+        for snapshot in self.task_definitions.values() if latest_revisions else ():
             if snapshot.revision >= latest.get(snapshot.family, snapshot).revision:
                 latest[snapshot.family] = snapshot
         return EnvironmentSnapshot(
@@ -380,12 +388,20 @@ class FakeCloud:
                               if s.task_definition in self.task_definitions},
             scaling=dict(self.scaling), family_latest=latest)
 
+    def flush(self) -> None:
+        self.calls.append(("flush", None))
+
+    def _tick(self) -> None:
+        if self.tick is not None:
+            self.tick()
+
     def preflight(self, needs: Requirements) -> None:
         self.calls.append(("preflight", needs))
         if self.missing:
             raise PreflightError(list(self.missing))
 
     def register_task_definition(self, spec: Mapping[str, Any]) -> TaskDefinitionSnapshot:
+        self._tick()
         family = spec["family"]
         revision = 1 + sum(1 for s in self.task_definitions.values() if s.family == family)
         arn = f"arn:aws:ecs:us-east-1:123456789012:task-definition/{family}:{revision}"
@@ -403,6 +419,7 @@ class FakeCloud:
         return deployment_id
 
     def create_service(self, inputs: Mapping[str, Any]) -> str | None:
+        self._tick()
         name = inputs["serviceName"]
         self.services[name] = {k: v for k, v in inputs.items()
                                if k not in ("cluster", "serviceName", "launchType",
@@ -413,6 +430,7 @@ class FakeCloud:
         return self._deploy(name, inputs["taskDefinition"])
 
     def update_service(self, cluster: str, service: str, fields: Mapping[str, Any]) -> str | None:
+        self._tick()
         current = self.services[service]
         self.calls.append(("update_service", service))
         changed_td = "taskDefinition" in fields and fields["taskDefinition"] != current[
@@ -424,10 +442,12 @@ class FakeCloud:
         return deployments[0].id if deployments else None
 
     def delete_service(self, cluster: str, service: str) -> None:
+        self._tick()
         self.calls.append(("delete_service", service))
         del self.services[service]
 
     def register_scalable_target(self, inputs: Mapping[str, Any]) -> None:
+        self._tick()
         name = inputs["ResourceId"].rsplit("/", 1)[-1]
         old = self.scaling.get(name)
         self.scaling[name] = ScalingSnapshot(inputs["ResourceId"], inputs["MinCapacity"],
@@ -435,6 +455,7 @@ class FakeCloud:
         self.calls.append(("register_scalable_target", name))
 
     def put_scaling_policy(self, inputs: Mapping[str, Any]) -> None:
+        self._tick()
         name = inputs["ResourceId"].rsplit("/", 1)[-1]
         target = self.scaling[name]
         policies = {**target.policies,
@@ -443,6 +464,7 @@ class FakeCloud:
         self.calls.append(("put_scaling_policy", name))
 
     def deregister_scalable_target(self, resource_id: str) -> None:
+        self._tick()
         self.scaling.pop(resource_id.rsplit("/", 1)[-1], None)
         self.calls.append(("deregister_scalable_target", resource_id))
 
@@ -461,7 +483,7 @@ class FakeCloud:
     def writes(self) -> list[tuple[str, Any]]:
         """The mutating calls made, in order."""
         return [c for c in self.calls
-                if c[0] not in ("observe", "preflight", "describe_services")]
+                if c[0] not in ("observe", "preflight", "describe_services", "flush")]
 
 
 # ------------------------------------------------------------------------ world

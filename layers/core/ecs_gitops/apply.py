@@ -2,7 +2,9 @@
 
 The executor is the only place that turns actions into calls. A task definition
 registered by an earlier action is substituted into the later CreateService or
-UpdateService of the same service (`PendingRevision`).
+UpdateService of the same service (`PendingRevision`). It can stop between services
+(`should_stop`, asked before the first action of each service: a safe point, where no
+service is half-changed) and says which services it did not reach.
 """
 
 from __future__ import annotations
@@ -66,6 +68,8 @@ class ApplyResult:
         registered: family -> ARN of each task definition registered on the way.
         deployments: ECS service name -> deployment id started by Create/UpdateService.
         dry_run: True when nothing was called.
+        remaining: ECS names of the services whose actions were not carried out because
+            `should_stop` said so (in plan order); empty when the plan was finished.
     """
 
     plan: Plan
@@ -73,6 +77,12 @@ class ApplyResult:
     registered: Mapping[str, str] = field(default_factory=dict)
     deployments: Mapping[str, str] = field(default_factory=dict)
     dry_run: bool = False
+    remaining: tuple[str, ...] = ()
+
+    @property
+    def stopped(self) -> bool:
+        """True when the run stopped at a safe point before the end of the plan."""
+        return bool(self.remaining)
 
 
 def _resolve(ref: TaskDefinitionRef, registered: Mapping[str, str]) -> str:
@@ -88,6 +98,7 @@ def apply(
     dry_run: bool = False,
     on_action: Callable[[Action], None] | None = None,
     on_applied: Callable[[Action, str | None, Mapping[str, str]], None] | None = None,
+    should_stop: Callable[[], bool] | None = None,
 ) -> ApplyResult:
     """Run the plan's actions in order; with `dry_run`, report them and call nothing.
 
@@ -98,6 +109,8 @@ def apply(
         on_action: called before each action (progress output).
         on_applied: called after each action with the deployment id it started (or
             None) and the task definitions registered so far (family -> ARN).
+        should_stop: asked before the first action of each service (never in a dry
+            run); True stops there, leaving that service and the later ones untouched.
 
     Raises:
         AwsError: from the first call that fails; later actions are not attempted.
@@ -105,7 +118,13 @@ def apply(
     registered: dict[str, str] = {}
     deployments: dict[str, str] = {}
     applied: list[Action] = []
-    for action in plan.actions:
+    previous: str | None = None
+    for n, action in enumerate(plan.actions):
+        if action.service != previous and not dry_run and should_stop and should_stop():
+            remaining = tuple(dict.fromkeys(a.service for a in plan.actions[n:]))
+            return ApplyResult(plan=plan, applied=tuple(applied), registered=registered,
+                               deployments=deployments, remaining=remaining)
+        previous = action.service
         if on_action:
             on_action(action)
         if dry_run:

@@ -10,14 +10,20 @@ branch tip, the CLI from the working tree) and, through the `Cloud` port:
 Every step between observe and apply is pure. Nothing is written before the preflight
 has found everything the plan refers to (invariant 7); each release is recorded as its
 service is updated, with the ECS deployment id that UpdateService/CreateService started
-(invariant 13), so a run that dies half-way leaves a record of what it did.
+(invariant 13), in batches written at every safe point, so a run that dies half-way
+leaves a record of what it did (or what `recover_interrupted` rebuilds).
+
+A run with a `Budget` (the Lambda's remaining time) stops at the first safe point
+(between two services) where the next service might not fit, and says which services
+are left (status PAUSED, `remaining`); a continuation (`resume`) observes, plans and
+applies only those, a chunk at a time (invariant 16). See `ecs_gitops.deadline`.
 """
 
 from __future__ import annotations
 
 import math
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
@@ -25,18 +31,20 @@ from typing import Protocol
 
 from ecs_gitops.actual import EnvironmentSnapshot, ServiceSnapshot
 from ecs_gitops.apply import ApplyResult, CloudPort, apply
+from ecs_gitops.deadline import Budget, Marks, ReleaseBook, Stopwatch
 from ecs_gitops.desired.model import Environment, Service
 from ecs_gitops.errors import PreflightError
 from ecs_gitops.events import Trigger
 from ecs_gitops.plan import Action, CreateService, Plan, RegisterTaskDefinition, UpdateService, plan
+from ecs_gitops.render import Refs
 from ecs_gitops.store import (
     BadImage,
     Release,
     ReleaseState,
     Store,
     applied_key,
-    attempted_key,
     bad_image_key,
+    paused_key,
 )
 from ecs_gitops.verify import Requirements, requirements
 
@@ -52,8 +60,18 @@ class Cloud(CloudPort, Protocol):
     `ecs_gitops.aws.cloud.AwsCloud` implements it on AWS (or the embedded AWS); unit
     tests use an in-memory fake."""
 
-    def observe(self, env: Environment) -> EnvironmentSnapshot:
-        """A snapshot of the environment's cluster, services, definitions and scaling."""
+    def observe(self, env: Environment, *, only: Collection[str] | None = None,
+                latest_revisions: bool = True) -> EnvironmentSnapshot:
+        """A snapshot of the environment's cluster, services, definitions and scaling.
+
+        `only`: just these ECS service names (no listing of the cluster); None: all.
+        `latest_revisions`: look up the latest revision of each family whose running
+        definition differs from the rendered one (`EnvironmentSnapshot.family_latest`).
+        """
+
+    def flush(self) -> None:
+        """Write what the adapter buffered for later containers (task definitions it
+        registered); called at every safe point."""
 
     def preflight(self, needs: Requirements) -> None:
         """Raise `PreflightError` naming everything `needs` lists that does not exist."""
@@ -75,6 +93,7 @@ class Status(StrEnum):
     IN_SYNC = "in sync"  # nothing to change
     PLANNED = "planned"  # changes found, not (yet) applied: what `preview` returns
     APPLIED = "applied"  # the plan was applied
+    PAUSED = "paused"  # stopped at a safe point before the deadline: `remaining` is left
     DRY_RUN = "dry run"  # planned and checked, nothing changed on purpose
     DRIFT_REPORTED = "drift reported"  # selfHeal is off and the schedule found drift
     DECLINED = "declined"  # the operator said no
@@ -130,6 +149,8 @@ class Reconciled:
         refused_roles: roles named by the file that the stack may not pass (REFUSED).
         settled: earlier releases the observed cluster showed to have ended (recorded
             by `reconcile_once`; only reported by `preview`).
+        in_progress: the latest releases of the changing services still rolling out.
+        remaining: with status PAUSED, the services a continuation must still reconcile.
     """
 
     status: Status
@@ -143,6 +164,7 @@ class Reconciled:
     refused_roles: tuple[str, ...] = field(default=())
     settled: tuple[Settled, ...] = ()
     in_progress: Mapping[str, Release] = field(default_factory=dict)  # still rolling out
+    remaining: tuple[str, ...] = ()  # PAUSED: ECS names of the services not reached yet
 
 
 def reconcile_once(
@@ -157,8 +179,11 @@ def reconcile_once(
     confirm: Callable[[Plan], bool] | None = None,
     on_action: Callable[[Action], None] | None = None,
     clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+    budget: Budget | None = None,
+    resume: Sequence[str] | None = None,
 ) -> Reconciled:
-    """Make the environment's services equal to `desired`, once.
+    """Make the environment's services equal to `desired`, once (or as far as `budget`
+    allows).
 
     Args:
         desired: the validated desired state.
@@ -168,12 +193,20 @@ def reconcile_once(
             then nothing is held back or recorded.
         revision: the commit the desired state was read at (recorded with releases).
         trigger: why this reconcile runs; `Trigger.SCHEDULE` with `selfHeal: false`
-            only reports drift.
+            only reports drift (unless it finishes an apply of `revision` that stopped).
         dry_run: plan, hold back and preflight, but change nothing.
         allowed_roles: task/execution role ARNs the stack may pass (empty: any).
         confirm: asked with the plan before anything is changed; False declines.
         on_action: called before each action is applied (progress output).
         clock: the current time (UTC), for release records and deadlines.
+        budget: the invocation's remaining time; the run stops at the first safe point
+            (between services) where the next service might not fit, with status
+            PAUSED and the services left in `remaining`. None: no deadline (the CLI).
+        resume: continue an earlier run of the same `revision` that paused: only these
+            ECS service names are observed, planned and applied, in chunks of
+            `RESUME_CHUNK` (each observed just before it is changed). The caller checks
+            that `revision` is still the branch tip (level-triggered: a continuation
+            never applies an older plan).
 
     Returns:
         A `Reconciled`. Refusals, drift reports, a declined confirmation and a failed
@@ -183,67 +216,222 @@ def reconcile_once(
         AwsError: an AWS call failed (transient ones, e.g. throttling, are marked so);
             what was applied before it is recorded.
     """
+    marks = Marks.read(store, desired.environment) if store is not None else Marks()
+    run = _Run(cloud=cloud, store=store, revision=revision, trigger=trigger, marks=marks,
+               clock=clock, watch=Stopwatch(budget), on_action=on_action)
+    if resume is not None and not dry_run:
+        return _resume(desired, run, list(dict.fromkeys(resume)), allowed_roles=allowed_roles)
     # 1-5. Observe, plan, refuse roles, settle earlier releases, hold back known-bad
-    #      images: the read-only start every caller shares.
-    seen = preview(desired, cloud, store=store, allowed_roles=allowed_roles, clock=clock)
+    #      images: the read-only start every caller shares. The families' latest
+    #      revisions are looked up only when a killed run may have left one unused.
+    seen = preview(desired, cloud, store=store, allowed_roles=allowed_roles, clock=clock,
+                   latest_revisions=store is None or marks.killed)
     # 6. Record what the cluster showed of earlier releases (lost ECS events), and the
     #    releases of a run that died between UpdateService and its record.
     if store is not None and not dry_run and seen.status is not Status.REFUSED:
-        record_settled(store, seen.settled, at=clock())
-        recover_interrupted(seen, store, revision=revision, now=clock())
+        _record_what_ended(seen, run)
+        if seen.plan.empty and marks.resuming(revision):  # nothing left: it is applied
+            store.put_value(applied_key(desired.environment), revision)
     if seen.status is not Status.PLANNED:
         return seen
-    desired, the_plan = seen.desired, seen.plan
-    # 7. Gate: drift found by the schedule is only reported when selfHeal is off.
-    if trigger is Trigger.SCHEDULE and not desired.self_heal:
+    # 7. Gate: drift found by the schedule is only reported when selfHeal is off (an
+    #    apply of this revision that stopped half-way is finished, not drift).
+    if trigger is Trigger.SCHEDULE and not seen.desired.self_heal \
+            and not marks.resuming(revision):
         return replace(seen, status=Status.DRIFT_REPORTED)
     # 8. Preflight: everything the plan refers to exists, before the first write.
     try:
-        cloud.preflight(requirements(the_plan))
+        cloud.preflight(requirements(seen.plan))
     except PreflightError as exc:
         return replace(seen, status=Status.PREFLIGHT_FAILED, missing=exc.missing)
     # 9. An operator may decline; a dry run stops here, having checked everything.
-    if confirm is not None and not confirm(the_plan):
+    if confirm is not None and not confirm(seen.plan):
         return replace(seen, status=Status.DECLINED)
     if dry_run:
-        result = apply(the_plan, cloud, dry_run=True, on_action=on_action)
+        result = apply(seen.plan, cloud, dry_run=True, on_action=on_action)
         return replace(seen, status=Status.DRY_RUN, result=result)
-    # 10. Apply, recording each release (with its deployment id and deadline) as its
-    #     service changes; a release still rolling out is superseded by the new one.
-    if store is not None:
-        store.put_value(attempted_key(desired.environment), revision)
-    releases: list[Release] = []
-    previous = {s.release.service: s for s in seen.settled}
+    # 10-11. Apply, recording each release as its service changes, until done or the
+    #        budget's next safe point; then the revision applied, or where it stopped.
+    result = _apply(seen, run)
+    if result.stopped:
+        return replace(seen, status=Status.PAUSED, releases=tuple(run.book.recorded),
+                       result=result, remaining=result.remaining)
+    _finish(run, desired.environment)
+    return replace(seen, status=Status.APPLIED, releases=tuple(run.book.recorded),
+                   result=result)
+
+
+# A continuation observes, plans and applies this many services at a time, so that it
+# observes only what it has time to change (and each just before changing it).
+RESUME_CHUNK = 100
+
+
+@dataclass
+class _Run:
+    """What one invocation's run carries from step to step."""
+
+    cloud: Cloud
+    store: Store | None
+    revision: str
+    trigger: Trigger
+    marks: Marks
+    clock: Callable[[], datetime]
+    watch: Stopwatch
+    on_action: Callable[[Action], None] | None
+    began: bool = False
+    book: ReleaseBook = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.book = ReleaseBook(self.store, on_flush=self.cloud.flush)
+
+
+def _record_what_ended(seen: Reconciled, run: _Run) -> None:
+    """Step 6: settled releases, and those a killed run left unrecorded."""
+    assert run.store is not None
+    record_settled(run.store, seen.settled, at=run.clock())
+    if run.marks.killed:
+        recover_interrupted(seen, run.store, revision=run.revision, now=run.clock(),
+                            marks=run.marks)
+
+
+def _apply(seen: Reconciled, run: _Run) -> ApplyResult:
+    """Apply `seen.plan` until done or a safe point where the budget runs out; every
+    release is recorded (batched) before returning, and a stop is marked as clean."""
+    desired, store = seen.desired, run.store
+    if store is not None and not run.began:
+        begin = run.marks.begin(desired.environment, run.revision)
+        if begin:
+            store.put_values(begin)
+        run.began = True
+    previous = {s.release.service for s in seen.settled}
 
     def record(action: Action, deployment_id: str | None, registered: Mapping[str, str]) -> None:
-        release = release_of(action, desired, revision=revision, trigger=trigger,
+        release = release_of(action, desired, revision=run.revision, trigger=run.trigger,
                              deployment_id=deployment_id, registered=registered,
-                             started=clock())
-        if release is None:
-            return
-        releases.append(release)
-        if store is not None:
-            store.record_releases([release])
+                             started=run.clock())
+        if release is not None:
             superseded = seen.in_progress.get(release.service)
-            if superseded is not None and release.service not in previous:
-                store.set_outcome(superseded, ReleaseState.SUPERSEDED,
-                                  f"superseded by {release.deployment_id or release.image}")
+            run.book.add(release, supersedes=None if release.service in previous
+                         else superseded)
 
-    result = apply(the_plan, cloud, on_action=on_action, on_applied=record)
-    # 11. Record the revision now applied.
-    if store is not None:
-        store.put_value(applied_key(desired.environment), revision)
-    return replace(seen, status=Status.APPLIED, releases=tuple(releases), result=result)
+    def should_stop() -> bool:
+        run.watch.stop("service")
+        if not run.watch.fits("service"):
+            return True
+        run.watch.start("service")
+        return False
+
+    try:
+        result = apply(seen.plan, run.cloud, on_action=run.on_action, on_applied=record,
+                       should_stop=should_stop)
+    finally:  # an AWS error: what was applied before it is recorded all the same
+        run.watch.stop("service")
+        run.book.flush()
+    if result.stopped and store is not None:
+        store.put_value(paused_key(desired.environment), run.revision)
+    return result
+
+
+def _finish(run: _Run, environment: str) -> None:
+    """The revision is applied (step 11)."""
+    if run.store is not None:
+        run.store.put_value(applied_key(environment), run.revision)
+
+
+def _resume(desired: Environment, run: _Run, services: list[str], *,
+            allowed_roles: frozenset[str]) -> Reconciled:
+    """A continuation: the same steps, chunk by chunk, over `services` only."""
+    actions: list[Action] = []
+    settled: list[Settled] = []
+    held: list[HeldBack] = []
+    snapshot: EnvironmentSnapshot | None = None
+    remaining = services
+    status = Status.APPLIED
+    while remaining:
+        if not run.watch.fits("chunk"):
+            status = Status.PAUSED
+            break
+        run.watch.start("chunk")
+        chunk, rest = remaining[:RESUME_CHUNK], remaining[RESUME_CHUNK:]
+        seen = preview(only(desired, chunk), run.cloud, store=run.store,
+                       allowed_roles=allowed_roles, clock=run.clock, only=chunk,
+                       latest_revisions=run.store is None or run.marks.killed)
+        snapshot = seen.snapshot if snapshot is None else _merged(snapshot, seen.snapshot)
+        settled += seen.settled
+        held += seen.held_back
+        if run.store is not None and seen.status is not Status.REFUSED:
+            _record_what_ended(seen, run)
+        if seen.status is Status.REFUSED:
+            return _combined(desired, seen.status, actions, snapshot, settled, held, run,
+                             remaining, refused=seen.refused_roles)
+        if seen.status is Status.PLANNED:
+            try:
+                run.cloud.preflight(requirements(seen.plan))
+            except PreflightError as exc:
+                return replace(_combined(desired, Status.PREFLIGHT_FAILED, actions, snapshot,
+                                         settled, held, run, remaining), missing=exc.missing)
+            result = _apply(seen, run)
+            actions += result.applied
+            if result.stopped:
+                remaining = [*result.remaining, *rest]
+                status = Status.PAUSED
+                break
+        remaining = rest
+        run.watch.stop("chunk")
+    if status is Status.APPLIED:
+        _finish(run, desired.environment)
+        if not actions:
+            status = Status.IN_SYNC
+    return _combined(desired, status, actions, snapshot, settled, held, run,
+                     remaining if status is Status.PAUSED else [])
+
+
+def only(desired: Environment, names: Collection[str]) -> Environment:
+    """`desired` with only the services whose ECS names are in `names`."""
+    wanted = set(names)
+    return desired.model_copy(update={"services": tuple(
+        s for s in desired.services if s.ecs_name in wanted)})
+
+
+def _merged(a: EnvironmentSnapshot, b: EnvironmentSnapshot) -> EnvironmentSnapshot:
+    return replace(a, services={**a.services, **b.services},
+                   task_definitions={**a.task_definitions, **b.task_definitions},
+                   scaling={**a.scaling, **b.scaling},
+                   family_latest={**a.family_latest, **b.family_latest})
+
+
+def _combined(desired: Environment, status: Status, actions: list[Action],
+              snapshot: EnvironmentSnapshot | None, settled: list[Settled],
+              held: list[HeldBack], run: _Run, remaining: list[str],
+              refused: tuple[str, ...] = ()) -> Reconciled:
+    """One `Reconciled` for the chunks of a continuation: what was applied in all."""
+    the_plan = Plan(environment=desired.environment, cluster=desired.cluster,
+                    actions=tuple(actions))
+    empty = EnvironmentSnapshot(cluster=desired.cluster, refs=Refs(registry=""), services={},
+                                task_definitions={}, scaling={})
+    return Reconciled(status, the_plan, snapshot or empty, desired, tuple(held),
+                      releases=tuple(run.book.recorded),
+                      result=ApplyResult(plan=the_plan, applied=tuple(actions),
+                                         remaining=tuple(remaining)),
+                      refused_roles=refused, settled=tuple(settled), remaining=tuple(remaining))
 
 
 def preview(desired: Environment, cloud: Cloud, *, store: Store | None,
             allowed_roles: frozenset[str] = frozenset(),
-            clock: Callable[[], datetime] = lambda: datetime.now(UTC)) -> Reconciled:
+            clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+            only: Collection[str] | None = None, latest_revisions: bool = True
+            ) -> Reconciled:
     """The read-only start of every reconcile: what `reconcile_once` would apply.
 
     `ecs-gitops plan` and `status` show this; `reconcile_once` continues from it.
     With a store, it reads (in batches) the latest release and the known-bad records of
     the services the plan changes, nothing on a no-op.
+
+    Args:
+        only: observe just these ECS service names (a continuation's chunk; `desired`
+            already holds only them); None: the whole cluster.
+        latest_revisions: look up each changing family's latest revision (so that one
+            registered by a run killed before its UpdateService is reused).
 
     Returns:
         A `Reconciled` with status IN_SYNC, PLANNED or REFUSED (roles the stack may not
@@ -251,7 +439,7 @@ def preview(desired: Environment, cloud: Cloud, *, store: Store | None,
         `settled` lists earlier releases whose end the cluster shows.
     """
     # 1. Observe what runs.
-    snapshot = cloud.observe(desired)
+    snapshot = cloud.observe(desired, only=only, latest_revisions=latest_revisions)
     # 2. Plan: a pure diff of the desired state against the snapshot.
     the_plan = plan(desired, snapshot)
     # 3. Refuse roles the stack may not pass (iam:PassRole is scoped to them anyway).
@@ -382,23 +570,24 @@ def _settle(release: Release, service: ServiceSnapshot, now: datetime) -> Settle
     return None
 
 
-def recover_interrupted(seen: Reconciled, store: Store, *, revision: str, now: datetime
-                        ) -> tuple[Release, ...]:
+def recover_interrupted(seen: Reconciled, store: Store, *, revision: str, now: datetime,
+                        marks: Marks | None = None) -> tuple[Release, ...]:
     """Record the releases a run killed mid-apply started but never recorded.
 
     A run marks the revision it attempts before its first write and the one it applied
     after its last (as Flux's kustomize-controller does): when the two differ, the last
-    run was interrupted. Every service that now runs what the file renders, on a task
-    definition its latest release does not name, was updated by that run: its PRIMARY
-    deployment becomes a release (so that its ECS events are matched and it is
-    settled). Costs one batched read of the marks per reconcile; the releases are read
-    only after an interruption.
+    run was interrupted; when it stopped cleanly at a deadline (`Marks.paused`), it
+    recorded everything first. Every service that now runs what the file renders, on a
+    task definition its latest release does not name, was updated by a killed run:
+    its PRIMARY deployment becomes a release (so that its ECS events are matched and it
+    is settled). Costs one batched read of the marks per reconcile (none when `marks`
+    are given); the releases are read only after a kill.
     """
     environment = seen.desired.environment
-    marks = store.get_values([attempted_key(environment), applied_key(environment)])
-    attempted = marks.get(attempted_key(environment))
-    if not attempted or attempted == marks.get(applied_key(environment)):
+    marks = marks or Marks.read(store, environment)
+    if not marks.killed or marks.attempted is None:
         return ()
+    attempted = marks.attempted
     changing = changing_services(seen.plan)
     candidates = [s for s in seen.desired.services
                   if s.ecs_name in seen.snapshot.services and s.ecs_name not in changing]
@@ -421,8 +610,6 @@ def recover_interrupted(seen: Reconciled, store: Store, *, revision: str, now: d
             deployment_id=primary.id, deadline=_iso(release_deadline(service, now))))
     if recovered:
         store.record_releases(recovered)
-    if seen.plan.empty:  # nothing left to apply: what runs is this revision
-        store.put_value(applied_key(environment), revision)
     return tuple(recovered)
 
 

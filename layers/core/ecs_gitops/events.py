@@ -25,6 +25,7 @@ class Trigger(StrEnum):
     SWEEP = "sweep"  # the sweep found a branch tip never reconciled
     REQUESTED = "requested"  # anyone else who put a Reconcile Requested event
     OPERATOR = "operator"  # `ecs-gitops apply`
+    CONTINUATION = "continuation"  # a reconcile that stopped at its deadline goes on
 
     @classmethod
     def parse(cls, value: str | None) -> Trigger:
@@ -89,10 +90,19 @@ class EcsDeploymentStateChange(_Detail):
 
 
 class ReconcileRequest(_Detail):
-    """The detail of our own "Reconcile Requested" event."""
+    """The detail of our own "Reconcile Requested" event.
+
+    A continuation (reason "continuation") also carries the ECS names of the services
+    left (`services`; None: all), how many continuations came before it
+    (`continuation`) and the pacing buckets' levels (`pacing`, see
+    `ecs_gitops.aws.pacing.Pacer.state`). `commit` is then the revision being applied:
+    the reconcile goes on from there only while it is still the branch tip."""
     environment: str | None = None  # None: every environment
     reason: str = "requested"  # a Trigger value (unknown values mean REQUESTED)
     commit: str | None = None
+    services: list[str] | None = None
+    continuation: int = 0
+    pacing: dict[str, list[float]] | None = None
 
     @property
     def trigger(self) -> Trigger:

@@ -16,6 +16,7 @@ from ecs_gitops.aws.clients import Clients
 from ecs_gitops.aws.cloud import AwsCloud
 from ecs_gitops.aws.codecommit import CodeCommitSource
 from ecs_gitops.aws.dynamodb import DynamoStore
+from ecs_gitops.aws.pacing import Pacer
 from ecs_gitops.aws.services import CodeBuildBuilds, EcrRegistry, EventBridgeBus, SnsNotifier
 from ecs_gitops.controllers.ports import Ports, Settings
 from ecs_gitops.errors import ConfigurationError
@@ -39,7 +40,13 @@ def settings_from(environ: Mapping[str, str]) -> Settings:
                              '{"main": "production"}')
     roles = frozenset(r for r in (environ.get("TASK_ROLE_ARN"), environ.get("EXECUTION_ROLE_ARN"))
                       if r)
+    try:
+        margin = float(environ.get("DEADLINE_MARGIN_SECONDS", "20"))
+        continuations = int(environ.get("MAX_CONTINUATIONS", "12"))
+    except ValueError as exc:
+        raise ConfigurationError(f"DEADLINE_MARGIN_SECONDS / MAX_CONTINUATIONS: {exc}") from exc
     return Settings(branches=branches,
+                    deadline_margin=margin, max_continuations=continuations,
                     desired_dir=environ.get("DESIRED_STATE_DIR", "desired_state"),
                     dry_run=environ.get("DRY_RUN", "false").lower() == "true",
                     allowed_roles=roles,
@@ -62,32 +69,40 @@ def source_from(environ: Mapping[str, str], clients: Clients) -> GitSource:
 
 
 def ports_from(environ: Mapping[str, str]) -> Ports:
-    """Every port, built from `environ` (clients with adaptive retries, one per service).
+    """Every port, built from `environ` (clients with standard retries, one per service,
+    ECS paced to its token buckets: `PACING`, `PACING_SCALE`).
 
     Raises:
         ConfigurationError: TABLE_NAME is missing or the settings are invalid.
     """
+    try:
+        pacer = Pacer.from_environment(environ)
+    except ValueError as exc:
+        raise ConfigurationError(str(exc)) from exc
     clients = Clients(region=environ.get("AWS_REGION") or environ.get("AWS_DEFAULT_REGION"),
-                      endpoint_url=environ.get("AWS_ENDPOINT_URL") or None)
+                      endpoint_url=environ.get("AWS_ENDPOINT_URL") or None, pacer=pacer)
     table = environ.get("TABLE_NAME")
     if not table:
         raise ConfigurationError("TABLE_NAME is not set (the template sets it)")
+    store = DynamoStore(clients, table)
     return Ports(
         settings=settings_from(environ),
         source=source_from(environ, clients),
-        store=DynamoStore(clients, table),
+        store=store,
         builds=CodeBuildBuilds(clients),
         registry=EcrRegistry(clients),
         notifier=SnsNotifier(clients, environ.get("TOPIC_ARN") or None),
         bus=EventBridgeBus(clients, environ.get("EVENT_BUS_NAME", "default")),
-        cloud=AwsCloud(clients),
+        cloud=AwsCloud(clients, memory=store),
+        pacing=pacer,
     )
 
 
 _KEYS = ("AWS_REGION", "AWS_DEFAULT_REGION", "AWS_ENDPOINT_URL", "TABLE_NAME", "TOPIC_ARN",
          "ACCOUNT_ID", "CLUSTER_NAME",
          "EVENT_BUS_NAME", "REPOSITORY_NAME", "GIT_SOURCE", "BRANCH_ENVIRONMENTS",
-         "DESIRED_STATE_DIR", "DRY_RUN", "TASK_ROLE_ARN", "EXECUTION_ROLE_ARN")
+         "DESIRED_STATE_DIR", "DRY_RUN", "TASK_ROLE_ARN", "EXECUTION_ROLE_ARN",
+         "DEADLINE_MARGIN_SECONDS", "MAX_CONTINUATIONS", "PACING", "PACING_SCALE")
 
 
 @lru_cache(maxsize=4)

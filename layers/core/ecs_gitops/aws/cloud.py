@@ -7,7 +7,7 @@ target groups) and makes the mutating calls of a plan. The engine
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from typing import Any
 
 from ecs_gitops.actual import EnvironmentSnapshot, ServiceSnapshot, TaskDefinitionSnapshot
@@ -18,20 +18,33 @@ from ecs_gitops.aws.ecs import EcsAdapter
 from ecs_gitops.aws.observe import observe
 from ecs_gitops.desired.model import Environment
 from ecs_gitops.errors import NotFoundError
+from ecs_gitops.store import TaskDefinitionMemory
 from ecs_gitops.verify import Requirements
 
 
 class AwsCloud:
-    """The `ecs_gitops.engine.Cloud` port on AWS, through one set of `Clients`."""
+    """The `ecs_gitops.engine.Cloud` port on AWS, through one set of `Clients`.
 
-    def __init__(self, clients: Clients) -> None:
+    Args:
+        clients: the container's clients.
+        memory: where task definitions are remembered across containers (the state
+            table's `Store`), or None (the CLI without a stack).
+    """
+
+    def __init__(self, clients: Clients, memory: TaskDefinitionMemory | None = None) -> None:
         self.clients = clients
-        self.ecs = EcsAdapter(clients)
+        self.ecs = EcsAdapter(clients, memory)
         self.autoscaling = AutoscalingAdapter(clients)
 
-    def observe(self, env: Environment) -> EnvironmentSnapshot:
+    def observe(self, env: Environment, *, only: Collection[str] | None = None,
+                latest_revisions: bool = True) -> EnvironmentSnapshot:
         """A snapshot of `env`'s cluster (see `ecs_gitops.aws.observe.observe` for its cost)."""
-        return observe(env, self.clients)
+        return observe(env, self.clients, only=only, latest_revisions=latest_revisions,
+                       ecs=self.ecs)
+
+    def flush(self) -> None:
+        """Remember the task definitions registered since the last flush."""
+        self.ecs.flush()
 
     def preflight(self, needs: Requirements) -> None:
         """Raise `PreflightError` naming every image, parameter and target group missing."""

@@ -2,11 +2,17 @@
 
 Task definitions are immutable, so `describe_task_definition` results (and the
 responses of our own registrations) are cached by ARN for the life of the
-container: a warm no-op reconcile costs only the DescribeServices batches.
+container: a warm no-op reconcile costs only the DescribeServices batches. With a
+`TaskDefinitionMemory` (the state table), they are also remembered across containers:
+a fresh container reads the running definitions in batches of 100 (BatchGetItem)
+instead of one DescribeTaskDefinition each (ECS's task definition read bucket refills
+at 20 a second), and the definitions it registers are remembered at the next safe
+point (`flush`).
 """
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
@@ -15,8 +21,10 @@ from ecs_gitops.actual import DeploymentSnapshot, ServiceSnapshot, TaskDefinitio
 from ecs_gitops.aws.clients import Clients, translate
 from ecs_gitops.errors import AwsError, NotFoundError, TimeoutExpiredError
 from ecs_gitops.render import normalize_task_definition, register_input
+from ecs_gitops.store import TaskDefinitionMemory
 
 DESCRIBE_BATCH = 10  # DescribeServices takes at most 10 services per call
+REMEMBER_BATCH = 25  # one BatchWriteItem
 
 # The per-container cache of immutable task definitions, keyed by ARN.
 _TASK_DEFINITIONS: dict[str, TaskDefinitionSnapshot] = {}
@@ -60,10 +68,60 @@ def _service_snapshot(raw: Mapping[str, Any]) -> ServiceSnapshot:
     )
 
 
+def _document(raw: Mapping[str, Any]) -> str:
+    """A task definition as remembered: DescribeTaskDefinition's JSON (dates as text)."""
+    return json.dumps(raw, default=str, separators=(",", ":"), sort_keys=True)
+
+
 class EcsAdapter:
-    """ECS calls as typed snapshots; task definitions cached by ARN for the container's life."""
-    def __init__(self, clients: Clients) -> None:
+    """ECS calls as typed snapshots; task definitions cached by ARN for the container's
+    life, and remembered across containers when a `memory` is given.
+
+    Args:
+        clients: the container's clients.
+        memory: where task definitions are remembered by ARN (the state table), or None.
+    """
+
+    def __init__(self, clients: Clients, memory: TaskDefinitionMemory | None = None) -> None:
         self.clients = clients
+        self.memory = memory
+        self._unremembered: dict[str, str] = {}  # ARN -> document, to write at `flush`
+
+    def task_definitions(self, arns: Iterable[str]) -> dict[str, TaskDefinitionSnapshot]:
+        """The task definitions `arns`, by ARN: from this container's cache, then the
+        memory (batched reads), then DescribeTaskDefinition for the rest (remembered
+        for the next container).
+
+        Raises:
+            AwsError: a DescribeTaskDefinition failed (NotFoundError: no such ARN).
+        """
+        wanted = list(dict.fromkeys(arns))
+        out = {a: _TASK_DEFINITIONS[a] for a in wanted if a in _TASK_DEFINITIONS}
+        missing = [a for a in wanted if a not in out]
+        if missing and self.memory is not None:
+            for arn, document in self.memory.task_definition_documents(missing).items():
+                try:
+                    snapshot = _td_snapshot(json.loads(document))
+                except (ValueError, KeyError, TypeError):
+                    continue  # unreadable: described again below
+                if snapshot.arn == arn:
+                    _TASK_DEFINITIONS[arn] = out[arn] = snapshot
+        described: dict[str, str] = {}
+        for arn in (a for a in wanted if a not in out):
+            with translate("DescribeTaskDefinition"):
+                raw = self._ecs.describe_task_definition(taskDefinition=arn)["taskDefinition"]
+            snapshot = _td_snapshot(raw)
+            _TASK_DEFINITIONS[snapshot.arn] = out[arn] = snapshot
+            described[snapshot.arn] = _document(raw)
+        if described and self.memory is not None:
+            self.memory.remember_task_definitions(described)
+        return out
+
+    def flush(self) -> None:
+        """Remember the task definitions registered since the last flush (batched)."""
+        if self._unremembered and self.memory is not None:
+            pending, self._unremembered = self._unremembered, {}
+            self.memory.remember_task_definitions(pending)
 
     @property
     def _ecs(self) -> Any:
@@ -126,6 +184,10 @@ class EcsAdapter:
             raw = self._ecs.register_task_definition(**register_input(spec))["taskDefinition"]
         snapshot = _td_snapshot(raw)
         _TASK_DEFINITIONS[snapshot.arn] = snapshot
+        if self.memory is not None:
+            self._unremembered[snapshot.arn] = _document(raw)
+            if len(self._unremembered) >= REMEMBER_BATCH:
+                self.flush()
         return snapshot
 
     def create_service(self, inputs: Mapping[str, Any]) -> str | None:

@@ -1,14 +1,19 @@
 """Observe one environment: a typed snapshot of its cluster, services and scaling.
 
 Costs, for N services: ceil(N/100) ListServices, ceil(N/10) DescribeServices,
-DescribeTaskDefinition once per running definition per container (cached by ARN),
-one latest-revision lookup per service whose definition is about to change, and the
-Application Auto Scaling reads: DescribeScalableTargets (50 per page) and
-DescribeScalingPolicies (10 per page on AWS) for the whole ECS namespace of the region,
-filtered by cluster here (docs/benchmarks.md measures what that costs).
+DescribeTaskDefinition once per running definition per container (cached by ARN; with
+a task definition memory, a fresh container reads them in batches of 100 from the state
+table instead), one latest-revision lookup per service whose definition is about to
+change (only when asked: after a run that was killed), and the Application Auto Scaling
+reads: DescribeScalableTargets (50 per page) and DescribeScalingPolicies (10 per page on
+AWS) for the whole ECS namespace of the region, filtered by cluster here
+(docs/benchmarks.md measures what that costs). Observing `only` some services skips the
+listing and reads their scaling by resource id and policy name (50 per call).
 """
 
 from __future__ import annotations
+
+from collections.abc import Collection
 
 from ecs_gitops.actual import EnvironmentSnapshot, TaskDefinitionSnapshot
 from ecs_gitops.aws.autoscaling import AutoscalingAdapter
@@ -16,7 +21,7 @@ from ecs_gitops.aws.clients import Clients, translate
 from ecs_gitops.aws.ecs import EcsAdapter
 from ecs_gitops.desired.model import Environment
 from ecs_gitops.errors import NotFoundError
-from ecs_gitops.render import Refs, render_task_definition, target_group_name
+from ecs_gitops.render import Refs, policy_name, render_task_definition, target_group_name
 
 TARGET_GROUP_BATCH = 20
 
@@ -55,20 +60,29 @@ def resolve_target_groups(names: set[str], clients: Clients) -> dict[str, str]:
     return found
 
 
-def observe(env: Environment, clients: Clients) -> EnvironmentSnapshot:
+def observe(env: Environment, clients: Clients, *, only: Collection[str] | None = None,
+            latest_revisions: bool = True, ecs: EcsAdapter | None = None
+            ) -> EnvironmentSnapshot:
     """A typed snapshot of `env`'s cluster: services, the task definitions the file's
     services run, scaling, target groups and, for services about to change, the family's
     latest revision. Costs: see the module docstring.
 
+    Args:
+        env: the desired state (its cluster, and the services whose definitions to read).
+        clients: the container's clients.
+        only: observe just these ECS service names (None: list the whole cluster).
+        latest_revisions: look up the family's latest revision of each service whose
+            running definition differs from the rendered one.
+        ecs: the ECS adapter to use (its task definition memory); default a plain one.
+
     Raises:
         AwsError: a call failed (NotFoundError for a missing cluster).
     """
-    ecs = EcsAdapter(clients)
-    names = ecs.list_service_names(env.cluster)
+    ecs = ecs or EcsAdapter(clients)
+    names = list(only) if only is not None else ecs.list_service_names(env.cluster)
     services = ecs.describe_services(env.cluster, names)
     wanted = {s.ecs_name for s in env.services}
 
-    task_definitions: dict[str, TaskDefinitionSnapshot] = {}
     target_groups: dict[str, str] = {}
     account = None
     for svc in services.values():
@@ -77,9 +91,9 @@ def observe(env: Environment, clients: Clients) -> EnvironmentSnapshot:
             arn = lb.get("targetGroupArn")
             if arn:
                 target_groups.setdefault(target_group_name(arn), arn)
-        if svc.name in wanted and svc.task_definition:
-            task_definitions[svc.task_definition] = ecs.describe_task_definition(
-                svc.task_definition)
+    task_definitions: dict[str, TaskDefinitionSnapshot] = ecs.task_definitions(
+        svc.task_definition for svc in services.values()
+        if svc.name in wanted and svc.task_definition)
     account = account or clients.account_id
 
     desired_tgs = {s.load_balancer.target_group for s in env.services
@@ -94,7 +108,8 @@ def observe(env: Environment, clients: Clients) -> EnvironmentSnapshot:
     for service in env.services:
         current = services.get(service.ecs_name)
         running = task_definitions.get(current.task_definition) if current else None
-        if running is None or running.spec != render_task_definition(service, env, refs):
+        if latest_revisions and (
+                running is None or running.spec != render_task_definition(service, env, refs)):
             latest = ecs.latest_revision(service.ecs_name)
             if latest is not None:
                 family_latest[service.ecs_name] = latest
@@ -102,6 +117,8 @@ def observe(env: Environment, clients: Clients) -> EnvironmentSnapshot:
     return EnvironmentSnapshot(
         cluster=env.cluster, refs=refs, services=services,
         task_definitions=task_definitions,
-        scaling=AutoscalingAdapter(clients).describe(env.cluster),
+        scaling=AutoscalingAdapter(clients).describe(
+            env.cluster, only=only,
+            policy_names=[policy_name(s) for s in env.services if s.scaling is not None]),
         family_latest=family_latest,
     )

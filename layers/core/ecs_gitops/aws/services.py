@@ -137,14 +137,23 @@ class EventBridgeBus:
         self.events: Any = clients.client("events")
         self.bus_name = bus_name
 
-    def request_reconcile(self, environment: str, *, reason: Trigger, commit: str | None
-                          ) -> None:
-        """PutEvents of a "Reconcile Requested" event (source `ecs-gitops`).
+    def request_reconcile(self, environment: str, *, reason: Trigger, commit: str | None,
+                          services: list[str] | None = None, continuation: int = 0,
+                          pacing: Mapping[str, list[float]] | None = None) -> None:
+        """PutEvents of a "Reconcile Requested" event (source `ecs-gitops`); a
+        continuation's extra fields only when set.
 
         Raises:
             AwsError: the entry was not accepted (transient: Lambda retries).
         """
-        detail = {"environment": environment, "reason": reason.value, "commit": commit}
+        detail: dict[str, Any] = {"environment": environment, "reason": reason.value,
+                                  "commit": commit}
+        if services is not None:
+            detail["services"] = services
+        if continuation:
+            detail["continuation"] = continuation
+        if pacing:
+            detail["pacing"] = dict(pacing)
         with translate("PutEvents"):
             response = self.events.put_events(Entries=[{
                 "Source": EVENT_SOURCE, "DetailType": RECONCILE_REQUESTED,

@@ -32,6 +32,7 @@ class Kind(StrEnum):
     # reconcile
     IN_SYNC = "in sync"
     APPLIED = "applied"
+    PAUSED = "paused"  # stopped before the deadline; a continuation goes on
     DRY_RUN = "dry run"
     DRIFT_REPORTED = "drift reported"
     PREFLIGHT_FAILED = "preflight failed"
@@ -91,6 +92,10 @@ class Reason(StrEnum):
     SELF_HEAL_OFF = "selfHeal is false: drift reported, not corrected"
     NOT_CONFIRMED = "not confirmed"
     MISSING = "missing: {missing}"
+    DEADLINE = ("applied {count} change(s) before the deadline; {left} service(s) left "
+                "for continuation {continuation}")
+    NOT_CONTINUED = ("applied {count} change(s); {left} service(s) left, not continued "
+                     "after {why}: the schedule goes on")
     # deployment events
     NOT_THIS_RELEASE = "deployment {deployment} is none that ecs-gitops started"
     # sweep

@@ -56,9 +56,23 @@ class Notifier(Protocol):
 class Bus(Protocol):
     """EventBridge: ask for a reconcile."""
 
-    def request_reconcile(self, environment: str, *, reason: Trigger, commit: str | None
-                          ) -> None:
-        """Put a "Reconcile Requested" event for `environment`."""
+    def request_reconcile(self, environment: str, *, reason: Trigger, commit: str | None,
+                          services: list[str] | None = None, continuation: int = 0,
+                          pacing: Mapping[str, list[float]] | None = None) -> None:
+        """Put a "Reconcile Requested" event for `environment` (see
+        `ecs_gitops.events.ReconcileRequest` for a continuation's `services`,
+        `continuation` and `pacing`)."""
+
+
+class Pacing(Protocol):
+    """The API pacing's bucket levels, carried from one invocation to its continuation
+    (`ecs_gitops.aws.pacing.Pacer`)."""
+
+    def state(self) -> dict[str, list[float]]:
+        """Each bucket's level and the epoch second it was read."""
+
+    def restore(self, state: Mapping[str, Any]) -> None:
+        """Start from the levels an earlier invocation left (a hint: bad entries ignored)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,6 +89,12 @@ class Settings:
         account, region: the stack's; events from elsewhere are not ours (None: any).
         repository: the CodeCommit repository whose pushes are ours (None: any).
         cluster: the ECS cluster whose deployment events are ours (None: any).
+        deadline_margin: seconds a reconcile keeps before the invocation's deadline
+            to stop cleanly (record, hand over to a continuation, release the lease);
+            `DEADLINE_MARGIN_SECONDS`.
+        max_continuations: how many continuations one reconcile may chain
+            (`MAX_CONTINUATIONS`); past it the scheduled reconcile goes on. Below
+            Lambda's recursive loop limit (about 16) in case a loop it detects forms.
     """
 
     branches: Mapping[str, str]
@@ -86,6 +106,8 @@ class Settings:
     region: str | None = None
     repository: str | None = None
     cluster: str | None = None
+    deadline_margin: float = 20.0
+    max_continuations: int = 12
 
     def path(self, environment: str) -> str:
         """The repository path of `environment`'s desired-state file."""
@@ -110,3 +132,4 @@ class Ports:
     cloud: Cloud
     # This invocation's clock; the handler replaces it with the Lambda context's.
     clock: Clock = field(default_factory=lambda: FixedBudget(60.0))
+    pacing: Pacing | None = None
