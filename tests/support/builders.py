@@ -14,15 +14,12 @@ from ecs_gitops.actual import (
 )
 from ecs_gitops.desired import Environment
 from ecs_gitops.render import (
-    ENVIRONMENT_TAG,
     Refs,
     normalize_task_definition,
-    policy_name,
-    render_service_fields,
     render_task_definition,
-    resource_id,
-    scaling_policy_config,
+    service_input,
 )
+from ecs_gitops.scaling import policy_name, resource_id, scaling_policy_config
 
 ACCOUNT = "123456789012"
 REFS = Refs(
@@ -83,19 +80,20 @@ def applied(env: Environment, *, revision: int = 3, extra: dict[str, ServiceSnap
     tds: dict[str, TaskDefinitionSnapshot] = {}
     scaling: dict[str, ScalingSnapshot] = {}
     for service in env.services:
-        arn = f"arn:aws:ecs:us-east-1:{ACCOUNT}:task-definition/{service.ecs_name}:{revision}"
+        arn = f"arn:aws:ecs:us-east-1:{ACCOUNT}:task-definition/{service.family}:{revision}"
         raw = (raw_task_definitions or {}).get(service.ecs_name)
         spec = normalize_task_definition(raw) if raw else render_task_definition(
             service, env, REFS)
-        tds[arn] = TaskDefinitionSnapshot(arn, service.ecs_name, revision, spec)
-        fields = render_service_fields(service, env, REFS)
+        tds[arn] = TaskDefinitionSnapshot(arn, service.family, revision, spec)
+        fields = service_input(service, env, REFS)
         count = service.scaling.min if service.scaling else (service.desired_count or 1)
         fields["desiredCount"] = count
+        tags = {t["key"]: t["value"] for t in fields["tags"]}
         services[service.ecs_name] = ServiceSnapshot(
             name=service.ecs_name,
             arn=f"arn:aws:ecs:us-east-1:{ACCOUNT}:service/{env.cluster}/{service.ecs_name}",
             status="ACTIVE", task_definition=arn, desired_count=count, running_count=count,
-            pending_count=0, raw_fields=fields, tags={ENVIRONMENT_TAG: env.environment},
+            pending_count=0, raw_fields=fields, tags=tags,
             deployments=(DeploymentSnapshot("ecs-svc/1", "PRIMARY", arn, "COMPLETED",
                                             count, count),),
         )

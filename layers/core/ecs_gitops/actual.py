@@ -19,13 +19,18 @@ class TaskDefinitionSnapshot:
     family: str
     revision: int
     spec: Mapping[str, Any]  # normalize_task_definition(...) of the registered definition
+    raw: Mapping[str, Any] = field(default_factory=dict)  # as ECS reported it (import)
 
     @property
     def label(self) -> str:
         return f"{self.family}:{self.revision}"
 
-    def image(self) -> str | None:
+    def image(self, container: str | None = None) -> str | None:
+        """The image of `container` (default: the first container)."""
         containers = self.spec.get("containerDefinitions") or ()
+        for c in containers:
+            if container is not None and c.get("name") == container:
+                return str(c.get("image"))
         return containers[0].get("image") if containers else None
 
 

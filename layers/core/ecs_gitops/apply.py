@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from ecs_gitops.actual import TaskDefinitionSnapshot
+from ecs_gitops.errors import ReplacementRefusedError
 from ecs_gitops.plan import (
     Action,
     CreateService,
@@ -22,6 +23,7 @@ from ecs_gitops.plan import (
     PutScalingPolicy,
     RegisterScalableTarget,
     RegisterTaskDefinition,
+    ReplaceService,
     TaskDefinitionRef,
     UpdateService,
 )
@@ -34,6 +36,9 @@ class CloudPort(Protocol):
     def create_service(self, inputs: Mapping[str, Any]) -> None: ...
     def update_service(self, cluster: str, service: str, fields: Mapping[str, Any]) -> None: ...
     def delete_service(self, cluster: str, service: str) -> None: ...
+    def replace_service(self, cluster: str, service: str, inputs: Mapping[str, Any]) -> None: ...
+    def tag_service(self, arn: str, set_tags: Mapping[str, str],
+                    remove: tuple[str, ...]) -> None: ...
     def register_scalable_target(self, inputs: Mapping[str, Any]) -> None: ...
     def put_scaling_policy(self, inputs: Mapping[str, Any]) -> None: ...
     def deregister_scalable_target(self, resource_id: str) -> None: ...
@@ -53,14 +58,29 @@ def _resolve(ref: TaskDefinitionRef, registered: Mapping[str, str]) -> str:
     return ref
 
 
+def refused_replacements(plan: Plan, *, allow_replace: bool) -> list[str]:
+    """The replacements of `plan` that nobody allowed, as messages (empty: none)."""
+    return [f"service {a.service} would be replaced ({'; '.join(a.reasons)}): set "
+            "`replace: true` for it in the file or apply with --allow-replace"
+            for a in plan.actions
+            if isinstance(a, ReplaceService) and not (a.allowed or allow_replace)]
+
+
 def apply(
     plan: Plan,
     cloud: CloudPort,
     *,
     dry_run: bool = False,
+    allow_replace: bool = False,
     on_action: Callable[[Action], None] | None = None,
 ) -> ApplyResult:
-    """Run the plan's actions in order; with `dry_run`, report them and call nothing."""
+    """Run the plan's actions in order; with `dry_run`, report them and call nothing.
+
+    Raises `ReplacementRefusedError` before the first call when the plan replaces a
+    service that neither the file nor `allow_replace` allows to be replaced."""
+    refused = refused_replacements(plan, allow_replace=allow_replace)
+    if refused and not dry_run:
+        raise ReplacementRefusedError(refused)
     registered: dict[str, str] = {}
     applied: list[Action] = []
     for action in plan.actions:
@@ -70,7 +90,8 @@ def apply(
             applied.append(action)
             continue
         if isinstance(action, RegisterTaskDefinition):
-            registered[action.family] = cloud.register_task_definition(action.spec).arn
+            inputs = action.inputs if action.inputs is not None else action.spec
+            registered[action.family] = cloud.register_task_definition(inputs).arn
         elif isinstance(action, CreateService):
             inputs = dict(action.inputs)
             inputs["taskDefinition"] = _resolve(action.task_definition, registered)
@@ -79,7 +100,14 @@ def apply(
             fields = dict(action.fields)
             if action.task_definition is not None:
                 fields["taskDefinition"] = _resolve(action.task_definition, registered)
-            cloud.update_service(action.cluster, action.service, fields)
+            if fields:
+                cloud.update_service(action.cluster, action.service, fields)
+            if action.tags_set or action.tags_removed:
+                cloud.tag_service(action.arn, action.tags_set, action.tags_removed)
+        elif isinstance(action, ReplaceService):
+            inputs = dict(action.inputs)
+            inputs["taskDefinition"] = _resolve(action.task_definition, registered)
+            cloud.replace_service(action.cluster, action.service, inputs)
         elif isinstance(action, RegisterScalableTarget):
             cloud.register_scalable_target(action.inputs)
         elif isinstance(action, PutScalingPolicy):

@@ -81,3 +81,13 @@ class TimeoutExpiredError(EcsGitopsError):
 
 class SourceError(EcsGitopsError):
     """The git side (CodeCommit or a local repository) failed or refused."""
+
+
+class ReplacementRefusedError(PreflightError):
+    """The plan replaces a service (a change UpdateService cannot make) and neither the
+    file (`replace: true`) nor the operator (`--allow-replace`) allowed it."""
+
+
+class UnmanagedFieldError(EcsGitopsError):
+    """A rendered input holds a member that the managed-fields table does not know: it
+    would be dropped silently, so it is refused."""

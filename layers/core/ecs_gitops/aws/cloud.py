@@ -21,6 +21,7 @@ from ecs_gitops.verify import requirements
 
 class AwsCloud:
     def __init__(self, clients: Clients) -> None:
+        self.embedded = clients.embedded
         self.ecs = EcsAdapter(clients)
         self.autoscaling = AutoscalingAdapter(clients)
 
@@ -35,6 +36,14 @@ class AwsCloud:
 
     def delete_service(self, cluster: str, service: str) -> None:
         self.ecs.delete_service(cluster, service)
+
+    def replace_service(self, cluster: str, service: str, inputs: Mapping[str, Any]) -> None:
+        self.ecs.replace_service(cluster, service, inputs,
+                                 delay=0.2 if self.embedded else 15.0)
+
+    def tag_service(self, arn: str, set_tags: Mapping[str, str],
+                    remove: tuple[str, ...]) -> None:
+        self.ecs.tag_service(arn, set_tags, remove)
 
     def register_scalable_target(self, inputs: Mapping[str, Any]) -> None:
         self.autoscaling.register_scalable_target(inputs)
@@ -63,6 +72,7 @@ def reconcile_environment(
     clients: Clients,
     *,
     dry_run: bool = False,
+    allow_replace: bool = False,
     on_action: Callable[[Action], None] | None = None,
 ) -> Reconciled:
     """observe -> plan -> preflight (only when something changes) -> apply."""
@@ -70,5 +80,6 @@ def reconcile_environment(
     if the_plan.empty:
         return Reconciled(snapshot, the_plan, None)
     preflight.check(requirements(the_plan), clients)
-    result = apply(the_plan, AwsCloud(clients), dry_run=dry_run, on_action=on_action)
+    result = apply(the_plan, AwsCloud(clients), dry_run=dry_run, allow_replace=allow_replace,
+                   on_action=on_action)
     return Reconciled(snapshot, the_plan, result)

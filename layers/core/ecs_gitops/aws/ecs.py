@@ -13,6 +13,7 @@ from typing import Any
 
 from ecs_gitops.actual import DeploymentSnapshot, ServiceSnapshot, TaskDefinitionSnapshot
 from ecs_gitops.aws.clients import Clients, translate
+from ecs_gitops.canonical import SERVICE
 from ecs_gitops.errors import AwsError, NotFoundError, TimeoutExpiredError
 from ecs_gitops.render import normalize_task_definition, register_input
 
@@ -21,21 +22,39 @@ DESCRIBE_BATCH = 10  # DescribeServices takes at most 10 services per call
 # The per-container cache of immutable task definitions, keyed by ARN.
 _TASK_DEFINITIONS: dict[str, TaskDefinitionSnapshot] = {}
 
-SERVICE_FIELDS = (
-    "deploymentConfiguration", "placementStrategy", "loadBalancers",
-    "healthCheckGracePeriodSeconds", "desiredCount", "networkConfiguration",
-)
+# The managed service members DescribeServices reports on the service itself, and those
+# it reports only on the deployments (serviceConnectConfiguration, volumeConfigurations,
+# vpcLatticeConfigurations: botocore's Service shape has no such member, its
+# Deployment shape has).
+SERVICE_FIELDS = tuple(n for n, node in SERVICE.members.items() if not node.rule.from_deployment)
+DEPLOYMENT_FIELDS = tuple(n for n, node in SERVICE.members.items() if node.rule.from_deployment)
 
 
 def clear_cache() -> None:
+    """Forget the cached task definitions (tests; a new container starts empty)."""
     _TASK_DEFINITIONS.clear()
 
 
-def _td_snapshot(raw: Mapping[str, Any]) -> TaskDefinitionSnapshot:
+def _td_snapshot(raw: Mapping[str, Any], tags: Any = None) -> TaskDefinitionSnapshot:
+    data = dict(raw)
+    if tags:
+        data["tags"] = tags
     return TaskDefinitionSnapshot(
         arn=raw["taskDefinitionArn"], family=raw["family"], revision=int(raw["revision"]),
-        spec=normalize_task_definition(raw),
+        spec=normalize_task_definition(data), raw=data,
     )
+
+
+def service_fields(raw: Mapping[str, Any]) -> dict[str, Any]:
+    """The managed members of a DescribeServices entry, those of its PRIMARY deployment
+    merged in (what `normalize_service_fields` takes)."""
+    fields = {k: raw[k] for k in SERVICE_FIELDS if k in raw}
+    primary = next((d for d in raw.get("deployments") or () if d.get("status") == "PRIMARY"),
+                   None)
+    for key in DEPLOYMENT_FIELDS:
+        if primary is not None and key in primary:
+            fields[key] = primary[key]
+    return fields
 
 
 def _service_snapshot(raw: Mapping[str, Any]) -> ServiceSnapshot:
@@ -53,13 +72,15 @@ def _service_snapshot(raw: Mapping[str, Any]) -> ServiceSnapshot:
         desired_count=int(raw.get("desiredCount", 0)),
         running_count=int(raw.get("runningCount", 0)),
         pending_count=int(raw.get("pendingCount", 0)),
-        raw_fields={k: raw[k] for k in SERVICE_FIELDS if k in raw},
+        raw_fields=service_fields(raw),
         tags={t["key"]: t.get("value", "") for t in raw.get("tags") or ()},
         deployments=deployments,
     )
 
 
 class EcsAdapter:
+    """ECS calls as typed snapshots; task definitions cached by ARN."""
+
     def __init__(self, clients: Clients) -> None:
         self.clients = clients
 
@@ -96,8 +117,8 @@ class EcsAdapter:
         if cached is not None:
             return cached
         with translate("DescribeTaskDefinition"):
-            raw = self._ecs.describe_task_definition(taskDefinition=arn)["taskDefinition"]
-        snapshot = _td_snapshot(raw)
+            response = self._ecs.describe_task_definition(taskDefinition=arn, include=["TAGS"])
+        snapshot = _td_snapshot(response["taskDefinition"], response.get("tags"))
         _TASK_DEFINITIONS[snapshot.arn] = snapshot
         return snapshot
 
@@ -105,21 +126,22 @@ class EcsAdapter:
         """The family's latest ACTIVE revision (not cacheable: it moves), or None."""
         try:
             with translate("DescribeTaskDefinition"):
-                raw = self._ecs.describe_task_definition(taskDefinition=family)["taskDefinition"]
+                response = self._ecs.describe_task_definition(taskDefinition=family,
+                                                              include=["TAGS"])
         except NotFoundError:
             return None
         except AwsError as exc:
             if exc.code == "ClientException":  # ECS says "Unable to describe task definition"
                 return None
             raise
-        snapshot = _td_snapshot(raw)
+        snapshot = _td_snapshot(response["taskDefinition"], response.get("tags"))
         _TASK_DEFINITIONS.setdefault(snapshot.arn, snapshot)
         return snapshot
 
     def register_task_definition(self, spec: Mapping[str, Any]) -> TaskDefinitionSnapshot:
         with translate("RegisterTaskDefinition"):
-            raw = self._ecs.register_task_definition(**register_input(spec))["taskDefinition"]
-        snapshot = _td_snapshot(raw)
+            response = self._ecs.register_task_definition(**register_input(spec))
+        snapshot = _td_snapshot(response["taskDefinition"], response.get("tags"))
         _TASK_DEFINITIONS[snapshot.arn] = snapshot
         return snapshot
 
@@ -134,6 +156,31 @@ class EcsAdapter:
     def delete_service(self, cluster: str, service: str) -> None:
         with translate("DeleteService"):
             self._ecs.delete_service(cluster=cluster, service=service, force=True)
+
+    def replace_service(self, cluster: str, service: str, inputs: Mapping[str, Any], *,
+                        delay: float = 15.0, attempts: int = 40) -> None:
+        """DeleteService (force), wait until ECS reports it INACTIVE, CreateService.
+
+        ECS refuses to create a service while one of the same name is DRAINING
+        (CreateService: "Creation of service was not idempotent"), so the wait is
+        botocore's `services_inactive` waiter (15 s between polls by default)."""
+        self.delete_service(cluster, service)
+        with translate("DescribeServices"):
+            self._ecs.get_waiter("services_inactive").wait(
+                cluster=cluster, services=[service],
+                WaiterConfig={"Delay": delay, "MaxAttempts": attempts})
+        self.create_service(inputs)
+
+    def tag_service(self, arn: str, set_tags: Mapping[str, str], remove: tuple[str, ...]
+                    ) -> None:
+        """TagResource for new or changed tags, UntagResource for removed ones."""
+        if set_tags:
+            with translate("TagResource"):
+                self._ecs.tag_resource(resourceArn=arn, tags=[
+                    {"key": k, "value": v} for k, v in set_tags.items()])
+        if remove:
+            with translate("UntagResource"):
+                self._ecs.untag_resource(resourceArn=arn, tagKeys=list(remove))
 
     def wait_stable(
         self,

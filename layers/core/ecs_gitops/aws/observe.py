@@ -27,6 +27,7 @@ def _account_from_arn(arn: str) -> str | None:
 
 
 def resolve_target_groups(names: set[str], clients: Clients) -> dict[str, str]:
+    """Target group name -> ARN for those of `names` that exist (missing ones left out)."""
     found: dict[str, str] = {}
     elbv2 = clients.client("elbv2")
     wanted = sorted(names)
@@ -53,6 +54,7 @@ def resolve_target_groups(names: set[str], clients: Clients) -> dict[str, str]:
 
 
 def observe(env: Environment, clients: Clients) -> EnvironmentSnapshot:
+    """The snapshot of `env`'s cluster that `plan` needs (see the module doc for costs)."""
     ecs = EcsAdapter(clients)
     names = ecs.list_service_names(env.cluster)
     services = ecs.describe_services(env.cluster, names)
@@ -72,8 +74,9 @@ def observe(env: Environment, clients: Clients) -> EnvironmentSnapshot:
                 svc.task_definition)
     account = account or clients.account_id
 
-    desired_tgs = {s.load_balancer.target_group for s in env.services
-                   if s.load_balancer and not s.load_balancer.target_group.startswith("arn:")}
+    desired_tgs = {t.target_group for s in env.services
+                   for t in (*s.load_balancers, *([s.load_balancer] if s.load_balancer else []))
+                   if not t.target_group.startswith("arn:")}
     unresolved = desired_tgs - target_groups.keys()
     if unresolved:
         target_groups.update(resolve_target_groups(unresolved, clients))
@@ -85,9 +88,9 @@ def observe(env: Environment, clients: Clients) -> EnvironmentSnapshot:
         current = services.get(service.ecs_name)
         running = task_definitions.get(current.task_definition) if current else None
         if running is None or running.spec != render_task_definition(service, env, refs):
-            latest = ecs.latest_revision(service.ecs_name)
+            latest = ecs.latest_revision(service.family)
             if latest is not None:
-                family_latest[service.ecs_name] = latest
+                family_latest[service.family] = latest
 
     return EnvironmentSnapshot(
         cluster=env.cluster, refs=refs, services=services,
