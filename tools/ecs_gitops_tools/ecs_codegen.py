@@ -104,7 +104,7 @@ class _Generator:
         kind = shape.type_name
         if kind == "structure":
             self.structure(shape.name, shape)
-            return shape.name
+            return str(shape.name)
         if kind == "list":
             return f"tuple[{self.type_of(shape.member)}, ...]"
         if kind == "map":

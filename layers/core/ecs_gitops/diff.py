@@ -46,7 +46,7 @@ def _show(value: Any) -> str:
 def _flatten(value: Any, node: Node | None, prefix: str, out: dict[str, Any]) -> None:
     if isinstance(value, Mapping) and (node is None or node.kind == "struct"):
         for key, item in value.items():
-            name = _DISPLAY.get(key, key)
+            name = _DISPLAY.get(str(key), str(key))
             path = f"{prefix}.{name}" if prefix else name
             child = node.members.get(key) if node is not None else None
             _flatten(item, child, path, out)

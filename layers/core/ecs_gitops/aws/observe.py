@@ -74,9 +74,9 @@ def observe(env: Environment, clients: Clients) -> EnvironmentSnapshot:
                 svc.task_definition)
     account = account or clients.account_id
 
-    desired_tgs = {t.target_group for s in env.services
-                   for t in (*s.load_balancers, *([s.load_balancer] if s.load_balancer else []))
-                   if not t.target_group.startswith("arn:")}
+    named = [t.target_group for s in env.services for t in s.load_balancers]
+    named += [s.load_balancer.target_group for s in env.services if s.load_balancer]
+    desired_tgs = {n for n in named if not n.startswith("arn:")}
     unresolved = desired_tgs - target_groups.keys()
     if unresolved:
         target_groups.update(resolve_target_groups(unresolved, clients))

@@ -177,15 +177,15 @@ def check_service(service: Mapping[str, Any], *, explicit: Iterable[str] | None 
     keys = service.keys() if explicit is None else explicit
     given = {k.replace("_", "").lower() for k in keys}
     problems: Problems = []
-    for short, block, key in _EXCLUSIVE:
-        inner = service.get(block) if key else None
+    for short, other, key in _EXCLUSIVE:
+        inner = service.get(other) if key else None
         in_block = (key is not None and isinstance(inner, Mapping) and inner.get(key)) or (
-            key is None and service.get(block))
+            key is None and service.get(other))
         if short.lower() in given and in_block:
-            where = f"{block}.{key}" if key else block
-            problems.append(((short,), f"{short} and {where} say the same thing: keep one"))
+            said = f"{other}.{key}" if key else other
+            problems.append(((short,), f"{short} and {said} say the same thing: keep one"))
     problems += check_containers(service)
-    block = service.get("service") or {}
+    block: Any = service.get("service") or {}
     if isinstance(block, Mapping):
         registries = block.get("serviceRegistries") or ()
         if len(registries) > MAX_SERVICE_REGISTRIES:
