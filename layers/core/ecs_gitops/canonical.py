@@ -56,6 +56,7 @@ class Rule:
     update: Update = Update.IN_PLACE
     clear: Any = None  # what UpdateService takes to remove it (lists: [])
     from_deployment: bool = False  # DescribeServices reports it on the PRIMARY deployment
+    blank_is_absent: bool = False  # ECS drops an empty string (role ARNs)
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,6 +99,9 @@ def _struct(model: type[BaseModel]) -> Node:
 # Rules by path inside a resource ("a.b" for members, "a[].b" for members of list items).
 # Sources: see tests/corpus/README.md, one line per rule.
 TASK_RULES: dict[str, Rule] = {
+    # botocore's RegisterTaskDefinition example sends taskRoleArn "" and gets none back.
+    "taskRoleArn": Rule(blank_is_absent=True),
+    "executionRoleArn": Rule(blank_is_absent=True),
     "networkMode": Rule(default="bridge"),  # Linux EC2's default mode (register docs)
     "requiresCompatibilities": Rule(default=("EC2",)),
     "containerDefinitions": Rule(key="name"),
@@ -214,6 +218,8 @@ def canonical(node: Node, value: Any, *, strict: bool, path: str = "", fill: boo
     was sent: ARNs, timestamps, members we do not manage). Returns None for absent.
     fill: an empty structure still gets its members' defaults (a default of `{}`)."""
     if _absent(value) and not (fill and isinstance(value, Mapping)):
+        return None
+    if node.rule.blank_is_absent and value == "":
         return None
     if node.kind == "struct":
         if not isinstance(value, Mapping):

@@ -257,6 +257,8 @@ def normalize_service_fields(raw: Mapping[str, Any], *, manage_count: bool) -> J
     data["placementStrategy"] = strategies
     if data.get("capacityProviderStrategy"):
         data.pop("launchType", None)
+    elif not data.get("launchType"):
+        data["launchType"] = "EC2"  # ECS's default without a capacity provider strategy
     fargate = data.get("launchType") == "FARGATE" or any(
         str(c.get("capacityProvider", "")).startswith("FARGATE")
         for c in data.get("capacityProviderStrategy") or ())

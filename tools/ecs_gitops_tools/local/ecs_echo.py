@@ -90,6 +90,8 @@ def _service_defaults(params: Mapping[str, Any]) -> JSON:
     }
     if fargate:
         out["platformVersion"] = "LATEST"
+    if not params.get("capacityProviderStrategy"):
+        out["launchType"] = "EC2"  # create-service example 2: neither sent, EC2 reported
     return out
 
 
