@@ -111,3 +111,37 @@ def applied(env: Environment, *, revision: int = 3, extra: dict[str, ServiceSnap
 def empty(env: Environment) -> EnvironmentSnapshot:
     return EnvironmentSnapshot(cluster=env.cluster, refs=REFS, services={},
                                task_definitions={}, scaling={})
+
+
+def echoed(env: Environment, *, refs: Refs = REFS, revision: int = 3) -> EnvironmentSnapshot:
+    """The snapshot of a cluster where `env` was applied to real ECS: each rendered
+    input passed through what ECS stores and reports (`ecs_echo`), then read back the
+    way the adapters read DescribeTaskDefinition and DescribeServices."""
+    from ecs_gitops.aws.ecs import service_fields
+    from ecs_gitops.render import create_service_input, register_task_definition_input
+    from ecs_gitops_tools.local import ecs_echo
+
+    base = applied(env, revision=revision)
+    services: dict[str, ServiceSnapshot] = {}
+    tds: dict[str, TaskDefinitionSnapshot] = {}
+    for service in env.services:
+        inputs = register_task_definition_input(service, env, refs)
+        reported = {**inputs, **ecs_echo.task_definition(inputs), "revision": revision,
+                    "status": "ACTIVE", "compatibilities": ["EC2", "FARGATE"],
+                    "requiresAttributes": [{"name": "ecs.capability.execution-role-awslogs"}]}
+        arn = f"arn:aws:ecs:us-east-1:{ACCOUNT}:task-definition/{service.family}:{revision}"
+        tds[arn] = TaskDefinitionSnapshot(arn, service.family, revision,
+                                          normalize_task_definition(reported), reported)
+        create = create_service_input(service, env, refs, arn)
+        echo = ecs_echo.service(create)
+        raw = {**echo, "desiredCount": create.get("desiredCount", 0), "tags": create["tags"],
+               "deployments": [{"status": "PRIMARY", **{k: v for k, v in echo.items()
+                                                        if k in ecs_echo.DEPLOYMENT_MEMBERS}}]}
+        old = base.services[service.ecs_name]
+        services[service.ecs_name] = ServiceSnapshot(
+            name=old.name, arn=old.arn, status="ACTIVE", task_definition=arn,
+            desired_count=old.desired_count, running_count=old.running_count,
+            pending_count=0, raw_fields=service_fields(raw), tags=old.tags,
+            deployments=old.deployments)
+    return EnvironmentSnapshot(cluster=env.cluster, refs=refs, services=services,
+                               task_definitions=tds, scaling=base.scaling)

@@ -64,6 +64,8 @@ def _flatten(value: Any, node: Node | None, prefix: str, out: dict[str, Any]) ->
                 out[f"{prefix}.{ident}"] = element.get(rule.value)
             else:
                 rest = {k: v for k, v in element.items() if k != rule.key}
+                if not rest:  # nothing but its name: the item itself is the change
+                    out[f"{prefix}[{ident}]"] = {}
                 _flatten(rest, node.item if node is not None else None, f"{prefix}[{ident}]", out)
         return
     out[prefix] = value

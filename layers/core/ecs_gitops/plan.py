@@ -310,8 +310,8 @@ def _service_update(
             inputs=create_service_input(service, env, actual.refs, str(td)),
             task_definition=td, running=current.running_count, allowed=service.replace)
     changes = [c for c in diff(have, wanted, SERVICE)]
-    old_tags = {t["key"]: t.get("value", "") for t in have.get("tags", ())}
-    new_tags = {t["key"]: t.get("value", "") for t in wanted.get("tags", ())}
+    old_tags = {str(t.get("key")): t.get("value", "") for t in have.get("tags", ())}
+    new_tags = {str(t.get("key")): t.get("value", "") for t in wanted.get("tags", ())}
     new_td: TaskDefinitionRef | None = None
     if td != current.task_definition:
         new_td = td
