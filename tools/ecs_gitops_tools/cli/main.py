@@ -19,6 +19,7 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 from ecs_gitops.actual import EnvironmentSnapshot, ServiceSnapshot
 from ecs_gitops.aws import preflight
@@ -60,10 +61,10 @@ Region = Annotated[str | None, typer.Option(
 def _fail(exc: EcsGitopsError) -> typer.Exit:
     if isinstance(exc, DesiredStateError):
         for problem in exc.problems:
-            err.print(f"[red]{problem}[/red]", highlight=False, soft_wrap=True)
+            err.print(output.styled(str(problem), "red"), highlight=False, soft_wrap=True)
         err.print(f"[red]{len(exc.problems)} problem(s); nothing was applied.[/red]")
     else:
-        err.print(f"[red]error:[/red] {exc}", highlight=False, soft_wrap=True)
+        output.error(err, exc)
     return typer.Exit(1)
 
 
@@ -88,7 +89,7 @@ def validate(
         raise typer.Exit(1)
     problems = iter_problems(paths)
     for problem in problems:
-        err.print(f"[red]{problem}[/red]", highlight=False, soft_wrap=True)
+        err.print(output.styled(str(problem), "red"), highlight=False, soft_wrap=True)
     if problems:
         err.print(f"[red]{len(problems)} problem(s) in {len(paths)} file(s)[/red]")
         raise typer.Exit(1)
@@ -160,7 +161,7 @@ def _lease(environment: str, clients: Clients, *, table: str | None, stack: str,
     name = None if skip else (table or find_state_table(clients, stack=stack, local=local))
     if name is None:
         if not skip:
-            console.print(f"[dim]no ecs-gitops stack {stack!r} found: applying without the "
+            console.print(f"[dim]no ecs-gitops stack {escape(repr(stack))} found: applying without the "
                           "environment's lease[/dim]", highlight=False)
         yield
         return
@@ -193,7 +194,7 @@ def _apply(env: Environment, clients: Clients, *, yes: bool, dry_run: bool, wait
 
     def progress(action: Action) -> None:
         prefix = "[dim](dry run)[/dim] " if dry_run else ""
-        console.print(f"{prefix}{action.describe()[0]}", highlight=False)
+        console.print(f"{prefix}{escape(action.describe()[0])}", highlight=False)
 
     from ecs_gitops.apply import apply as run_apply
     run_apply(the_plan, AwsCloud(clients), dry_run=dry_run, on_action=progress)
@@ -212,7 +213,7 @@ def _wait(clients: Clients, cluster: str, names: list[str], timeout: int) -> Non
     started = time.monotonic()
 
     def show(services: dict[str, ServiceSnapshot]) -> None:
-        parts = [f"{n} {output.progress_cell(services.get(n))}" for n in names]
+        parts = [escape(f"{n} {output.progress_cell(services.get(n))}") for n in names]
         console.print(f"[dim]{time.monotonic() - started:5.0f}s[/dim] " + " | ".join(parts),
                       highlight=False)
 
@@ -266,7 +267,8 @@ def seed(
             raise EcsGitopsError("seed is for the embedded AWS: pass --local or --endpoint-url")
         clients = make_clients(local=local, endpoint_url=endpoint_url,
                                region=region or envs[0].region)
-        seed_world(envs, clients, say=lambda line: console.print(f"  created {line}"))
+        seed_world(envs, clients, say=lambda line: console.print(f"  created {escape(line)}",
+                                                                 highlight=False))
     except EcsGitopsError as exc:
         raise _fail(exc) from None
     console.print("[green]seeded[/green]")
