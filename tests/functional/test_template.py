@@ -450,6 +450,9 @@ RESOURCE_STAR_JUSTIFIED = {
     "elasticloadbalancing:DescribeTargetGroups": "ELBv2 Describe* has no resource type",
     "ssm:DescribeParameters": "no resource type; returns names and types, never values",
     "ecr:GetAuthorizationToken": "no resource type for this action",
+    "ec2:DescribeSubnets": "EC2 Describe* has no resource type",
+    "ec2:DescribeSecurityGroups": "EC2 Describe* has no resource type",
+    "logs:DescribeLogGroups": "lists log groups by prefix; no narrower resource for a prefix",
 }
 
 
@@ -514,7 +517,9 @@ EXPECTED_ACTIONS = {
     "ReconcileFunctionRole": _REPOSITORY_READ | {
         "ecs:ListServices", "ecs:DescribeServices", "ecs:DescribeTaskDefinition",
         "ecs:RegisterTaskDefinition", "ecs:CreateService", "ecs:UpdateService", "ecs:DeleteService",
-        "ecs:TagResource", "iam:PassRole",
+        "ecs:TagResource", "ecs:UntagResource", "iam:PassRole",
+        "ec2:DescribeSubnets", "ec2:DescribeSecurityGroups", "logs:DescribeLogGroups",
+        "elasticfilesystem:DescribeFileSystems", "secretsmanager:DescribeSecret",
         "application-autoscaling:DescribeScalableTargets", "application-autoscaling:DescribeScalingPolicies",
         "application-autoscaling:RegisterScalableTarget", "application-autoscaling:PutScalingPolicy",
         "application-autoscaling:DeregisterScalableTarget", "iam:CreateServiceLinkedRole",

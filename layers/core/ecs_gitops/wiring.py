@@ -25,7 +25,6 @@ from ecs_gitops.desired import Environment
 from ecs_gitops.errors import EcsGitopsError, NotFoundError
 from ecs_gitops.plan import Plan
 from ecs_gitops.source import GitSource
-from ecs_gitops.verify import requirements
 
 
 class AwsDeployer:
@@ -36,7 +35,7 @@ class AwsDeployer:
         return plan_environment(env, self.clients)[1]
 
     def apply(self, env: Environment, plan: Plan) -> ApplyResult:
-        preflight.check(requirements(plan), self.clients)
+        preflight.check_plan(plan, self.clients)
         return apply(plan, AwsCloud(self.clients))
 
     def running_task_definition(self, cluster: str, service: str) -> str | None:

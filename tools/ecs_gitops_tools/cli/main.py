@@ -22,6 +22,7 @@ from rich.console import Console
 from rich.markup import escape
 
 from ecs_gitops.actual import EnvironmentSnapshot, ServiceSnapshot
+from ecs_gitops.apply import refused_replacements
 from ecs_gitops.aws import preflight
 from ecs_gitops.aws.clients import Clients
 from ecs_gitops.aws.cloud import AwsCloud, plan_environment
@@ -29,9 +30,13 @@ from ecs_gitops.aws.ecs import EcsAdapter
 from ecs_gitops.desired import Environment
 from ecs_gitops.desired.loader import iter_problems, load_environment
 from ecs_gitops.desired.schema import json_schema_text
-from ecs_gitops.errors import DesiredStateError, EcsGitopsError, LeaseHeldError
+from ecs_gitops.errors import (
+    DesiredStateError,
+    EcsGitopsError,
+    LeaseHeldError,
+    ReplacementRefusedError,
+)
 from ecs_gitops.plan import Action, Plan
-from ecs_gitops.verify import requirements
 from ecs_gitops_tools import output
 from ecs_gitops_tools.cli.target import all_environment_files, load, make_clients
 from ecs_gitops_tools.seed import seed as seed_world
@@ -137,6 +142,9 @@ def apply(
         help="The controllers' state table, for the environment's lease (default: found "
         "from the stack named by --stack, or from 'local up').")] = None,
     stack: Annotated[str, typer.Option(help="The controllers' stack.")] = "ecs-gitops",
+    allow_replace: Annotated[bool, typer.Option(
+        "--allow-replace", help="Delete and re-create services whose change UpdateService "
+        "cannot make (e.g. launchType); their tasks stop.")] = False,
 ) -> None:
     """Make the environment match its desired-state file (asks first unless --yes).
 
@@ -147,7 +155,8 @@ def apply(
         clients = make_clients(local=local, endpoint_url=endpoint_url, region=region or env.region)
         with _lease(env.environment, clients, table=table, stack=stack, local=local,
                     skip=dry_run, seconds=timeout + 600):
-            _apply(env, clients, yes=yes, dry_run=dry_run, wait=wait, timeout=timeout)
+            _apply(env, clients, yes=yes, dry_run=dry_run, wait=wait, timeout=timeout,
+                   allow_replace=allow_replace)
     except EcsGitopsError as exc:
         raise _fail(exc) from None
 
@@ -177,12 +186,15 @@ def _lease(environment: str, clients: Clients, *, table: str | None, stack: str,
 
 
 def _apply(env: Environment, clients: Clients, *, yes: bool, dry_run: bool, wait: bool,
-           timeout: int) -> None:
+           timeout: int, allow_replace: bool = False) -> None:
     _, the_plan = plan_environment(env, clients)
     output.print_plan(console, the_plan)
     if the_plan.empty:
         return
-    preflight.check(requirements(the_plan), clients)
+    preflight.check_plan(the_plan, clients)
+    refused = refused_replacements(the_plan, allow_replace=allow_replace)
+    if refused and not dry_run:
+        raise ReplacementRefusedError(refused)
     if not dry_run and not yes:
         if not sys.stdin.isatty():
             err.print("[red]error:[/red] not a terminal: pass --yes to apply without asking")
@@ -197,7 +209,8 @@ def _apply(env: Environment, clients: Clients, *, yes: bool, dry_run: bool, wait
         console.print(f"{prefix}{escape(action.describe()[0])}", highlight=False)
 
     from ecs_gitops.apply import apply as run_apply
-    run_apply(the_plan, AwsCloud(clients), dry_run=dry_run, on_action=progress)
+    run_apply(the_plan, AwsCloud(clients), dry_run=dry_run, allow_replace=allow_replace,
+              on_action=progress)
     if dry_run:
         console.print("[yellow]dry run: nothing was changed[/yellow]")
         return

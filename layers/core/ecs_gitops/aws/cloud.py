@@ -16,7 +16,6 @@ from ecs_gitops.aws.ecs import EcsAdapter
 from ecs_gitops.aws.observe import observe
 from ecs_gitops.desired.model import Environment
 from ecs_gitops.plan import Action, Plan, plan
-from ecs_gitops.verify import requirements
 
 
 class AwsCloud:
@@ -79,7 +78,7 @@ def reconcile_environment(
     snapshot, the_plan = plan_environment(env, clients)
     if the_plan.empty:
         return Reconciled(snapshot, the_plan, None)
-    preflight.check(requirements(the_plan), clients)
+    preflight.check_plan(the_plan, clients)
     result = apply(the_plan, AwsCloud(clients), dry_run=dry_run, allow_replace=allow_replace,
                    on_action=on_action)
     return Reconciled(snapshot, the_plan, result)

@@ -15,7 +15,14 @@ from ecs_gitops.controllers.build import bad_image_key
 from ecs_gitops.controllers.ports import Outcome, Ports, desired_at, ignore
 from ecs_gitops.desired import Environment
 from ecs_gitops.errors import DesiredStateError, EcsGitopsError, LeaseHeldError, PreflightError
-from ecs_gitops.plan import CreateService, Plan, RegisterTaskDefinition, UpdateService
+from ecs_gitops.plan import (
+    CreateService,
+    PendingRevision,
+    Plan,
+    RegisterTaskDefinition,
+    ReplaceService,
+    UpdateService,
+)
 from ecs_gitops.store import Release
 
 
@@ -99,10 +106,12 @@ def _reconcile(ports: Ports, *, environment: str, branch: str, reason: str) -> O
     now = datetime.now(UTC).isoformat(timespec="microseconds")
     deployed = []
     for action in plan.actions:
-        if isinstance(action, CreateService) or (
+        if isinstance(action, CreateService | ReplaceService) or (
                 isinstance(action, UpdateService) and action.task_definition is not None):
             service = desired.service(action.service)
-            arn = result.registered.get(action.service) or str(action.task_definition)
+            ref = action.task_definition
+            arn = (result.registered.get(ref.family) if isinstance(ref, PendingRevision)
+                   else None) or str(ref)
             image = f"{service.image.repository}:{service.image.tag}"
             ports.store.record_release(Release(
                 environment=environment, service=action.service, commit=tip, task_definition=arn,
@@ -122,7 +131,8 @@ def _without_bad_images(ports: Ports, desired: Environment, environment: str, pl
     known-bad image must not be deployed again. Reads one record per service that is
     about to change, nothing on a no-op."""
     changing = {a.service for a in plan.actions
-                if isinstance(a, RegisterTaskDefinition | CreateService | UpdateService)}
+                if isinstance(a, RegisterTaskDefinition | CreateService | UpdateService
+                              | ReplaceService)}
     held_back: list[str] = []
     services = []
     for service in desired.services:
