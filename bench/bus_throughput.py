@@ -71,9 +71,10 @@ from pathlib import Path
 from typing import Any
 
 from ecs_gitops.aws.clients import Clients
-from ecs_gitops.aws.cloud import plan_environment
+from ecs_gitops.aws.cloud import AwsCloud
 from ecs_gitops.aws.dynamodb import DynamoStore
 from ecs_gitops.aws.ecs import EcsAdapter
+from ecs_gitops.engine import preview
 from ecs_gitops.source.localgit import LocalGitSource
 from ecs_gitops.wiring import ports_from_environment
 from ecs_gitops_tools.local import emit
@@ -499,7 +500,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             cloud.schedule("ReconcileFunction")
             cloud.run()
             for env in cloud.environments.values():
-                if not plan_environment(env, cloud.clients)[1].empty:
+                if not preview(env, AwsCloud(cloud.clients), store=None).plan.empty:
                     progress(f"{env.environment} is not in sync after the scheduled reconcile")
                     return 1
             kinds = throughput(cloud, clone, args.events)

@@ -47,8 +47,8 @@ def test_local_up_push_invoke_down(tmp_path: Path) -> None:
     try:
         timeline = directory / "timeline.log"
         # the first schedule tick creates both environments' services
-        _wait_for(timeline, "Scheduled Event -> ReconcileFunction: applied 8 change(s); "
-                            "applied 8 change(s)")
+        _wait_for(timeline, "Scheduled Event -> ReconcileFunction: applied 8 changes "
+                            "(production, ")
         work = tmp_path / "work"
         subprocess.run(["git", "clone", "-q", state["remote"], str(work)], check=True)
         for args in (["config", "user.name", "U"], ["config", "user.email", "u@example.com"],
@@ -62,14 +62,14 @@ def test_local_up_push_invoke_down(tmp_path: Path) -> None:
         commit = subprocess.run(["git", "-C", str(work), "rev-parse", "HEAD"], check=True,
                                 capture_output=True, text=True).stdout.strip()
         content = _wait_for(timeline, f"rollout api-development -> {commit[:7]}: healthy")
-        assert "started 1 build(s)" in content
+        assert "1 build started (development, " in content
         assert f"build api-development {commit[:7]}: SUCCEEDED" in content
-        assert "wrote the new tag back to git" in content
+        assert "BuildFinishedFunction: wrote back (development, api, " in content
 
         invoked = _cli("invoke", "ReconcileFunction", "-e", "events/scheduled-reconcile.json",
                        "--local", "--dir", str(directory))
         outcomes = json.loads(invoked.stdout)["outcomes"]
-        assert [o["action"] for o in outcomes] == ["in sync: nothing to do"] * 2
+        assert [o["kind"] for o in outcomes] == ["in sync"] * 2
         assert '"level":"INFO"' in invoked.stderr  # the function's logs, on stderr
         status = _cli("local", "status", "--dir", str(directory))
         assert "running:" in status.stdout

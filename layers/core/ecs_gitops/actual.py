@@ -15,6 +15,12 @@ from ecs_gitops.render import Refs
 
 @dataclass(frozen=True, slots=True)
 class TaskDefinitionSnapshot:
+    """A registered task definition: its ARN, family, revision and normalised spec.
+
+    `spec` is `render.normalize_task_definition` of what DescribeTaskDefinition (or
+    RegisterTaskDefinition) returned, so it compares equal to a rendered definition that
+    means the same. Task definitions are immutable: a snapshot never goes stale.
+    """
     arn: str
     family: str
     revision: int
@@ -23,11 +29,14 @@ class TaskDefinitionSnapshot:
 
     @property
     def label(self) -> str:
+        """`family:revision`, as ECS names a revision."""
         return f"{self.family}:{self.revision}"
 
     def image(self, container: str | None = None) -> str | None:
-        """The image of `container` (default: the first container)."""
-        containers = self.spec.get("containerDefinitions") or ()
+        """The image URI of `container`; by default of the first container as registered
+        (ecs-gitops registers the app container first), or None without containers."""
+        containers = list(self.raw.get("containerDefinitions") or ()) or list(
+            self.spec.get("containerDefinitions") or ())
         for c in containers:
             if container is not None and c.get("name") == container:
                 return str(c.get("image"))
@@ -36,6 +45,7 @@ class TaskDefinitionSnapshot:
 
 @dataclass(frozen=True, slots=True)
 class DeploymentSnapshot:
+    """One entry of DescribeServices' `deployments`: PRIMARY is the newest."""
     id: str
     status: str  # PRIMARY | ACTIVE | INACTIVE
     task_definition: str
@@ -46,6 +56,9 @@ class DeploymentSnapshot:
 
 @dataclass(frozen=True, slots=True)
 class ServiceSnapshot:
+    """An ACTIVE service as DescribeServices reported it (counts, deployments, tags, and the
+    UpdateService-able fields in `raw_fields`, normalised later by `render`).
+    """
     name: str
     arn: str
     status: str
@@ -59,6 +72,9 @@ class ServiceSnapshot:
 
     @property
     def rollout_state(self) -> str:
+        """IN_PROGRESS while more than one deployment runs (and the PRIMARY has not failed),
+        else the PRIMARY deployment's rolloutState (COMPLETED, FAILED), UNKNOWN without one.
+        """
         primary = next((d for d in self.deployments if d.status == "PRIMARY"), None)
         if primary is None:
             return "UNKNOWN"
@@ -69,6 +85,9 @@ class ServiceSnapshot:
 
 @dataclass(frozen=True, slots=True)
 class ScalingSnapshot:
+    """An ECS service's scalable target (DesiredCount, min/max) and its target-tracking
+    policies by name (their TargetTrackingScalingPolicyConfiguration).
+    """
     resource_id: str
     min: int
     max: int

@@ -4,8 +4,9 @@ what in it ECS would refuse.
 Purely computational functions: `requirements` lists the images, SSM parameters,
 Secrets Manager secrets, log groups, subnets, security groups, EFS file systems and
 target groups that the plan's actions refer to; `ecs_gitops.aws.preflight` checks
-them against AWS. `refusals` lists what ECS would refuse whatever exists (today: a
-task definition over 64 KiB). Only when both are empty does `apply` make its first call.
+them against AWS. `refusals` (carried in `Requirements.refused`) lists what ECS would refuse whatever
+exists (today: a task definition over 64 KiB). Only when both are empty does `apply`
+make its first call.
 """
 
 from __future__ import annotations
@@ -36,6 +37,7 @@ class Requirements:
     unresolved_target_groups: set[str] = field(default_factory=set)
     # target group ARN -> the network mode of the tasks registered in it
     target_group_modes: dict[str, str] = field(default_factory=dict)
+    refused: list[str] = field(default_factory=list)  # what ECS would refuse (`refusals`)
 
 
 def split_image(uri: str) -> tuple[str, str] | None:
@@ -109,6 +111,7 @@ def requirements(plan: Plan) -> Requirements:
                 req.unresolved_target_groups.add(str(arn))
             elif action.service in modes:
                 req.target_group_modes[str(arn)] = modes[action.service]
+    req.refused.extend(refusals(plan))
     return req
 
 

@@ -38,10 +38,7 @@ class Delivery:
         if self.error:
             return f"error after {self.attempts} attempt(s): {self.error}"
         result = self.result if isinstance(self.result, dict) else {}
-        if "outcomes" in result:
-            actions = [o.get("action", "") for o in result["outcomes"]]
-            return "; ".join(actions) or "nothing to do"
-        return str(result.get("action", result))
+        return str(result.get("action", result))  # the outcome's text (Outcome.text)
 
 
 @dataclass

@@ -31,7 +31,7 @@ DEPLOYMENT_FIELDS = tuple(n for n, node in SERVICE.members.items() if node.rule.
 
 
 def clear_cache() -> None:
-    """Forget the cached task definitions (tests; a new container starts empty)."""
+    """Forget every cached task definition (a new container; tests)."""
     _TASK_DEFINITIONS.clear()
 
 
@@ -79,7 +79,7 @@ def _service_snapshot(raw: Mapping[str, Any]) -> ServiceSnapshot:
 
 
 class EcsAdapter:
-    """ECS calls as typed snapshots; task definitions cached by ARN."""
+    """ECS calls as typed snapshots; task definitions cached by ARN for the container's life."""
 
     def __init__(self, clients: Clients) -> None:
         self.clients = clients
@@ -89,6 +89,7 @@ class EcsAdapter:
         return self.clients.ecs
 
     def list_service_names(self, cluster: str) -> list[str]:
+        """Every service name in `cluster` (ListServices, 100 per page, all pages)."""
         names: list[str] = []
         with translate("ListServices"):
             for page in self._ecs.get_paginator("list_services").paginate(
@@ -113,6 +114,7 @@ class EcsAdapter:
         return out
 
     def describe_task_definition(self, arn: str) -> TaskDefinitionSnapshot:
+        """The task definition `arn` (DescribeTaskDefinition at most once per ARN)."""
         cached = _TASK_DEFINITIONS.get(arn)
         if cached is not None:
             return cached
@@ -139,26 +141,34 @@ class EcsAdapter:
         return snapshot
 
     def register_task_definition(self, spec: Mapping[str, Any]) -> TaskDefinitionSnapshot:
+        """RegisterTaskDefinition of a normalised spec; the new revision's snapshot."""
         with translate("RegisterTaskDefinition"):
             response = self._ecs.register_task_definition(**register_input(spec))
         snapshot = _td_snapshot(response["taskDefinition"], response.get("tags"))
         _TASK_DEFINITIONS[snapshot.arn] = snapshot
         return snapshot
 
-    def create_service(self, inputs: Mapping[str, Any]) -> None:
+    def create_service(self, inputs: Mapping[str, Any]) -> str | None:
+        """CreateService; the id of the deployment ECS started (None if not reported)."""
         with translate("CreateService"):
-            self._ecs.create_service(**inputs)
+            response = self._ecs.create_service(**inputs)
+        return primary_deployment_id(response.get("service") or {})
 
-    def update_service(self, cluster: str, service: str, fields: Mapping[str, Any]) -> None:
+    def update_service(self, cluster: str, service: str, fields: Mapping[str, Any]
+                       ) -> str | None:
+        """UpdateService with `fields`; the id of the PRIMARY deployment after the call
+        (a new one when the call started a deployment, e.g. a new task definition)."""
         with translate("UpdateService"):
-            self._ecs.update_service(cluster=cluster, service=service, **fields)
+            response = self._ecs.update_service(cluster=cluster, service=service, **fields)
+        return primary_deployment_id(response.get("service") or {})
 
     def delete_service(self, cluster: str, service: str) -> None:
+        """DeleteService with force=True (ECS scales it to zero and stops its tasks)."""
         with translate("DeleteService"):
             self._ecs.delete_service(cluster=cluster, service=service, force=True)
 
     def replace_service(self, cluster: str, service: str, inputs: Mapping[str, Any], *,
-                        delay: float = 15.0, attempts: int = 40) -> None:
+                        delay: float = 15.0, attempts: int = 40) -> str | None:
         """DeleteService (force), wait until ECS reports it INACTIVE, CreateService.
 
         ECS refuses to create a service while one of the same name is DRAINING
@@ -169,7 +179,7 @@ class EcsAdapter:
             self._ecs.get_waiter("services_inactive").wait(
                 cluster=cluster, services=[service],
                 WaiterConfig={"Delay": delay, "MaxAttempts": attempts})
-        self.create_service(inputs)
+        return self.create_service(inputs)
 
     def tag_service(self, arn: str, set_tags: Mapping[str, str], remove: tuple[str, ...]
                     ) -> None:
@@ -208,7 +218,19 @@ class EcsAdapter:
             sleep(interval)
 
 
+def primary_deployment_id(raw_service: Mapping[str, Any]) -> str | None:
+    """The PRIMARY deployment's id in a CreateService/UpdateService/DescribeServices
+    `service` (ECS lists the newest, PRIMARY, deployment first)."""
+    for deployment in raw_service.get("deployments") or ():
+        if deployment.get("status") == "PRIMARY" and deployment.get("id"):
+            return str(deployment["id"])
+    return None
+
+
 def is_stable(service: ServiceSnapshot | None) -> bool:
+    """One deployment, COMPLETED (or unreported), running == desired: what
+    `aws ecs wait services-stable` waits for, plus the rollout state.
+    """
     if service is None:
         return False
     return (

@@ -12,8 +12,7 @@ from typing import Any
 
 from ecs_gitops.aws.clients import Clients, translate
 from ecs_gitops.errors import NotFoundError, PreflightError
-from ecs_gitops.plan import Plan
-from ecs_gitops.verify import Requirements, refusals, requirements
+from ecs_gitops.verify import Requirements
 
 IMAGE_BATCH = 100
 PARAMETER_BATCH = 50
@@ -124,7 +123,7 @@ def _target_group_types(req: Requirements, clients: Clients) -> list[str]:
 
 def check(req: Requirements, clients: Clients, *, refused: Iterable[str] = ()) -> None:
     """Raise `PreflightError` naming everything missing or refused; read-only."""
-    missing: list[str] = list(refused)
+    missing: list[str] = [*refused, *req.refused]
     ecr = clients.client("ecr")
     for repository, tags in sorted(req.images.items()):
         wanted = sorted(tags)
@@ -178,7 +177,3 @@ def check(req: Requirements, clients: Clients, *, refused: Iterable[str] = ()) -
     if missing:
         raise PreflightError(missing)
 
-
-def check_plan(plan: Plan, clients: Clients) -> None:
-    """`check` of everything `plan` refers to, and of what ECS would refuse in it."""
-    check(requirements(plan), clients, refused=refusals(plan))
