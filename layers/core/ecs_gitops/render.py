@@ -57,6 +57,15 @@ def _dump(model: Any) -> JSON:
     return dict(model.model_dump(by_alias=True, exclude_none=True)) if model is not None else {}
 
 
+def image_uri(service: Service, refs: Refs) -> str:
+    """The app container's image: this account's ECR, or `image.registry`'s."""
+    image = service.image
+    if image.registry is None:
+        return refs.image_uri(image.repository, image.tag)
+    prefix = f"{image.registry}/" if image.registry else ""
+    return f"{prefix}{image.repository}:{image.tag}"
+
+
 def network_mode(service: Service, env: Environment) -> str:
     """awsvpc with the file's `network:` (or the service's networkConfiguration), else
     bridge; `taskDefinition.networkMode` says otherwise."""
@@ -70,8 +79,7 @@ def network_mode(service: Service, env: Environment) -> str:
 
 def app_container(service: Service, env: Environment, refs: Refs) -> JSON:
     """The service's own container: the `container:` block plus the shorthand keys."""
-    container: JSON = {"name": service.name,
-                       "image": refs.image_uri(service.image.repository, service.image.tag),
+    container: JSON = {"name": service.name, "image": image_uri(service, refs),
                        "essential": True}
     container.update(_dump(service.container))
     if service.port is not None:
@@ -240,6 +248,21 @@ def service_input(service: Service, env: Environment, refs: Refs) -> JSON:
     return out
 
 
+def reported_service_fields(raw: Mapping[str, Any]) -> JSON:
+    """The managed members of a DescribeServices entry, those ECS reports on its PRIMARY
+    deployment merged in (serviceConnectConfiguration, volumeConfigurations,
+    vpcLatticeConfigurations: botocore's Service shape has no such member, its Deployment
+    shape has)."""
+    fields = {k: v for k, v in raw.items()
+              if k in SERVICE.members and not SERVICE.members[k].rule.from_deployment}
+    primary = next((d for d in raw.get("deployments") or () if d.get("status") == "PRIMARY"),
+                   None)
+    for key, node in SERVICE.members.items():
+        if node.rule.from_deployment and primary is not None and key in primary:
+            fields[key] = primary[key]
+    return fields
+
+
 def normalize_service_fields(raw: Mapping[str, Any], *, manage_count: bool) -> JSON:
     """A service (rendered, or a DescribeServices entry with its PRIMARY deployment's
     fields merged in) in canonical form. `desiredCount` only when `manage_count`."""
@@ -269,9 +292,11 @@ def normalize_service_fields(raw: Mapping[str, Any], *, manage_count: bool) -> J
         dc.setdefault("maximumPercent", 100)
         dc.setdefault("minimumHealthyPercent", 0)
         data["deploymentConfiguration"] = dc
-    # aws: tags are AWS's own (CloudFormation's, ...): no one may edit them.
+    # aws: tags are AWS's own (CloudFormation's, ...): no one may edit them. ecs-gitops'
+    # own markers are set when it creates a service and never compared: a service it
+    # adopted (`ecs-gitops import`) stays unmarked, so prune never deletes it.
     data["tags"] = [t for t in data.get("tags") or ()
-                    if not str(t.get("key", "")).lower().startswith("aws:")]
+                    if not str(t.get("key", "")).lower().startswith(("aws:", "ecs-gitops:"))]
     connect = data.get("serviceConnectConfiguration")
     if isinstance(connect, Mapping) and connect.get("services"):
         # ECS: "If the discoveryName isn't specified, the port mapping name is used".

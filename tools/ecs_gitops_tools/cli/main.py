@@ -303,9 +303,11 @@ def demo(
     raise typer.Exit(run(console, source=source, keep=keep))
 
 
+from ecs_gitops_tools.cli.adopt import import_command  # noqa: E402 - after app exists
 from ecs_gitops_tools.cli.history import history, rollback  # noqa: E402 - after app exists
 from ecs_gitops_tools.cli.local import invoke_command, local_app  # noqa: E402
 
+app.command("import")(import_command)
 app.command("history")(history)
 app.command("rollback")(rollback)
 app.add_typer(local_app, name="local")

@@ -13,22 +13,13 @@ from typing import Any
 
 from ecs_gitops.actual import DeploymentSnapshot, ServiceSnapshot, TaskDefinitionSnapshot
 from ecs_gitops.aws.clients import Clients, translate
-from ecs_gitops.canonical import SERVICE
 from ecs_gitops.errors import AwsError, NotFoundError, TimeoutExpiredError
-from ecs_gitops.render import normalize_task_definition, register_input
+from ecs_gitops.render import normalize_task_definition, register_input, reported_service_fields
 
 DESCRIBE_BATCH = 10  # DescribeServices takes at most 10 services per call
 
 # The per-container cache of immutable task definitions, keyed by ARN.
 _TASK_DEFINITIONS: dict[str, TaskDefinitionSnapshot] = {}
-
-# The managed service members DescribeServices reports on the service itself, and those
-# it reports only on the deployments (serviceConnectConfiguration, volumeConfigurations,
-# vpcLatticeConfigurations: botocore's Service shape has no such member, its
-# Deployment shape has).
-SERVICE_FIELDS = tuple(n for n, node in SERVICE.members.items() if not node.rule.from_deployment)
-DEPLOYMENT_FIELDS = tuple(n for n, node in SERVICE.members.items() if node.rule.from_deployment)
-
 
 def clear_cache() -> None:
     """Forget every cached task definition (a new container; tests)."""
@@ -45,16 +36,7 @@ def _td_snapshot(raw: Mapping[str, Any], tags: Any = None) -> TaskDefinitionSnap
     )
 
 
-def service_fields(raw: Mapping[str, Any]) -> dict[str, Any]:
-    """The managed members of a DescribeServices entry, those of its PRIMARY deployment
-    merged in (what `normalize_service_fields` takes)."""
-    fields = {k: raw[k] for k in SERVICE_FIELDS if k in raw}
-    primary = next((d for d in raw.get("deployments") or () if d.get("status") == "PRIMARY"),
-                   None)
-    for key in DEPLOYMENT_FIELDS:
-        if primary is not None and key in primary:
-            fields[key] = primary[key]
-    return fields
+service_fields = reported_service_fields
 
 
 def _service_snapshot(raw: Mapping[str, Any]) -> ServiceSnapshot:

@@ -25,6 +25,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
+from ecs_gitops.desired import checks
+
 Loc = tuple[str | int, ...]
 Problems = list[tuple[Loc, str]]
 
@@ -170,6 +172,20 @@ def _ports(boxes: list[dict[str, Any]], *, shared: bool) -> Problems:
     return problems
 
 
+def _plain_secrets(service: Mapping[str, Any]) -> Problems:
+    """Invariant 9 in every container, not only the shorthand `environment:`."""
+    problems: Problems = []
+    for index, box in enumerate(containers(service)):
+        if index == 0 and not service.get("container"):
+            continue
+        pairs = [e for e in box.get("environment") or () if isinstance(e, Mapping)]
+        values = {str(e.get("name")): e.get("value") for e in pairs}
+        for loc, message in checks.check_environment_names(values):
+            n = next(i for i, e in enumerate(pairs) if str(e.get("name")) == loc[0])
+            problems.append(((*_where(index), "environment", n, "name"), message))
+    return problems
+
+
 def check_service(service: Mapping[str, Any], *, explicit: Iterable[str] | None = None
                   ) -> Problems:
     """Rules within one service. `explicit`: the keys the file sets (snake or camel case);
@@ -185,6 +201,7 @@ def check_service(service: Mapping[str, Any], *, explicit: Iterable[str] | None 
             said = f"{other}.{key}" if key else other
             problems.append(((short,), f"{short} and {said} say the same thing: keep one"))
     problems += check_containers(service)
+    problems += _plain_secrets(service)
     block: Any = service.get("service") or {}
     if isinstance(block, Mapping):
         registries = block.get("serviceRegistries") or ()

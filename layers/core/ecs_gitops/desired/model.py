@@ -129,6 +129,13 @@ class Placement(StrEnum):
 
 
 class Image(_Model):
+    registry: str | None = Field(
+        default=None,
+        description="Registry host (and path) of an image outside this account's ECR, e.g. "
+        "'public.ecr.aws/nginx'; '' for Docker Hub short names ('nginx:1.27'). Default: the "
+        "stack's account and region's ECR.",
+        pattern=r"^([A-Za-z0-9][A-Za-z0-9.-]*(:[0-9]+)?(/[a-z0-9._-]+)*)?$",
+    )
     repository: str = Field(
         description="ECR repository name (in the stack's account and region), e.g. 'api'.",
         pattern=r"^[a-z0-9]+(?:[._/-][a-z0-9]+)*$",
@@ -334,6 +341,10 @@ class Service(_Model):
 
     @model_validator(mode="after")
     def _count_or_scaling(self) -> Service:
+        if self.build is not None and self.image.registry is not None:
+            raise PydanticCustomError(
+                "ecs_gitops", "a service built by CodeBuild runs from this account's ECR: "
+                "leave out image.registry", {"field": "image.registry"})
         if self.scaling is not None and self.desired_count is not None:
             raise PydanticCustomError(
                 "ecs_gitops",
