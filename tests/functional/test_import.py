@@ -70,3 +70,19 @@ def test_import_needs_a_source() -> None:
     result = runner.invoke(app, ["import"])
     assert result.exit_code == 1
     assert "--cluster" in result.output
+
+
+def test_import_of_an_awsvpc_task_definition_file_with_its_network(tmp_path: Path) -> None:
+    from ecs_gitops.desired import load_environment
+
+    corpus = json.loads((ROOT / "tests/corpus/ecspresso-ecs-task-def.json").read_text())
+    path, out = tmp_path / "td.json", tmp_path / "imported.yaml"
+    path.write_text(json.dumps(corpus["request"]))
+    result = runner.invoke(app, ["import", "--task-definition", str(path), "--subnet",
+                                 "subnet-0a", "--security-group", "sg-0a", "-o", str(out),
+                                 "--region", "ap-northeast-1"])
+    assert result.exit_code == 0, result.output
+    env = load_environment(out)
+    assert env.launch_type == "FARGATE"
+    assert [s.name for s in env.services[0].sidecars] == ["bash"]
+    assert "Not expressed exactly" not in out.read_text()
