@@ -91,4 +91,5 @@ def test_a_launch_type_change_is_a_replacement_and_says_so() -> None:
     assert replaced[0].reasons == ("launchType EC2 -> FARGATE",)
     assert not replaced[0].allowed
     text = "\n".join(replaced[0].describe())
-    assert "interruption" in text and "--allow-replace" in text
+    assert "interruption" in text
+    assert "--allow-replace" in text
