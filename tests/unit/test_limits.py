@@ -93,3 +93,17 @@ def test_a_launch_type_change_is_a_replacement_and_says_so() -> None:
     text = "\n".join(replaced[0].describe())
     assert "interruption" in text
     assert "--allow-replace" in text
+
+
+def test_a_target_group_whose_type_does_not_fit_the_network_mode_is_refused() -> None:
+    from dataclasses import replace
+
+    from builders import REFS, empty
+
+    env = environment(network={"subnets": ["subnet-0a"], "securityGroups": ["sg-0a"]})
+    web_tg = REFS.target_groups["web-tg"]
+    refs = replace(REFS, target_types={web_tg: "instance", REFS.target_groups["api-tg"]: "ip"})
+    needs = requirements(plan(env, replace(empty(env), refs=refs)))
+    assert needs.refused == ["target group web-tg registers targets by instance, but awsvpc "
+                             "tasks need ip"]
+    assert needs.target_group_modes == {}  # known from observe: no extra call

@@ -224,6 +224,8 @@ class Plan:
     unmanaged: tuple[str, ...] = ()  # in the cluster, not ours: reported, never touched
     orphaned: tuple[str, ...] = ()  # ours, no longer in the file, kept (prune is off)
     notes: tuple[str, ...] = field(default=())
+    # Target group ARN -> target type (instance, ip), as observe found them.
+    target_types: Mapping[str, str] = field(default_factory=dict)
 
     @property
     def empty(self) -> bool:
@@ -394,4 +396,5 @@ def plan(desired: Environment, actual: EnvironmentSnapshot) -> Plan:
         # else: another environment's service sharing the cluster; not ours to report.
     return Plan(environment=desired.environment, cluster=desired.cluster,
                 actions=tuple(actions), unmanaged=tuple(unmanaged),
-                orphaned=tuple(orphaned), notes=tuple(notes))
+                orphaned=tuple(orphaned), notes=tuple(notes),
+                target_types=dict(actual.refs.target_types))

@@ -32,6 +32,7 @@ class Refs:
 
     registry: str  # "123456789012.dkr.ecr.us-east-1.amazonaws.com"
     target_groups: Mapping[str, str] = field(default_factory=dict)  # name -> ARN
+    target_types: Mapping[str, str] = field(default_factory=dict)  # ARN -> instance | ip
 
     def image_uri(self, repository: str, tag: str) -> str:
         """The ECR image URI of `repository:tag` in this account and region."""

@@ -21,6 +21,9 @@ from ecs_gitops.plan import CreateService, Plan, RegisterTaskDefinition, Replace
 # RegisterTaskDefinition: "The task definition JSON ... can be up to 64 KiB in size"
 # (ECS service quotas, "Task definition size").
 MAX_TASK_DEFINITION_BYTES = 64 * 1024
+# Target type a target group must have for the tasks' network mode (ECS developer guide,
+# "Use a load balancer": awsvpc tasks register by IP, bridge and host tasks by instance).
+TARGET_TYPE = {"awsvpc": "ip", "bridge": "instance", "host": "instance"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -111,6 +114,15 @@ def requirements(plan: Plan) -> Requirements:
                 req.unresolved_target_groups.add(str(arn))
             elif action.service in modes:
                 req.target_group_modes[str(arn)] = modes[action.service]
+    for arn, mode in list(req.target_group_modes.items()):
+        kind = plan.target_types.get(arn)
+        if kind is None:
+            continue  # the preflight asks ELBv2
+        del req.target_group_modes[arn]
+        wanted = TARGET_TYPE.get(mode)
+        if wanted and kind != wanted:
+            req.refused.append(f"target group {arn.split('/')[-2] if '/' in arn else arn} "
+                               f"registers targets by {kind}, but {mode} tasks need {wanted}")
     req.refused.extend(refusals(plan))
     return req
 

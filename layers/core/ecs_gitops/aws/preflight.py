@@ -12,15 +12,12 @@ from typing import Any
 
 from ecs_gitops.aws.clients import Clients, translate
 from ecs_gitops.errors import NotFoundError, PreflightError
-from ecs_gitops.verify import Requirements
+from ecs_gitops.verify import TARGET_TYPE, Requirements
 
 IMAGE_BATCH = 100
 PARAMETER_BATCH = 50
 EC2_BATCH = 100
 TARGET_GROUP_BATCH = 20
-# Target type a target group must have for the tasks' network mode (ECS developer guide,
-# "Use a load balancer": awsvpc tasks register by IP, bridge and host tasks by instance).
-TARGET_TYPE = {"awsvpc": "ip", "bridge": "instance", "host": "instance"}
 
 
 def _existing(names: Iterable[str], batch: int, describe: Callable[[list[str]], set[str]]
