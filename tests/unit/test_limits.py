@@ -8,8 +8,10 @@ from typing import Any
 import pytest
 import yaml
 from builders import applied, environment, with_service
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from ecs_gitops.desired import load_environment_text
+from ecs_gitops.desired import limits, load_environment_text
 from ecs_gitops.errors import DesiredStateError
 from ecs_gitops.plan import ReplaceService, plan
 from ecs_gitops.verify import requirements
@@ -107,3 +109,26 @@ def test_a_target_group_whose_type_does_not_fit_the_network_mode_is_refused() ->
     assert needs.refused == ["target group web-tg registers targets by instance, but awsvpc "
                              "tasks need ip"]
     assert needs.target_group_modes == {}  # known from observe: no extra call
+
+
+JSONISH = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.text(max_size=5),
+    lambda children: st.lists(children, max_size=3) | st.dictionaries(
+        st.sampled_from(["name", "container", "sidecars", "port", "portMappings", "cpu",
+                         "memory", "essential", "dependsOn", "containerName", "environment",
+                         "service", "serviceRegistries", "placementStrategy", "loadBalancers",
+                         "loadBalancer", "containerPort", "serviceConnectConfiguration",
+                         "namespace", "schedulingStrategy", "value", "memoryReservation"]),
+        children, max_size=5),
+    max_leaves=20)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.dictionaries(st.sampled_from(["name", "container", "sidecars", "port", "cpu",
+                                        "memory", "service", "loadBalancers", "loadBalancer",
+                                        "desiredCount", "scaling"]), JSONISH, max_size=8))
+def test_the_rules_never_crash_on_raw_yaml(service: dict[str, Any]) -> None:
+    """The loader runs them over raw YAML, before types are known: anything goes in."""
+    for loc, message in limits.check_service(service):
+        assert isinstance(message, str)
+        assert isinstance(loc, tuple)

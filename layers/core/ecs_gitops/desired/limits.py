@@ -46,14 +46,23 @@ _EXCLUSIVE = (
 )
 
 
+def _seq(value: Any) -> list[Any]:
+    """`value` if it is a list (raw YAML may hold anything), else []."""
+    return list(value) if isinstance(value, list | tuple) else []
+
+
+def _map(value: Any) -> Mapping[str, Any]:
+    return value if isinstance(value, Mapping) else {}
+
+
 def containers(service: Mapping[str, Any]) -> list[dict[str, Any]]:
     """The service's containers as plain mappings: the app container first, then sidecars."""
-    app = dict(service.get("container") or {})
+    app = dict(_map(service.get("container")))
     app["name"] = service.get("name")
     app.setdefault("portMappings", [{"containerPort": service["port"], "protocol": "tcp"}]
                    if isinstance(service.get("port"), int) else [])
     out = [app]
-    out += [dict(s) for s in service.get("sidecars") or () if isinstance(s, Mapping)]
+    out += [dict(s) for s in _seq(service.get("sidecars")) if isinstance(s, Mapping)]
     return out
 
 
@@ -100,10 +109,10 @@ def check_containers(service: Mapping[str, Any]) -> Problems:
                              f"container {name!r} is defined twice in the task"))
         elif isinstance(name, str):
             seen[name] = index
-    if not any(box.get("essential", True) for box in boxes):
+    if not any(box.get("essential", True) is not False for box in boxes):
         problems.append((("container", "essential"),
                          "no container is essential: ECS refuses a task definition without one"))
-    graph = {str(b.get("name")): [str(d.get("containerName")) for d in b.get("dependsOn") or ()
+    graph = {str(b.get("name")): [str(d.get("containerName")) for d in _seq(b.get("dependsOn"))
                                   if isinstance(d, Mapping)] for b in boxes}
     for index, box in enumerate(boxes):
         for n, dep in enumerate(graph[str(box.get("name"))]):
@@ -149,10 +158,10 @@ def _ports(boxes: list[dict[str, Any]], *, shared: bool) -> Problems:
     names: set[str] = set()
     for index, box in enumerate(boxes):
         own: set[tuple[Any, Any]] = set()
-        for n, mapping in enumerate(box.get("portMappings") or ()):
+        for n, mapping in enumerate(_seq(box.get("portMappings"))):
             if not isinstance(mapping, Mapping) or mapping.get("containerPort") is None:
                 continue
-            port = (mapping.get("containerPort"), mapping.get("protocol", "tcp"))
+            port = (str(mapping.get("containerPort")), str(mapping.get("protocol", "tcp")))
             where = (*_where(index), "portMappings", n)
             if port in own:
                 problems.append((where, f"port {port[0]}/{port[1]} is mapped twice in "
@@ -178,7 +187,7 @@ def _plain_secrets(service: Mapping[str, Any]) -> Problems:
     for index, box in enumerate(containers(service)):
         if index == 0 and not service.get("container"):
             continue
-        pairs = [e for e in box.get("environment") or () if isinstance(e, Mapping)]
+        pairs = [e for e in _seq(box.get("environment")) if isinstance(e, Mapping)]
         values = {str(e.get("name")): e.get("value") for e in pairs}
         for loc, message in checks.check_environment_names(values):
             n = next(i for i, e in enumerate(pairs) if str(e.get("name")) == loc[0])
@@ -204,15 +213,15 @@ def check_service(service: Mapping[str, Any], *, explicit: Iterable[str] | None 
     problems += _plain_secrets(service)
     block: Any = service.get("service") or {}
     if isinstance(block, Mapping):
-        registries = block.get("serviceRegistries") or ()
+        registries = _seq(block.get("serviceRegistries"))
         if len(registries) > MAX_SERVICE_REGISTRIES:
             problems.append((("service", "serviceRegistries"),
                              "ECS associates a service with one service registry at most"))
-        strategies = block.get("placementStrategy") or ()
+        strategies = _seq(block.get("placementStrategy"))
         if len(strategies) > MAX_PLACEMENT_STRATEGIES:
             problems.append((("service", "placementStrategy"), "ECS takes at most "
                              f"{MAX_PLACEMENT_STRATEGIES} placement strategy rules"))
-        connect = block.get("serviceConnectConfiguration") or {}
+        connect = _map(block.get("serviceConnectConfiguration"))
         namespace = connect.get("namespace") if isinstance(connect, Mapping) else None
         if isinstance(namespace, str) and not namespace.startswith("arn:"):
             problems.append((("service", "serviceConnectConfiguration", "namespace"),
@@ -223,15 +232,15 @@ def check_service(service: Mapping[str, Any], *, explicit: Iterable[str] | None 
             problems.append((("service", "schedulingStrategy"), "a DAEMON service runs one task "
                              "per instance: leave out desiredCount and scaling"))
     names = {str(b.get("name")) for b in containers(service)}
-    targets = list(service.get("loadBalancers") or ())
+    targets = _seq(service.get("loadBalancers"))
     if isinstance(service.get("loadBalancer"), Mapping):
         targets.append(service["loadBalancer"])
     for n, lb in enumerate(targets):
         if not isinstance(lb, Mapping):
             continue
-        where: Loc = ("loadBalancers", n) if n < len(service.get("loadBalancers") or ()) else (
+        where: Loc = ("loadBalancers", n) if n < len(_seq(service.get("loadBalancers"))) else (
             "loadBalancer",)
-        if lb.get("containerName") and lb["containerName"] not in names:
+        if lb.get("containerName") and str(lb["containerName"]) not in names:
             problems.append(((*where, "containerName"), f"{lb['containerName']!r} is not a "
                              "container of the task"))
         if lb.get("containerPort") is None and service.get("port") is None:
