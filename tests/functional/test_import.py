@@ -42,6 +42,34 @@ def test_import_of_a_live_cluster_plans_empty(seeded: Any, moto_url: str, tmp_pa
     assert "no changes" in planned.output
 
 
+def test_import_marks_the_services_only_when_asked(seeded: Any, moto_url: str, tmp_path: Path
+                                                   ) -> None:
+    ecs = seeded.ecs
+    ecs.register_task_definition(family="legacy", containerDefinitions=[{
+        "name": "legacy", "image": "public.ecr.aws/nginx/nginx:1.27", "memory": 128}],
+        cpu="256", memory="512")
+    ecs.create_service(cluster="dbscluster", serviceName="legacy", taskDefinition="legacy",
+                       desiredCount=1)
+    url = ["--endpoint-url", moto_url]
+    out = tmp_path / "legacy.yaml"
+
+    def tags() -> dict[str, str]:
+        found = ecs.describe_services(cluster="dbscluster", services=["legacy"],
+                                      include=["TAGS"])["services"][0].get("tags", [])
+        return {t["key"]: t["value"] for t in found}
+
+    assert cli("import", "--cluster", "dbscluster", "-s", "legacy", "-o", str(out), *url
+               ).exit_code == 0
+    assert tags() == {}  # an import alone writes nothing to AWS
+    result = cli("import", "--cluster", "dbscluster", "-s", "legacy", "--environment",
+                 "production", "--mark", "-o", str(out), *url)
+    assert result.exit_code == 0, result.output
+    assert tags() == {"ecs-gitops:managed-by": "ecs-gitops",
+                      "ecs-gitops:environment": "production"}
+    planned = cli("plan", str(out), *url)
+    assert planned.exit_code == 0, planned.output + out.read_text()
+
+
 def test_import_of_some_services_only(seeded: Any, moto_url: str, tmp_path: Path) -> None:
     url = ["--endpoint-url", moto_url]
     assert cli("apply", str(ROOT / "desired_state/production.yaml"), "--yes", *url

@@ -663,10 +663,28 @@ def test_reconciler_creates_services_only_with_its_tags(policies_of: Any) -> Non
     assert _decide(reconcile, "ecs:TagResource", service,
                    {**request, "ecs:CreateAction": "CreateService"}) == "allowed"
     assert _decide(reconcile, "ecs:CreateService", service, {}) == "implicitDeny"
+    # The file's own tags may come with the markers (issue 11), never without them.
     extra = {**request, "aws:RequestTag/owner": "x", "aws:TagKeys": [*sorted(tags), "owner"]}
-    assert _decide(reconcile, "ecs:CreateService", service, extra) == "implicitDeny"
+    assert _decide(reconcile, "ecs:CreateService", service, extra) == "allowed"
+    unmarked = {"aws:RequestTag/owner": "x", "aws:TagKeys": ["owner"]}
+    assert _decide(reconcile, "ecs:CreateService", service, unmarked) == "implicitDeny"
     # Tagging an existing service (to take it over) is not a create.
     assert _decide(reconcile, "ecs:TagResource", _service_arn("legacy-billing"), request) == "implicitDeny"
+
+
+@pytest.mark.parametrize("action", ["ecs:TagResource", "ecs:UntagResource"])
+def test_reconciler_changes_the_files_tags_of_its_services_but_never_the_markers(
+        policies_of: Any, action: str) -> None:
+    reconcile = policies_of("ReconcileFunctionRole")
+    managed = {"aws:ResourceTag/ecs-gitops:managed-by": "ecs-gitops"}
+    team = {**managed, "aws:TagKeys": ["team"], "aws:RequestTag/team": "payments"}
+    assert _decide(reconcile, action, _service_arn("api"), team) == "allowed"
+    # Not on a service it does not manage (no taking over), and not the markers (no
+    # letting one go, no claiming one for another environment).
+    unmanaged = {"aws:TagKeys": ["team"], "aws:RequestTag/team": "payments"}
+    assert _decide(reconcile, action, _service_arn("legacy-billing"), unmanaged) == "implicitDeny"
+    marker = {**managed, "aws:TagKeys": ["ecs-gitops:environment"]}
+    assert _decide(reconcile, action, _service_arn("api"), marker) == "implicitDeny"
 
 
 def test_reconciler_reads_only_the_services_target_tracking_alarms(policies_of: Any) -> None:

@@ -23,7 +23,7 @@ from ecs_gitops.aws.autoscaling import AutoscalingAdapter
 from ecs_gitops.aws.clients import Clients
 from ecs_gitops.aws.ecs import EcsAdapter
 from ecs_gitops.errors import EcsGitopsError
-from ecs_gitops.render import Refs, target_group_name
+from ecs_gitops.render import ENVIRONMENT_TAG, MANAGED_BY_TAG, Refs, target_group_name
 from ecs_gitops.scaling import CPU_METRIC
 from ecs_gitops_tools import output
 from ecs_gitops_tools.cli.target import make_clients
@@ -74,6 +74,18 @@ def from_cluster(clients: Clients, cluster: str, names: list[str], notes: list[s
     return running, Refs(registry=registry, target_groups=target_groups)
 
 
+def mark(clients: Clients, cluster: str, names: list[str], environment: str) -> list[str]:
+    """Tag each service with ecs-gitops' markers, with the operator's credentials: the
+    controllers' role may change only services so marked, and may not mark one itself
+    (template.yaml, ChangeManagedServices and FileTagsOfManagedServices)."""
+    ecs = EcsAdapter(clients)
+    services = ecs.describe_services(cluster, names)
+    for name in names:
+        ecs.tag_service(services[name].arn, {MANAGED_BY_TAG: "ecs-gitops",
+                                             ENVIRONMENT_TAG: environment}, ())
+    return names
+
+
 def from_file(path: Path) -> Running:
     """A task definition JSON file: RegisterTaskDefinition input, or DescribeTaskDefinition
     output (with or without its `taskDefinition` wrapper)."""
@@ -115,6 +127,10 @@ def import_command(
         help="awsvpc security groups of a task definition imported from a file.")] = None,
     out: Annotated[Path | None, typer.Option(
         "--out", "-o", help="Write the file here (default: standard output).")] = None,
+    mark_services: Annotated[bool, typer.Option(
+        "--mark", help="Also tag the imported services as this environment's (ecs-gitops:"
+        "managed-by, ecs-gitops:environment), so that the controllers may manage them.")
+    ] = False,
     local: Annotated[bool, typer.Option("--local", help="Use the embedded AWS.")] = False,
     endpoint_url: Annotated[str | None, typer.Option(
         "--endpoint-url", metavar="URL", help="Send every AWS call to this endpoint.")] = None,
@@ -157,3 +173,11 @@ def import_command(
         err.print(output.styled(f"wrote {out} ({len(adopted.data['services'])} service(s))"))
     for note in adopted.notes:
         err.print(output.styled(f"! {note}", "yellow"), highlight=False, soft_wrap=True)
+    if mark_services and cluster is not None:
+        try:
+            names = [str(s.get("serviceName") or s["name"]) for s in adopted.data["services"]]
+            mark(clients, cluster, names, environment)
+        except EcsGitopsError as exc:
+            output.error(err, exc)
+            raise typer.Exit(1) from None
+        err.print(output.styled(f"marked {', '.join(names)} as {environment}'s"))
