@@ -30,12 +30,21 @@ from enum import StrEnum
 from typing import Protocol
 
 from ecs_gitops.actual import EnvironmentSnapshot, ServiceSnapshot
-from ecs_gitops.apply import ApplyResult, CloudPort, apply
+from ecs_gitops.apply import ApplyResult, CloudPort, apply, refused_replacements
 from ecs_gitops.deadline import Budget, Marks, ReleaseBook, Stopwatch
 from ecs_gitops.desired.model import Environment, Service
 from ecs_gitops.errors import PreflightError
 from ecs_gitops.events import Trigger
-from ecs_gitops.plan import Action, CreateService, Plan, RegisterTaskDefinition, UpdateService, plan
+from ecs_gitops.plan import (
+    Action,
+    CreateService,
+    PendingRevision,
+    Plan,
+    RegisterTaskDefinition,
+    ReplaceService,
+    UpdateService,
+    plan,
+)
 from ecs_gitops.render import Refs
 from ecs_gitops.store import (
     BadImage,
@@ -97,7 +106,9 @@ class Status(StrEnum):
     DRY_RUN = "dry run"  # planned and checked, nothing changed on purpose
     DRIFT_REPORTED = "drift reported"  # selfHeal is off and the schedule found drift
     DECLINED = "declined"  # the operator said no
-    PREFLIGHT_FAILED = "preflight failed"  # something the plan refers to is missing
+    # Something the plan refers to is missing, ECS would refuse it (size, target type), or
+    # it replaces a service nobody allowed to be replaced.
+    PREFLIGHT_FAILED = "preflight failed"
     REFUSED = "refused"  # the file names roles the stack may not pass
 
 
@@ -177,6 +188,7 @@ def reconcile_once(
     dry_run: bool = False,
     allowed_roles: frozenset[str] = frozenset(),
     confirm: Callable[[Plan], bool] | None = None,
+    allow_replace: bool = False,
     on_action: Callable[[Action], None] | None = None,
     clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     budget: Budget | None = None,
@@ -197,6 +209,9 @@ def reconcile_once(
         dry_run: plan, hold back and preflight, but change nothing.
         allowed_roles: task/execution role ARNs the stack may pass (empty: any).
         confirm: asked with the plan before anything is changed; False declines.
+        allow_replace: replace services whose change UpdateService cannot make even when
+            the file does not say `replace: true` for them (`ecs-gitops apply
+            --allow-replace`).
         on_action: called before each action is applied (progress output).
         clock: the current time (UTC), for release records and deadlines.
         budget: the invocation's remaining time; the run stops at the first safe point
@@ -218,7 +233,8 @@ def reconcile_once(
     """
     marks = Marks.read(store, desired.environment) if store is not None else Marks()
     run = _Run(cloud=cloud, store=store, revision=revision, trigger=trigger, marks=marks,
-               clock=clock, watch=Stopwatch(budget), on_action=on_action)
+               clock=clock, watch=Stopwatch(budget), on_action=on_action,
+               allow_replace=allow_replace)
     if resume is not None and not dry_run:
         return _resume(desired, run, list(dict.fromkeys(resume)), allowed_roles=allowed_roles)
     # 1-5. Observe, plan, refuse roles, settle earlier releases, hold back known-bad
@@ -241,7 +257,7 @@ def reconcile_once(
         return replace(seen, status=Status.DRIFT_REPORTED)
     # 8. Preflight: everything the plan refers to exists, before the first write.
     try:
-        cloud.preflight(requirements(seen.plan))
+        _preflight(seen.plan, run, dry_run=dry_run)
     except PreflightError as exc:
         return replace(seen, status=Status.PREFLIGHT_FAILED, missing=exc.missing)
     # 9. An operator may decline; a dry run stops here, having checked everything.
@@ -278,11 +294,21 @@ class _Run:
     clock: Callable[[], datetime]
     watch: Stopwatch
     on_action: Callable[[Action], None] | None
+    allow_replace: bool = False
     began: bool = False
     book: ReleaseBook = field(init=False)
 
     def __post_init__(self) -> None:
         self.book = ReleaseBook(self.store, on_flush=self.cloud.flush)
+
+
+def _preflight(the_plan: Plan, run: _Run, *, dry_run: bool = False) -> None:
+    """Step 8: raise `PreflightError` for anything missing, and for a replacement nobody
+    allowed (refused before the first write too)."""
+    run.cloud.preflight(requirements(the_plan))
+    refused = refused_replacements(the_plan, allow_replace=run.allow_replace)
+    if refused and not dry_run:
+        raise PreflightError(refused)
 
 
 def _record_what_ended(seen: Reconciled, run: _Run) -> None:
@@ -322,8 +348,8 @@ def _apply(seen: Reconciled, run: _Run) -> ApplyResult:
         return False
 
     try:
-        result = apply(seen.plan, run.cloud, on_action=run.on_action, on_applied=record,
-                       should_stop=should_stop)
+        result = apply(seen.plan, run.cloud, allow_replace=run.allow_replace,
+                       on_action=run.on_action, on_applied=record, should_stop=should_stop)
     finally:  # an AWS error: what was applied before it is recorded all the same
         run.watch.stop("service")
         run.book.flush()
@@ -366,7 +392,7 @@ def _resume(desired: Environment, run: _Run, services: list[str], *,
                              remaining, refused=seen.refused_roles)
         if seen.status is Status.PLANNED:
             try:
-                run.cloud.preflight(requirements(seen.plan))
+                _preflight(seen.plan, run)
             except PreflightError as exc:
                 return replace(_combined(desired, Status.PREFLIGHT_FAILED, actions, snapshot,
                                          settled, held, run, remaining), missing=exc.missing)
@@ -490,13 +516,14 @@ def release_deadline(service: Service, started: datetime) -> datetime:
 def release_of(action: Action, desired: Environment, *, revision: str, trigger: Trigger,
                deployment_id: str | None, registered: Mapping[str, str], started: datetime
                ) -> Release | None:
-    """The release an applied action starts: a CreateService, or an UpdateService that
-    changes the task definition; None for any other action."""
-    if not (isinstance(action, CreateService) or (
+    """The release an applied action starts: a CreateService, a ReplaceService, or an
+    UpdateService that changes the task definition; None for any other action."""
+    if not (isinstance(action, CreateService | ReplaceService) or (
             isinstance(action, UpdateService) and action.task_definition is not None)):
         return None
     service = desired.service(action.service)
-    arn = registered.get(action.service) or str(action.task_definition)
+    ref = action.task_definition
+    arn = (registered.get(ref.family) if isinstance(ref, PendingRevision) else None) or str(ref)
     return Release(
         environment=desired.environment, service=action.service, commit=revision,
         task_definition=arn, image=f"{service.image.repository}:{service.image.tag}",
@@ -512,7 +539,8 @@ def _iso(moment: datetime) -> str:
 def changing_services(the_plan: Plan) -> set[str]:
     """ECS names of the services a plan registers, creates or updates."""
     return {a.service for a in the_plan.actions
-            if isinstance(a, RegisterTaskDefinition | CreateService | UpdateService)}
+            if isinstance(a, RegisterTaskDefinition | CreateService | UpdateService
+                          | ReplaceService)}
 
 
 _REVISION = re.compile(r":(\d+)$")

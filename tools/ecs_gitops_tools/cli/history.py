@@ -21,6 +21,7 @@ from ecs_gitops.desired import Environment, load_environment, load_environment_t
 from ecs_gitops.desired.edit import set_image_tag
 from ecs_gitops.errors import DesiredStateError, EcsGitopsError
 from ecs_gitops.source import is_write_back
+from ecs_gitops_tools import output
 from ecs_gitops_tools.cli.target import resolve_file
 
 console = Console()
@@ -72,9 +73,9 @@ def history(
         path = resolve_file(environment)
         found = revisions(path, limit)
     except EcsGitopsError as exc:
-        err.print(f"[red]error:[/red] {escape(str(exc))}", highlight=False, soft_wrap=True)
+        output.error(err, exc)
         raise typer.Exit(1) from None
-    table = Table(title=f"history of {path}")
+    table = Table(title=output.styled(f"history of {path}"))
     for column in ("commit", "date", "by", "what", "image tags"):
         table.add_column(column)
     for index, rev in enumerate(found):
@@ -86,7 +87,8 @@ def history(
             changed = {service: changed[service]}
         tags = ", ".join(f"{k}={v[:12]}" for k, v in changed.items()) or "-"
         who = "ecs-gitops" if rev.write_back else rev.author
-        table.add_row(rev.commit[:10], rev.date[:19], who, rev.subject, tags)
+        table.add_row(*(output.styled(cell) for cell in (
+            rev.commit[:10], rev.date[:19], who, rev.subject, tags)))
     console.print(table)
 
 
@@ -117,7 +119,7 @@ def rollback(
                                  + ", ".join(s.name for s in env.services)) from None
         target = to or _previous_tag(path, service, current)
         if target == current:
-            console.print(f"{service} is already at {current[:12]}: nothing to do")
+            console.print(output.styled(f"{service} is already at {current[:12]}: nothing to do"))
             return
         text = path.read_text(encoding="utf-8")
         new_text = set_image_tag(text, service, target, path=str(path))
@@ -132,9 +134,10 @@ def rollback(
         if push:
             _git("push", "-q", push, f"HEAD:{env.branch}")
     except (EcsGitopsError, ValueError) as exc:
-        err.print(f"[red]error:[/red] {escape(str(exc))}", highlight=False, soft_wrap=True)
+        output.error(err, exc)
         raise typer.Exit(1) from None
-    console.print(f"[green]committed[/green] {commit[:10]}: {service} {current[:12]} -> "
-                  f"{target[:12]} in {path}")
+    console.print("[green]committed[/green] " + escape(
+        f"{commit[:10]}: {service} {current[:12]} -> {target[:12]} in {path}"), highlight=False)
     if not push:
-        console.print(f"push it to deploy: git push <remote> HEAD:{env.branch}", highlight=False)
+        console.print(output.styled(f"push it to deploy: git push <remote> HEAD:{env.branch}"),
+                      highlight=False)

@@ -15,9 +15,9 @@ from typing import Annotated, Any
 
 import typer
 from rich.console import Console
-from rich.markup import escape
 
 from ecs_gitops.errors import EcsGitopsError
+from ecs_gitops_tools import output
 from ecs_gitops_tools.cli.target import LOCAL_DIR
 
 local_app = typer.Typer(help="Keep the embedded cloud running in the background "
@@ -131,7 +131,7 @@ def local_status(
     timeline = directory / "timeline.log"
     if timeline.exists():
         for text in timeline.read_text().splitlines()[-lines:]:
-            console.print(text, highlight=False, soft_wrap=True)
+            console.print(output.styled(text), highlight=False, soft_wrap=True)
 
 
 def invoke_command(
@@ -183,7 +183,7 @@ def invoke_command(
         with redirect_stdout(sys.stderr):  # the function's log lines, as sam prints them
             result = invoke(spec, payload, env)
     except EcsGitopsError as exc:
-        err.print(f"[red]error:[/red] {escape(str(exc))}", highlight=False)
+        output.error(err, exc)
         raise typer.Exit(1) from None
     sys.stdout.write(json.dumps(result, indent=2, default=str) + "\n")
 
