@@ -528,6 +528,7 @@ EXPECTED_ACTIONS = {
         "application-autoscaling:DeregisterScalableTarget", "iam:CreateServiceLinkedRole",
         "cloudwatch:PutMetricAlarm", "cloudwatch:DeleteAlarms", "cloudwatch:DescribeAlarms",
         "elasticloadbalancing:DescribeTargetGroups", "ssm:DescribeParameters", "ecr:DescribeImages",
+        "events:PutEvents",  # its continuation, when it stops before its deadline
         "sns:Publish",
     },
     "DeploymentEventsFunctionRole": _REPOSITORY_READ | {
@@ -540,7 +541,8 @@ EXPECTED_ACTIONS = {
 }  # fmt: skip
 BASE_ACTIONS = {
     "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem",
-    "dynamodb:Query", "sqs:SendMessage", "xray:PutTraceSegments", "xray:PutTelemetryRecords",
+    "dynamodb:Query", "dynamodb:BatchGetItem", "dynamodb:BatchWriteItem",
+    "sqs:SendMessage", "xray:PutTraceSegments", "xray:PutTelemetryRecords",
 }  # fmt: skip
 
 
@@ -718,3 +720,32 @@ def test_no_controller_reads_a_parameter_value(resources: dict[str, Any], polici
         for name in ("/simpleweb/db-password", "/docker/password"):
             for action in ("ssm:GetParameters", "ssm:GetParameter", "ssm:GetParametersByPath"):
                 assert _decide(policies_of(role), action, parameter + name) == "implicitDeny", role
+
+
+def test_reconciler_may_put_only_its_continuation(policies_of: Any) -> None:
+    reconcile = policies_of("ReconcileFunctionRole")
+    bus = f"arn:aws:events:{REGION}:{ACCOUNT}:event-bus/default"
+    ours = {"events:source": "ecs-gitops", "events:detail-type": "Reconcile Requested"}
+    assert _decide(reconcile, "events:PutEvents", bus, ours) == "allowed"
+    for context in ({**ours, "events:detail-type": "CodeBuild Build State Change"},
+                    {**ours, "events:source": "aws.codebuild"}, {}):
+        assert _decide(reconcile, "events:PutEvents", bus, context) == "implicitDeny", context
+    other_bus = f"arn:aws:events:{REGION}:{ACCOUNT}:event-bus/payments"
+    assert _decide(reconcile, "events:PutEvents", other_bus, ours) == "implicitDeny"
+
+
+@pytest.mark.parametrize("role", sorted(EXPECTED_ACTIONS))
+def test_every_controller_reads_and_writes_its_state_in_batches(policies_of: Any, role: str) -> None:
+    table = f"arn:aws:test:{REGION}:{ACCOUNT}:StateTable"
+    for action in ("dynamodb:BatchGetItem", "dynamodb:BatchWriteItem"):
+        assert _decide(policies_of(role), action, table) == "allowed", action
+        assert _decide(policies_of(role), action,
+                       f"arn:aws:dynamodb:{REGION}:{ACCOUNT}:table/other") == "implicitDeny"
+
+
+def test_the_reconciler_stops_before_its_timeout(template: dict[str, Any]) -> None:
+    function = _function(template, "ReconcileFunction")
+    variables = function["Environment"]["Variables"]
+    margin = float(variables["DEADLINE_MARGIN_SECONDS"])
+    assert 0 < margin < function["Timeout"] / 5
+    assert 1 <= int(variables["MAX_CONTINUATIONS"]) < 16  # Lambda's recursion limit

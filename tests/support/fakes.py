@@ -357,6 +357,7 @@ class FakeCloud:
     missing: list[str] = field(default_factory=list)  # what preflight reports missing
     calls: list[tuple[str, Any]] = field(default_factory=list)
     tick: Callable[[], None] | None = None  # called by every mutating call (time passes)
+    observed: list[tuple[tuple[str, ...] | None, bool]] = field(default_factory=list)
     _deployments: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
 
     def _snapshots(self, cluster: str) -> dict[str, ServiceSnapshot]:
@@ -375,6 +376,7 @@ class FakeCloud:
     def observe(self, env: Environment, *, only: Collection[str] | None = None,
                 latest_revisions: bool = True) -> EnvironmentSnapshot:
         self.calls.append(("observe", tuple(only) if only is not None else env.environment))
+        self.observed.append((tuple(only) if only is not None else None, latest_revisions))
         services = {n: s for n, s in self._snapshots(env.cluster).items()
                     if only is None or n in only}
         latest: dict[str, TaskDefinitionSnapshot] = {}
@@ -522,6 +524,21 @@ class Fakes:
                  "bus": self.bus, "cloud": self.cloud, "clock": FakeClock(self.store)}
         ports.update(override)
         return Ports(**ports)
+
+
+class DeadlineClock:
+    """The store's clock as the controllers' `Clock`, for an invocation that ends
+    `seconds` after it starts (time passes as the store's `now` moves)."""
+
+    def __init__(self, store: FakeStore, seconds: float) -> None:
+        self._store = store
+        self.deadline = store.now + seconds
+
+    def now(self) -> float:
+        return self._store.now
+
+    def remaining(self) -> float:
+        return max(0.0, self.deadline - self._store.now)
 
 
 class FakeClock:

@@ -15,12 +15,14 @@ newest commits, no duplicate commit, no lost release.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import pytest
-from fakes import Fakes, build_detail
+import yaml
+from fakes import DeadlineClock, Fakes, build_detail
 from scenes import (
+    ACCOUNT,
     SCHEDULE,
     TAG,
     deployment_event,
@@ -34,6 +36,7 @@ from ecs_gitops.controllers.outcome import Outcome
 from ecs_gitops.controllers.ports import Ports
 from ecs_gitops.desired.edit import set_image_tag
 from ecs_gitops.errors import EcsGitopsError
+from ecs_gitops.events import ReconcileEvent, Trigger
 from ecs_gitops.store import ReleaseState, bad_image_key, tip_key
 
 WRITES: dict[str, tuple[str, ...]] = {
@@ -194,6 +197,66 @@ def _healthy(fakes: Fakes, ctx: dict[str, Any]) -> None:
     assert fakes.store.releases("production", "api", limit=1)[0].outcome is ReleaseState.HEALTHY
 
 
+LONG = 6  # services of the scenario whose reconcile needs two invocations
+
+
+def _long_change(fakes: Fakes) -> dict[str, Any]:
+    fakes.settings = replace(fakes.settings, deadline_margin=2)
+    tag = "3" * 40
+    fakes.git.commit("main", {"desired_state/production.yaml": yaml.safe_dump({
+        "schemaVersion": 1, "environment": "production", "branch": "main",
+        "region": "us-east-1", "cluster": "dbscluster",
+        "services": [{"name": f"svc{i}", "image": {"repository": "app", "tag": tag},
+                      "cpu": 256, "memory": 512, "port": 80, "desiredCount": 1}
+                     for i in range(LONG)]}, sort_keys=False)})
+    fakes.cloud.tick = lambda: setattr(fakes.store, "now", fakes.store.now + 1)
+    return {"tag": tag}
+
+
+def _with_continuations(fakes: Fakes, ports: Ports, ctx: dict[str, Any]) -> Outcome:
+    """A reconcile whose invocations may run 10 s (each service takes 2 s of calls), and
+    each continuation it asks for, delivered as EventBridge would."""
+    first = len(fakes.bus.details)
+    outcome = reconcile.handle(reconcile_event("production"),
+                               replace(ports, clock=DeadlineClock(fakes.store, 10)))
+    for detail in _continuations(fakes, first):
+        outcome = reconcile.handle(_continuation(detail),
+                                   replace(ports, clock=DeadlineClock(fakes.store, 10)))
+    return outcome
+
+
+def _continuations(fakes: Fakes, start: int) -> Any:
+    """The continuation events put from index `start` on, including those put while
+    they are being delivered."""
+    n = start
+    while n < len(fakes.bus.details):
+        detail = fakes.bus.details[n]
+        n += 1
+        if detail["reason"] == Trigger.CONTINUATION.value:
+            yield detail
+
+
+def _continuation(detail: dict[str, Any]) -> ReconcileEvent:
+    return ReconcileEvent.model_validate({
+        "version": "0", "id": f"continuation-{detail['continuation']}",
+        "detail-type": "Reconcile Requested", "source": "ecs-gitops", "account": ACCOUNT,
+        "time": "2026-11-30T00:00:00Z", "region": "us-east-1", "resources": [],
+        "detail": {k: v for k, v in detail.items() if v is not None}})
+
+
+def _long_converged(fakes: Fakes, ctx: dict[str, Any]) -> None:
+    names = [f"svc{i}" for i in range(LONG)]
+    latest = fakes.store.latest_releases("production", names)
+    for name in names:
+        assert fakes.cloud.running_image("dbscluster", name).endswith(ctx["tag"]), name
+        running = fakes.cloud.services[name]["deployments"][0].id
+        assert latest[name].deployment_id == running, (name, latest.get(name))
+    registered = [c[1] for c in fakes.cloud.calls
+                  if c[0] == "register_task_definition" and c[1] in names]
+    # stopped at deadlines, killed anywhere: never a second revision of a family
+    assert sorted(registered) == names, registered
+
+
 def _lost_events(fakes: Fakes) -> dict[str, Any]:
     sweep.handle(SCHEDULE, fakes.ports())  # the first sweep records the tips
     after = fakes.git.commit("development", {"apps/api/main.py": "v2"})  # its push is lost
@@ -227,6 +290,8 @@ SCENARIOS = [
              _healthy),
     Scenario("the sweep builds a lost push", _lost_events,
              lambda f, p, c: sweep.handle(SCHEDULE, p), _swept),
+    Scenario("a reconcile that stops at its deadline continues until done", _long_change,
+             _with_continuations, _long_converged),
 ]
 
 
@@ -240,6 +305,14 @@ def _retry(fakes: Fakes, scenario: Scenario, ctx: dict[str, Any]) -> None:
             scenario.deliver(fakes, fakes.ports(), ctx)
         except EcsGitopsError as exc:
             if not exc.transient:  # a failure Lambda would not retry is a finding
+                raise
+    # Continuations put before the kill are delivered too (EventBridge delivers them
+    # whatever became of the invocation that put them).
+    for detail in _continuations(fakes, 0):
+        try:
+            reconcile.handle(_continuation(detail), fakes.ports())
+        except EcsGitopsError as exc:
+            if not exc.transient:
                 raise
     fakes.store.now += 900
     sweep.handle(SCHEDULE, fakes.ports())
@@ -308,3 +381,13 @@ def test_the_harness_notices_a_lost_build() -> None:
     _retry(fakes, SCENARIOS[0], ctx)
     with pytest.raises(AssertionError):
         _push_converged(fakes, ctx)
+
+
+def test_the_deadline_scenario_really_continues() -> None:
+    """Its undisturbed run takes two invocations (one continuation), so that kills land
+    in the first run, in the continuation and between them."""
+    fakes = world()
+    ctx = _long_change(fakes)
+    _with_continuations(fakes, fakes.ports(), ctx)
+    assert [d["continuation"] for d in _continuations(fakes, 0)] == [1]
+    _long_converged(fakes, ctx)
