@@ -25,7 +25,6 @@ are not AWS's: they show where the time goes in our code and moto's, not latency
 from __future__ import annotations
 
 import argparse
-import json
 import math
 import os
 import sys
@@ -47,6 +46,7 @@ from moto import mock_aws  # noqa: E402  (after the fake credentials)
 from ecs_gitops.aws import ecs as ecs_adapter  # noqa: E402
 from ecs_gitops.aws.clients import Clients  # noqa: E402
 from ecs_gitops.aws.cloud import AwsCloud  # noqa: E402
+from ecs_gitops.aws.pacing import Pacer  # noqa: E402
 from ecs_gitops.desired.model import Environment  # noqa: E402
 from ecs_gitops.engine import Reconciled, reconcile_once  # noqa: E402
 from ecs_gitops.events import Trigger  # noqa: E402
@@ -98,58 +98,6 @@ def environment(n: int, tag: str) -> Environment:
                   "execution": "arn:aws:iam::123456789012:role/bench-execution"},
         "services": services,
     })
-
-
-def aws_like_pages() -> None:
-    """Make moto page the list reads as AWS does, so that call counts are AWS's (moto 5.2).
-
-    Bench-local: moto's ListServices ignores maxResults (AWS: at most 100 a page);
-    its DescribeScalableTargets returns the same NextToken ("49") for every page after
-    the first, so more than 100 targets loop forever (AWS: at most 50 a page); its
-    DescribeScalingPolicies pages by 100 (AWS: at most 10).
-    """
-    from moto.applicationautoscaling import responses
-    from moto.core.responses import ActionResult
-    from moto.ecs import responses as ecs_responses
-
-    def list_services(self: Any) -> Any:
-        arns = self.ecs_backend.list_services(
-            self._get_param("cluster", "default"), self._get_param("schedulingStrategy"),
-            launch_type=self._get_param("launchType"))
-        size = min(int(self._get_param("maxResults") or 10), 100)
-        start = int(self._get_param("nextToken") or 0)
-        page: dict[str, Any] = {"serviceArns": arns[start:start + size]}
-        if start + size < len(arns):
-            page["nextToken"] = str(start + size)
-        return ActionResult(page)
-
-    def describe_scalable_targets(self: Any) -> str:
-        self._validate_params()
-        targets = self.applicationautoscaling_backend.describe_scalable_targets(
-            self._get_param("ServiceNamespace"), self._get_param("ResourceIds"),
-            self._get_param("ScalableDimension"))
-        size = min(self._get_int_param("MaxResults") or 50, 50)
-        start = int(self._get_param("NextToken") or 0)
-        page = targets[start:start + size]
-        more = start + size < len(targets)
-        return json.dumps({"ScalableTargets": [responses._build_target(t) for t in page],
-                           "NextToken": str(start + size) if more else None})
-
-    def describe_scaling_policies(self: Any) -> str:
-        token, page = self.applicationautoscaling_backend.describe_scaling_policies(
-            service_namespace=self._get_param("ServiceNamespace"),
-            resource_id=self._get_param("ResourceId"),
-            scalable_dimension=self._get_param("ScalableDimension"),
-            max_results=min(self._get_int_param("MaxResults") or 10, 10),
-            next_token=self._get_param("NextToken"))
-        return json.dumps({"ScalingPolicies": [responses._build_policy(p) for p in page],
-                           "NextToken": token})
-
-    cls: Any = responses.ApplicationAutoScalingResponse
-    cls.describe_scalable_targets = describe_scalable_targets
-    cls.describe_scaling_policies = describe_scaling_policies
-    ecs_cls: Any = ecs_responses.EC2ContainerServiceResponse
-    ecs_cls.list_services = list_services
 
 
 @dataclass
@@ -248,7 +196,10 @@ def bench_size(n: int, *, ecs_deploy_budget: float, say: Callable[[str], None]) 
     v1, v2, v3 = environment(n, "v1"), environment(n, "v2"), environment(n, "v3")
     ecs_adapter.clear_cache()
     with mock_aws():
-        clients = Clients(region=REGION, embedded=True)
+        # Calls, not throttling, are measured here: ECS's buckets a million times larger
+        # (bench/reconcile_at_scale.py measures the reconcile against them).
+        clients = Clients(region=REGION, embedded=True,
+                          pacer=Pacer.from_environment({"PACING_SCALE": "1000000"}))
         start = time.perf_counter()
         seed([v1], clients)
         clients.client("ssm").put_parameter(Name=SECRET, Value="placeholder", Type="SecureString",
@@ -383,8 +334,7 @@ def main(argv: list[str] | None = None) -> int:
     if not sizes or min(sizes) < 1 or max(sizes) > 9999:
         parser.error("--sizes takes numbers from 1 to 9999")
 
-    apply_patches()
-    aws_like_pages()
+    apply_patches()  # includes AWS-sized pages (ecs_gitops_tools.local.moto_scale)
 
     def say(line: str) -> None:
         print(line, file=sys.stderr, flush=True)

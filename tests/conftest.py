@@ -61,11 +61,16 @@ def aws(moto_url: str) -> Iterator[Any]:
 
     from ecs_gitops.aws import ecs
     from ecs_gitops.aws.clients import Clients
+    from ecs_gitops.aws.pacing import Pacer
 
     reset = urllib.request.Request(f"{moto_url}/moto-api/reset", method="POST")  # noqa: S310
     urllib.request.urlopen(reset, timeout=10).close()  # noqa: S310 - our loopback moto server
     ecs.clear_cache()
-    yield Clients(region="us-east-1", endpoint_url=moto_url)
+    # ECS's own token buckets, 100 times larger: the tests' set-up (dozens of services)
+    # is paced as on AWS without waiting as long; tests/functional/test_pacing_embedded.py
+    # and the handlers (their own clients) run at the documented rates.
+    yield Clients(region="us-east-1", endpoint_url=moto_url,
+                  pacer=Pacer.from_environment({"PACING_SCALE": "100"}))
     ecs.clear_cache()
 
 

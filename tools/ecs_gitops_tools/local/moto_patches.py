@@ -214,4 +214,7 @@ def apply_patches() -> None:
         response_cls: Any = CodeBuildResponse
         response_cls.list_builds_for_project = _list_builds_for_project(
             response_cls.list_builds_for_project)
+        from ecs_gitops_tools.local import moto_scale
+
+        moto_scale.apply()  # pages as AWS sizes them, services looked up by key
         _applied = True

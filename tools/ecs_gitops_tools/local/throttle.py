@@ -85,8 +85,12 @@ def _guarded(action: str, original: Callable[..., Any]) -> Callable[..., Any]:
 
 
 def _patch() -> None:
-    """Wrap each paced action of moto's ECS responses once (idempotent)."""
+    """Wrap each paced action of moto's ECS responses once (idempotent), after the
+    other patches (which replace some of the same methods)."""
     global _patched
+    from ecs_gitops_tools.local.moto_patches import apply_patches
+
+    apply_patches()
     with _lock:
         if _patched:
             return
