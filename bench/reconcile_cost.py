@@ -71,6 +71,14 @@ def service_name(i: int) -> str:
 
 def environment(n: int, tag: str) -> Environment:
     """N services in the desired-state format of desired_state/*.yaml (camelCase keys)."""
+    return Environment.model_validate(environment_data(n, tag))
+
+
+def environment_data(n: int, tag: str, *, environment_name: str = "bench",
+                     roles: tuple[str, str] = ("arn:aws:iam::123456789012:role/bench-task",
+                                               "arn:aws:iam::123456789012:role/bench-execution"),
+                     ) -> dict[str, Any]:
+    """`environment(n, tag)` as the desired-state file says it (what YAML would load)."""
     services = []
     for i in range(1, n + 1):
         name = service_name(i)
@@ -91,13 +99,12 @@ def environment(n: int, tag: str) -> Environment:
         if i <= LOAD_BALANCED:
             service["loadBalancer"] = {"targetGroup": f"bench-{name}", "healthCheckGracePeriod": 60}
         services.append(service)
-    return Environment.model_validate({
-        "schemaVersion": 1, "environment": "bench", "branch": "main", "region": REGION,
+    return {
+        "schemaVersion": 1, "environment": environment_name, "branch": "main", "region": REGION,
         "cluster": CLUSTER, "launchType": "EC2",
-        "roles": {"task": "arn:aws:iam::123456789012:role/bench-task",
-                  "execution": "arn:aws:iam::123456789012:role/bench-execution"},
+        "roles": {"task": roles[0], "execution": roles[1]},
         "services": services,
-    })
+    }
 
 
 @dataclass

@@ -113,6 +113,41 @@ class EcrRegistry:
         return True
 
 
+# SNS Publish: "Messages must be UTF-8 encoded strings and at most 256 KB in size
+# (262,144 bytes, not 262,144 characters)" (Amazon SNS API Reference, Publish).
+SNS_MESSAGE_BYTES = 262_144
+
+
+def bounded_message(message: Mapping[str, Any], limit: int = SNS_MESSAGE_BYTES) -> str:
+    """`message` as JSON of at most `limit` UTF-8 bytes: while it is too long, the
+    longest value (a list, a text) is halved and says how much was left out, so that a
+    notification about 1,000 services is sent shortened rather than refused.
+
+    Raises:
+        ValueError: even with every value emptied it does not fit (`limit` too small).
+    """
+    data: dict[str, Any] = dict(message)
+
+    def encoded() -> bytes:
+        return json.dumps(data, sort_keys=True, default=str).encode()
+
+    while len(encoded()) > limit:
+        key = max(data, key=lambda k: len(json.dumps(data[k], default=str)))
+        value = data[key]
+        if isinstance(value, list) and len(value) > 1:
+            kept = value[:len(value) // 2]
+            data[key] = [*kept, f"... and {len(value) - len(kept)} more"]
+        elif isinstance(value, str) and len(value) > 64:
+            cut = len(value) // 2
+            data[key] = f"{value[:cut]}... ({len(value) - cut} more characters)"
+        elif isinstance(value, dict) and value:
+            data[key] = json.dumps(value, sort_keys=True, default=str)
+        else:
+            raise ValueError(f"a message of {len(encoded())} bytes cannot be shortened to "
+                             f"{limit}")
+    return encoded().decode()
+
+
 class SnsNotifier:
     """The controllers' `Notifier` port on SNS (a no-op without a topic)."""
 
@@ -121,13 +156,13 @@ class SnsNotifier:
         self.topic_arn = topic_arn
 
     def notify(self, subject: str, message: Mapping[str, Any]) -> None:
-        """Publish `message` as JSON under `subject` (SNS caps subjects at 100 characters)."""
+        """Publish `message` as JSON under `subject` (SNS caps subjects at 100 characters
+        and messages at 256 KB: a longer message is shortened, `bounded_message`)."""
         if not self.topic_arn:
             return
         with translate("Publish"):
             self.sns.publish(TopicArn=self.topic_arn, Subject=subject[:100],
-                             Message=json.dumps({"subject": subject, **message},
-                                                sort_keys=True, default=str))
+                             Message=bounded_message({"subject": subject, **message}))
 
 
 class EventBridgeBus:
