@@ -7,8 +7,9 @@ The real-AWS shape, on the embedded AWS:
 - moto as a server on 127.0.0.1 with ecs-gitops' patches (AWS-sized pages, services
   looked up by key: `ecs_gitops_tools.local.moto_scale`) and ECS's request throttling
   enforced (`ecs_gitops_tools.local.throttle`: the documented token buckets), all
-  *time-scaled* by `--scale`: every bucket holds and refills `scale` times as much, the
-  function's timeout is divided by `scale`, and so is its deadline margin; the function
+  *time-scaled* by `--scale`: every bucket refills `scale` times as fast (and holds as
+  many tokens as on AWS), the function's timeout is divided by `scale`, and so is its
+  deadline margin; the function
   paces itself with the same scaled buckets (`PACING_SCALE`). With the default 10, the
   980 s that 1,000 registrations need on AWS take 98 s.
 - the controllers' stack from template.yaml (state table, dead-letter queue), a git
@@ -106,6 +107,7 @@ class Run:
     throttled: Counter[str] = field(default_factory=Counter)
     accepted: Counter[str] = field(default_factory=Counter)
     dead_letters: int = 0
+    admitted: list[float] = field(default_factory=list)  # RegisterTaskDefinition times
     checks: list[tuple[str, bool, str]] = field(default_factory=list)
 
     @property
@@ -140,7 +142,7 @@ def floor_seconds(calls: Counter[str], scale: float) -> tuple[float, str]:
             by_category[category] += count
     best, which = 0.0, "none"
     for category, count in by_category.items():
-        rate = ECS_CATEGORIES[category][0].scaled(scale)
+        rate = ECS_CATEGORIES[category][0].faster(scale)
         seconds = max(0.0, count - rate.burst) / rate.per_second
         if seconds > best:
             best, which = seconds, category
@@ -224,6 +226,10 @@ def main(argv: list[str] | None = None) -> int:
         latest = store.latest_releases(ENVIRONMENT, names)
         store.record_releases([replace(r, outcome=ReleaseState.HEALTHY) for r in latest.values()])
         say(f"set-up: {n} services created and healthy in {time.perf_counter() - started:.0f}s")
+        if os.environ.get("BENCH_DEBUG"):
+            remembered = store.task_definition_documents(
+                [latest[nm].task_definition for nm in names])
+            say(f"DEBUG remembered task definitions: {len(remembered)} of {n}")
 
         # The measured run: one commit changes every image; ECS throttles from here on.
         tip = commit_file(repo, v2, "every image v1 -> v2")
@@ -266,6 +272,8 @@ def main(argv: list[str] | None = None) -> int:
                 f"(deadline {timeout:.0f}s), {sum(calls.values())} calls, "
                 f"{calls['ecs:RegisterTaskDefinition']} registered, left {invocation.left}"
                 + (f", error {delivery.error}" if delivery.error else ""))
+            if os.environ.get("BENCH_DEBUG"):
+                say(f"    {dict(sorted(calls.items()))}")
             if args.container == "cold":
                 wiring.forget_container()
                 ecs_adapter.clear_cache()
@@ -276,12 +284,13 @@ def main(argv: list[str] | None = None) -> int:
         throttle.enforce(scale)
         say(f"measured run: {n} image changes, ECS throttled (x{scale:g}), function timeout "
             f"{timeout:.0f}s, margin {margin:.0f}s, {args.container} containers")
-        started = time.perf_counter()
+        started, origin = time.perf_counter(), time.monotonic()
         bus.put(reconcile_event("push"))
         bus.run(pump)
         run.seconds = time.perf_counter() - started
         seen = throttle.stats()
         run.throttled, run.accepted = seen["throttled"], seen["accepted"]
+        run.admitted = [t - origin for t in throttle.admitted("RegisterTaskDefinition")]
         throttle.enforce(None)
         dlq = sqs.get_queue_attributes(QueueUrl=refs["DeadLetterQueue"],
                                        AttributeNames=["ApproximateNumberOfMessages"])
@@ -331,6 +340,14 @@ def report(run: Run, *, n: int, scale: float, container: str) -> None:
           f"{len(run.invocations)} invocations in {run.seconds:.1f}s; throttling floor "
           f"{floor:.1f}s ({category}); ratio {run.seconds / floor if floor else math.nan:.3f} "
           f"(on AWS: {run.seconds * scale:.0f}s against {floor * scale:.0f}s)\n")
+    gaps = sorted((b - a for a, b in zip(run.admitted, run.admitted[1:], strict=False)),
+                  reverse=True)
+    window = 20 / scale  # what ECS's bucket (20) refills in: a pause up to this costs nothing
+    lost = sum(g - window for g in gaps if g > window)
+    print(f"Registrations: the first {run.admitted[0] if run.admitted else 0:.1f}s after the "
+          f"run started (its bucket refills in {window:.1f}s); the longest pauses between two "
+          f"of them {', '.join(f'{g:.1f}s' for g in gaps[:5])}; refill time lost in pauses "
+          f"longer than the refill: {lost:.1f}s\n")
     print("| invocation | outcome | seconds | deadline | calls | registered | updated | left |")
     print("|---|---|---|---|---|---|---|---|")
     for i in run.invocations:

@@ -86,6 +86,7 @@ class _Resolver:
     """Resolves the intrinsic functions the event patterns use, with parameter defaults."""
 
     def __init__(self, template: dict[str, Any]) -> None:
+        self.conditions: dict[str, Any] = template.get("Conditions", {})
         self.values: dict[str, Any] = dict(PSEUDO)
         for name, parameter in template["Parameters"].items():
             if "Default" in parameter:
@@ -104,9 +105,26 @@ class _Resolver:
             return self.values[value["Ref"]]
         if set(value) == {"Fn::Sub"} and isinstance(value["Fn::Sub"], str):
             return re.sub(r"\$\{([^}]+)\}", lambda m: str(self.values[m.group(1)]), value["Fn::Sub"])
+        if set(value) == {"Fn::If"}:
+            name, then, otherwise = value["Fn::If"]
+            return self(then if self.condition(name) else otherwise)
         if len(value) == 1 and next(iter(value)).startswith("Fn::"):
             raise AssertionError(f"pattern uses an intrinsic this test cannot resolve: {value}")
         return {key: self(item) for key, item in value.items()}
+
+
+    def condition(self, name: str) -> bool:
+        """A condition of the template, with parameter defaults (Equals, Not)."""
+        def holds(expression: Any) -> bool:
+            (function, args), = expression.items()
+            if function == "Fn::Equals":
+                return bool(self(args[0]) == self(args[1]))
+            if function == "Fn::Not":
+                return not holds(args[0])
+            if function == "Condition":
+                return self.condition(args)
+            raise AssertionError(f"condition {name} uses {function}, not resolved here")
+        return holds(self.conditions[name])
 
 
 # ------------------------------------------------------------ pattern matcher
@@ -201,7 +219,8 @@ def test_environment_is_the_one_the_handlers_read(template: dict[str, Any]) -> N
         "CLUSTER_NAME", "ACCOUNT_ID", "REPOSITORY_NAME", "BRANCH_ENVIRONMENTS", "TABLE_NAME",
         "TOPIC_ARN",
         "EVENT_BUS_NAME", "POWERTOOLS_SERVICE_NAME", "POWERTOOLS_METRICS_NAMESPACE",
-        "POWERTOOLS_LOG_LEVEL", "DRY_RUN",
+        "POWERTOOLS_LOG_LEVEL", "POWERTOOLS_TRACE_DISABLED", "PYDANTIC_DISABLE_PLUGINS",
+        "DRY_RUN",
     }  # fmt: skip
     resolved = _Resolver(template)(
         {k: v for k, v in variables.items() if k not in ("TABLE_NAME", "TOPIC_ARN")}
@@ -215,6 +234,8 @@ def test_environment_is_the_one_the_handlers_read(template: dict[str, Any]) -> N
     }
     assert resolved["EVENT_BUS_NAME"] == "default"
     assert resolved["DRY_RUN"] == "false"
+    assert resolved["POWERTOOLS_TRACE_DISABLED"] == "true"  # TraceAwsCalls: off by default
+    assert resolved["PYDANTIC_DISABLE_PLUGINS"] == "__all__"
     assert variables["TABLE_NAME"] == {"Ref": "StateTable"}
     assert variables["TOPIC_ARN"] == {"Ref": "NotificationTopic"}
 

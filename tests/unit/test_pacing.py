@@ -123,8 +123,8 @@ def test_a_malformed_state_is_ignored(state: dict[str, Any]) -> None:
 def test_rates_are_configurable() -> None:
     pacer = Pacer.from_environment({"PACING": '{"task-definition-modify": [40, 2]}',
                                     "PACING_SCALE": "10"})
-    assert pacer.rates["task-definition-modify"] == Rate(400, 20)
-    assert pacer.rates["service-modify"] == Rate(500, 50)
+    assert pacer.rates["task-definition-modify"] == Rate(40, 20)
+    assert pacer.rates["service-modify"] == Rate(50, 50)
     with pytest.raises(ValueError, match="PACING"):
         Pacer.from_environment({"PACING": '{"nope": [1, 1]}'})
     with pytest.raises(ValueError, match="PACING_SCALE"):

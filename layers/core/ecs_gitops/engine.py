@@ -219,7 +219,8 @@ def reconcile_once(
             PAUSED and the services left in `remaining`. None: no deadline (the CLI).
         resume: continue an earlier run of the same `revision` that paused: only these
             ECS service names are observed, planned and applied, in chunks of
-            `RESUME_CHUNK` (each observed just before it is changed). The caller checks
+            `RESUME_CHUNK` (`FIRST_CHUNK` first; each observed just before it is
+            changed). The caller checks
             that `revision` is still the branch tip (level-triggered: a continuation
             never applies an older plan).
 
@@ -278,8 +279,11 @@ def reconcile_once(
 
 
 # A continuation observes, plans and applies this many services at a time, so that it
-# observes only what it has time to change (and each just before changing it).
+# observes only what it has time to change (and each just before changing it); its first
+# chunk is smaller, so that the first change is sent soon after it starts (ECS's buckets
+# refilled while it was starting: that burst is used, not capped).
 RESUME_CHUNK = 100
+FIRST_CHUNK = 20
 
 
 @dataclass
@@ -373,12 +377,17 @@ def _resume(desired: Environment, run: _Run, services: list[str], *,
     snapshot: EnvironmentSnapshot | None = None
     remaining = services
     status = Status.APPLIED
+    chunks = 0
     while remaining:
+        # Room to observe and plan a chunk (the slowest so far); each service in it is
+        # then checked on its own.
         if not run.watch.fits("chunk"):
             status = Status.PAUSED
             break
         run.watch.start("chunk")
-        chunk, rest = remaining[:RESUME_CHUNK], remaining[RESUME_CHUNK:]
+        size = RESUME_CHUNK if chunks else FIRST_CHUNK
+        chunks += 1
+        chunk, rest = remaining[:size], remaining[size:]
         seen = preview(only(desired, chunk), run.cloud, store=run.store,
                        allowed_roles=allowed_roles, clock=run.clock, only=chunk,
                        latest_revisions=run.store is None or run.marks.killed)
@@ -396,6 +405,7 @@ def _resume(desired: Environment, run: _Run, services: list[str], *,
             except PreflightError as exc:
                 return replace(_combined(desired, Status.PREFLIGHT_FAILED, actions, snapshot,
                                          settled, held, run, remaining), missing=exc.missing)
+            run.watch.stop("chunk")
             result = _apply(seen, run)
             actions += result.applied
             if result.stopped:
@@ -403,7 +413,7 @@ def _resume(desired: Environment, run: _Run, services: list[str], *,
                 status = Status.PAUSED
                 break
         remaining = rest
-        run.watch.stop("chunk")
+        run.watch.stop("chunk")  # a chunk with nothing to apply: its reads were the step
     if status is Status.APPLIED:
         _finish(run, desired.environment)
         if not actions:

@@ -1,16 +1,20 @@
 """Typed models of the EventBridge events the controllers consume.
 
-Each event is Powertools' `EventBridgeModel` with our own `detail` model; unknown
-fields are tolerated (AWS adds fields over time), missing required ones are a
-`pydantic.ValidationError` that the handlers log as a malformed event.
+Each event is the EventBridge envelope (`EventBridgeEvent`, the fields and aliases of
+Powertools' `EventBridgeModel`) with our own `detail` model; unknown fields are
+tolerated (AWS adds fields over time), missing required ones are a
+`pydantic.ValidationError` that the handlers log as a malformed event. The envelope is
+our own rather than Powertools' because importing `aws_lambda_powertools.utilities.
+parser.models` builds every model Powertools has (about a hundred), which was a third
+of a handler's cold start.
 """
 
 from __future__ import annotations
 
+from datetime import datetime
 from enum import StrEnum
 from typing import Any, Literal
 
-from aws_lambda_powertools.utilities.parser.models import EventBridgeModel
 from pydantic import BaseModel, ConfigDict, Field
 
 EVENT_SOURCE = "ecs-gitops"
@@ -110,17 +114,36 @@ class ReconcileRequest(_Detail):
         return Trigger.parse(self.reason)
 
 
-class CodeCommitEvent(EventBridgeModel):
+class EventBridgeEvent(BaseModel):
+    """The envelope of every EventBridge event ("Amazon EventBridge events", event
+    structure reference): what Powertools' `EventBridgeModel` checks, unknown fields
+    ignored. Subclasses narrow `detail`."""
+
+    model_config = ConfigDict(populate_by_name=True, extra="ignore")
+
+    version: str
+    id: str
+    source: str
+    account: str
+    time: datetime
+    region: str
+    resources: list[str]
+    detail_type: str = Field(alias="detail-type")
+    detail: Any
+    replay_name: str | None = Field(default=None, alias="replay-name")
+
+
+class CodeCommitEvent(EventBridgeEvent):
     """A CodeCommit repository state change, as EventBridge delivers it."""
     detail: CodeCommitReference
 
 
-class CodeBuildEvent(EventBridgeModel):
+class CodeBuildEvent(EventBridgeEvent):
     """A CodeBuild build state change, as EventBridge delivers it."""
     detail: CodeBuildStateChange
 
 
-class EcsDeploymentEvent(EventBridgeModel):
+class EcsDeploymentEvent(EventBridgeEvent):
     """An ECS deployment state change, as EventBridge delivers it."""
     detail: EcsDeploymentStateChange
 
@@ -130,12 +153,12 @@ class EcsDeploymentEvent(EventBridgeModel):
         return next((r for r in self.resources if ":service/" in r), "")
 
 
-class ReconcileEvent(EventBridgeModel):
+class ReconcileEvent(EventBridgeEvent):
     """A "Reconcile Requested" event, as EventBridge delivers it."""
     detail: ReconcileRequest
 
 
-class ScheduledEvent(EventBridgeModel):
+class ScheduledEvent(EventBridgeEvent):
     """A tick of an EventBridge schedule rule (its detail is empty)."""
     detail: dict[str, Any]
     detail_type: Literal["Scheduled Event"] = Field(alias="detail-type")

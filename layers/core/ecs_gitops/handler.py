@@ -14,11 +14,11 @@ from __future__ import annotations
 import logging
 import os
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import replace
 from typing import Any, TypeVar
 
-from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
 from pydantic import BaseModel, ValidationError
 
@@ -44,11 +44,40 @@ class _CurrentStdout(logging.StreamHandler):  # type: ignore[type-arg]
 # Defaults for when the module is imported outside Lambda's environment (tests, CLI).
 logger = Logger(service=os.environ.get("POWERTOOLS_SERVICE_NAME", "ecs-gitops"),
                 logger_handler=_CurrentStdout())
-tracer = Tracer(service=os.environ.get("POWERTOOLS_SERVICE_NAME", "ecs-gitops"))
-metrics = Metrics(namespace=os.environ.get("POWERTOOLS_METRICS_NAMESPACE", "EcsGitops"),
-                  service=os.environ.get("POWERTOOLS_SERVICE_NAME", "ecs-gitops"))
 
 E = TypeVar("E", bound=BaseModel)
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+class _NoTracer:
+    """What the handlers use of Powertools' Tracer when tracing is off: the decorator,
+    doing nothing. Constructing a Tracer, even a disabled one, imports the X-Ray SDK
+    and its botocore patches (about 0.3 s of a cold start)."""
+
+    def capture_lambda_handler(self, handler: F) -> F:
+        return handler
+
+
+def tracing_enabled(environ: Mapping[str, str] = os.environ) -> bool:
+    """Powertools' rule (Tracer._is_tracer_disabled): traced in Lambda, unless
+    POWERTOOLS_TRACE_DISABLED is true or under `sam local`. The template turns it on
+    with the TraceAwsCalls parameter."""
+    if environ.get("POWERTOOLS_TRACE_DISABLED", "false").lower() in ("1", "true", "yes", "on"):
+        return False
+    return "AWS_LAMBDA_FUNCTION_NAME" in environ and "AWS_SAM_LOCAL" not in environ
+
+
+def _tracer() -> Any:
+    if not tracing_enabled():
+        return _NoTracer()
+    from aws_lambda_powertools import Tracer
+
+    return Tracer(service=os.environ.get("POWERTOOLS_SERVICE_NAME", "ecs-gitops"))
+
+
+tracer = _tracer()
+metrics = Metrics(namespace=os.environ.get("POWERTOOLS_METRICS_NAMESPACE", "EcsGitops"),
+                  service=os.environ.get("POWERTOOLS_SERVICE_NAME", "ecs-gitops"))
 
 
 def run(

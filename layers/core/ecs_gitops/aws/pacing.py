@@ -34,8 +34,7 @@ The buckets are per process; ECS's are per account and Region. Two things keep t
 close: a continuation carries the bucket levels to the next invocation (`state`,
 `restore`), and a ThrottlingException empties the category's bucket. The rates are
 configurable (`PACING`, JSON `{"category": [burst, per_second]}`; `PACING_SCALE`
-multiplies every rate and burst, e.g. for an account with raised quotas or a
-time-scaled benchmark).
+multiplies every refill rate, e.g. for a time-scaled benchmark).
 """
 
 from __future__ import annotations
@@ -55,9 +54,10 @@ class Rate:
     burst: float
     per_second: float
 
-    def scaled(self, factor: float) -> Rate:
-        """The same bucket with `factor` times the capacity and the refill rate."""
-        return Rate(self.burst * factor, self.per_second * factor)
+    def faster(self, factor: float) -> Rate:
+        """The same bucket refilling `factor` times as fast (the capacity is a count of
+        requests, not a rate: it stays). Time runs `factor` times faster for it."""
+        return Rate(self.burst, self.per_second * factor)
 
 
 # ECS's categories (see the module docstring for the source): name -> (rate, actions).
@@ -184,7 +184,8 @@ class Pacer:
 
     @classmethod
     def from_environment(cls, environ: Mapping[str, str]) -> Pacer:
-        """The documented rates, overridden by `PACING` and scaled by `PACING_SCALE`.
+        """The documented rates, overridden by `PACING`, refilling `PACING_SCALE` times as
+        fast.
 
         Raises:
             ValueError: PACING is not a JSON object of [burst, per_second] pairs, or
@@ -204,7 +205,7 @@ class Pacer:
         scale = float(environ.get("PACING_SCALE", "1") or "1")
         if not scale > 0:
             raise ValueError("PACING_SCALE must be a positive number")
-        return cls({name: rate.scaled(scale) for name, rate in rates.items()})
+        return cls({name: rate.faster(scale) for name, rate in rates.items()})
 
     def attach(self, client: Any) -> None:
         """Pace `client`'s ECS operations (no-op for clients of other services)."""

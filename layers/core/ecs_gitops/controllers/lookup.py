@@ -8,13 +8,12 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from aws_lambda_powertools.utilities.parser.models import EventBridgeModel
-
 from ecs_gitops.controllers.outcome import Outcome, Reason, ignore
 from ecs_gitops.controllers.ports import Ports
 from ecs_gitops.desired import Environment, load_environment_text
 from ecs_gitops.desired.model import Service
 from ecs_gitops.errors import DesiredStateError, Problem, SourceError
+from ecs_gitops.events import EventBridgeEvent
 from ecs_gitops.store import notice_key
 
 
@@ -69,7 +68,7 @@ def find_service(ports: Ports, predicate: Callable[[Service], bool], *,
     return None
 
 
-def not_ours(ports: Ports, event: EventBridgeModel, *, repository: str | None = None,
+def not_ours(ports: Ports, event: EventBridgeEvent, *, repository: str | None = None,
              cluster: str | None = None) -> Outcome | None:
     """An IGNORED outcome when `event` is not this stack's (invariant 14): another
     account or region, another repository, another cluster. None when it is ours.

@@ -10,13 +10,15 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from ecs_gitops.clock import Clock, FixedBudget
-from ecs_gitops.engine import Cloud
-from ecs_gitops.events import CodeBuildStateChange, Trigger
-from ecs_gitops.source import GitSource
-from ecs_gitops.store import Store
+
+if TYPE_CHECKING:  # types only: a handler imports the engine when it reconciles
+    from ecs_gitops.engine import Cloud
+    from ecs_gitops.events import CodeBuildStateChange, Trigger
+    from ecs_gitops.source import GitSource
+    from ecs_gitops.store import Store
 
 
 class Builds(Protocol):
