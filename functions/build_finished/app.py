@@ -5,8 +5,6 @@ from typing import Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from ecs_gitops.controllers import build
-from ecs_gitops.events import CodeBuildEvent
 from ecs_gitops.handler import logger, metrics, run, tracer
 from ecs_gitops.wiring import ports_from_environment
 
@@ -15,4 +13,8 @@ from ecs_gitops.wiring import ports_from_environment
 @tracer.capture_lambda_handler
 @metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    # Imported by the first event rather than at cold start (see ecs_gitops.handler).
+    from ecs_gitops.controllers import build
+    from ecs_gitops.events import CodeBuildEvent
+
     return run(event, context, CodeBuildEvent, build.handle, ports_from_environment)

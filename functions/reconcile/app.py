@@ -5,8 +5,6 @@ from typing import Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from ecs_gitops.controllers import reconcile
-from ecs_gitops.events import ReconcileEvent, ScheduledEvent
 from ecs_gitops.handler import logger, metrics, run, tracer
 from ecs_gitops.wiring import ports_from_environment
 
@@ -15,6 +13,10 @@ from ecs_gitops.wiring import ports_from_environment
 @tracer.capture_lambda_handler
 @metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    # Imported by the first event rather than at cold start (see ecs_gitops.handler).
+    from ecs_gitops.controllers import reconcile
+    from ecs_gitops.events import ReconcileEvent, ScheduledEvent
+
     if event.get("detail-type") == "Scheduled Event":
         return run(event, context, ScheduledEvent, reconcile.handle, ports_from_environment)
     return run(event, context, ReconcileEvent, reconcile.handle, ports_from_environment)

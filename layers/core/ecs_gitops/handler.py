@@ -1,6 +1,12 @@
 """What every Lambda handler shares: Powertools Logger (correlation id = the event id),
 Tracer and Metrics, event parsing, and the outcome/retry policy.
 
+Cold start: a handler module imports this, the composition root (boto3 and the clients'
+adapters) and nothing heavier; its controller, the event models (pydantic) and what the
+controller needs (the desired-state models, the engine) are imported by the first event
+that needs them, so that an event that is ignored never pays for them
+(docs/benchmarks.md measures both).
+
 Policy: an event the function does not handle is logged and ignored; a malformed
 event is one clear log line and is not retried (a retry cannot fix it); a
 transient error (throttling, a held lease, a branch that moved) is raised so that
@@ -16,16 +22,19 @@ import os
 import sys
 from collections.abc import Callable, Mapping
 from dataclasses import replace
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
-from pydantic import BaseModel, ValidationError
 
 from ecs_gitops.clock import LambdaClock
 from ecs_gitops.controllers.outcome import Kind, Outcome, Reason
-from ecs_gitops.controllers.ports import Ports
 from ecs_gitops.errors import EcsGitopsError
+
+if TYPE_CHECKING:  # pydantic is imported with the first event's model, not at cold start
+    from pydantic import BaseModel
+
+    from ecs_gitops.controllers.ports import Ports
 
 
 class _CurrentStdout(logging.StreamHandler):  # type: ignore[type-arg]
@@ -45,7 +54,7 @@ class _CurrentStdout(logging.StreamHandler):  # type: ignore[type-arg]
 logger = Logger(service=os.environ.get("POWERTOOLS_SERVICE_NAME", "ecs-gitops"),
                 logger_handler=_CurrentStdout())
 
-E = TypeVar("E", bound=BaseModel)
+E = TypeVar("E", bound="BaseModel")
 F = TypeVar("F", bound=Callable[..., Any])
 
 
@@ -67,12 +76,14 @@ def tracing_enabled(environ: Mapping[str, str] = os.environ) -> bool:
     return "AWS_LAMBDA_FUNCTION_NAME" in environ and "AWS_SAM_LOCAL" not in environ
 
 
-def _tracer() -> Any:
+def _tracer() -> _NoTracer:
+    """Powertools' Tracer when tracing is on, else `_NoTracer` (same decorator)."""
     if not tracing_enabled():
         return _NoTracer()
     from aws_lambda_powertools import Tracer
 
-    return Tracer(service=os.environ.get("POWERTOOLS_SERVICE_NAME", "ecs-gitops"))
+    real: Any = Tracer(service=os.environ.get("POWERTOOLS_SERVICE_NAME", "ecs-gitops"))
+    return cast(_NoTracer, real)
 
 
 tracer = _tracer()
@@ -104,6 +115,8 @@ def run(
             its retries, sends it to the dead-letter queue). Any exception that is not
             ours is a bug and is raised as well.
     """
+    from pydantic import ValidationError
+
     logger.set_correlation_id(str(event.get("id", "")) or None)
     try:
         parsed = model.model_validate(event)

@@ -11,9 +11,9 @@ import json
 import os
 from collections.abc import Mapping
 from functools import lru_cache
+from typing import TYPE_CHECKING, Any
 
 from ecs_gitops.aws.clients import Clients
-from ecs_gitops.aws.cloud import AwsCloud
 from ecs_gitops.aws.codecommit import CodeCommitSource
 from ecs_gitops.aws.dynamodb import DynamoStore
 from ecs_gitops.aws.pacing import Pacer
@@ -21,6 +21,10 @@ from ecs_gitops.aws.services import CodeBuildBuilds, EcrRegistry, EventBridgeBus
 from ecs_gitops.controllers.ports import Ports, Settings
 from ecs_gitops.errors import ConfigurationError
 from ecs_gitops.source import GitSource
+from ecs_gitops.store import TaskDefinitionMemory
+
+if TYPE_CHECKING:
+    from ecs_gitops.aws.cloud import AwsCloud
 
 
 def settings_from(environ: Mapping[str, str]) -> Settings:
@@ -93,9 +97,32 @@ def ports_from(environ: Mapping[str, str]) -> Ports:
         registry=EcrRegistry(clients),
         notifier=SnsNotifier(clients, environ.get("TOPIC_ARN") or None),
         bus=EventBridgeBus(clients, environ.get("EVENT_BUS_NAME", "default")),
-        cloud=AwsCloud(clients, memory=store),
+        cloud=LazyCloud(clients, store),
         pacing=pacer,
     )
+
+
+class LazyCloud:
+    """The `Cloud` port, built (and its modules imported: observe, render, the desired
+    state's models) the first time a controller uses it. Push, build and deployment
+    events mostly never do, so their cold start does not pay for it."""
+
+    def __init__(self, clients: Clients, memory: TaskDefinitionMemory | None) -> None:
+        self._clients = clients
+        self._memory = memory
+        self._cloud: AwsCloud | None = None
+
+    @property
+    def clients(self) -> Clients:
+        """The clients every call goes through (their `calls` are counted)."""
+        return self._clients
+
+    def __getattr__(self, name: str) -> Any:
+        if self._cloud is None:
+            from ecs_gitops.aws.cloud import AwsCloud
+
+            self._cloud = AwsCloud(self._clients, memory=self._memory)
+        return getattr(self._cloud, name)
 
 
 _KEYS = ("AWS_REGION", "AWS_DEFAULT_REGION", "AWS_ENDPOINT_URL", "TABLE_NAME", "TOPIC_ARN",

@@ -5,11 +5,13 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ecs_gitops.aws.clients import Clients, translate
 from ecs_gitops.errors import AwsError, NotFoundError
-from ecs_gitops.events import EVENT_SOURCE, RECONCILE_REQUESTED, CodeBuildStateChange, Trigger
+
+if TYPE_CHECKING:  # the event models (pydantic) are imported where used, not at cold start
+    from ecs_gitops.events import CodeBuildStateChange, Trigger
 
 # CodeBuild's terminal build statuses (BatchGetBuilds `buildStatus`).
 FINISHED = ("SUCCEEDED", "FAILED", "FAULT", "STOPPED", "TIMED_OUT")
@@ -84,6 +86,8 @@ class CodeBuildBuilds:
 
 
 def _as_event(b: Mapping[str, Any], project: str) -> CodeBuildStateChange:
+    from ecs_gitops.events import CodeBuildStateChange
+
     return CodeBuildStateChange.model_validate({
         "build-status": b.get("buildStatus", ""),
         "project-name": b.get("projectName", project),
@@ -181,6 +185,8 @@ class EventBridgeBus:
         Raises:
             AwsError: the entry was not accepted (transient: Lambda retries).
         """
+        from ecs_gitops.events import EVENT_SOURCE, RECONCILE_REQUESTED
+
         detail: dict[str, Any] = {"environment": environment, "reason": reason.value,
                                   "commit": commit}
         if services is not None:
