@@ -140,7 +140,6 @@ def main(argv: list[str] | None = None) -> int:
     interpreter = layer_venv(args.venv, python312(args.python))
     env = function_environment()
     env["PYTHONPATH"] = str(LAYER)
-    env["PYTHONDONTWRITEBYTECODE"] = "0"
     base = {k: v for k, v in env.items() if k != "PYTHONPATH"}
     version = subprocess.run([str(interpreter), "-c", "import sys, boto3, pydantic; print("
                               "sys.version.split()[0], boto3.__version__, pydantic.VERSION)"],
@@ -180,6 +179,11 @@ def main(argv: list[str] | None = None) -> int:
         by = importtime(interpreter, "app", ROOT / "functions" / name, env)
         top = ", ".join(f"{k} {v:.0f}" for k, v in by.most_common(8))
         print(f"- {name}: total {sum(by.values()):.0f}: {top}")
+    nocache = {**base, "PYTHONDONTWRITEBYTECODE": "1", "PYTHONPYCACHEPREFIX": "/nonexistent"}
+    uncompiled = statistics.median(sample(interpreter, "boto3", ROOT, nocache)
+                                   for _ in range(3)) * 1000
+    print(f"\nWithout byte code (a layer without __pycache__ on Lambda's read-only /opt), "
+          f"`import boto3` takes {uncompiled:.0f} ms (median of 3).")
     print(f"\n```json\n{json.dumps({k: round(v, 1) for k, v in medians.items()})}\n```")
     print(f"first event imports: {json.dumps({k: round(v, 1) for k, v in deferred.items()})}")
     return 0 if ok else 1

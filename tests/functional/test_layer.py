@@ -53,6 +53,25 @@ def test_the_layer_holds_the_runtime_and_nothing_of_the_operators_side() -> None
     assert not any(p.startswith(("cli/", "local/")) for p in packaged)
 
 
+def test_every_module_ships_its_byte_code_for_python_3_12() -> None:
+    """Lambda's /opt is read-only: a module without byte code is compiled at every cold
+    start. Each one has its CPython 3.12 .pyc, hash-based and unchecked (PEP 552: flags
+    0b01), so that it is used whatever the files' times are after unzipping."""
+    missing, checked = [], []
+    for source in LAYER.rglob("*.py"):
+        if ".dist-info" in str(source) or source.parent.name == "bin":
+            continue
+        cached = source.parent / "__pycache__" / f"{source.stem}.cpython-312.pyc"
+        if not cached.is_file():
+            missing.append(source.relative_to(LAYER).as_posix())
+            continue
+        header = cached.read_bytes()[:8]
+        if int.from_bytes(header[4:8], "little") != 0b01:
+            checked.append(source.relative_to(LAYER).as_posix())
+    assert not missing, missing[:10]
+    assert not checked, checked[:10]
+
+
 def test_every_import_of_the_runtime_is_in_the_layer_or_the_standard_library() -> None:
     shipped = _top_level(LAYER)
     missing: dict[str, set[str]] = {}

@@ -204,7 +204,12 @@ def test_layer_is_built_for_the_functions_runtime_and_architecture(
     assert layer["Type"] == "AWS::Serverless::LayerVersion"
     assert layer["Properties"]["ContentUri"] == "layers/core/"
     assert layer["Properties"]["CompatibleRuntimes"] == ["python3.12"]
-    assert layer["Metadata"]["BuildMethod"] == "python3.12"
+    # layers/core/Makefile builds it as python3.12 would, and compiles it (test_layer.py)
+    assert layer["Metadata"]["BuildMethod"] == "makefile"
+    makefile = (ROOT / "layers" / "core" / "Makefile").read_text()
+    assert "build-CoreLayer:" in makefile
+    assert "--python-version 3.12" in makefile
+    assert "PLATFORM = manylinux2014_aarch64" in makefile  # arm64, as BuildArchitecture
     architectures = {arch for f in FUNCTIONS for arch in _function(template, f)["Architectures"]}
     assert len(architectures) == 1, "one architecture for every function and the layer"
     assert layer["Properties"]["CompatibleArchitectures"] == sorted(architectures)
