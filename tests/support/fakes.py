@@ -369,8 +369,8 @@ class FakeCloud:
 
     def preflight(self, needs: Requirements) -> None:
         self.calls.append(("preflight", needs))
-        if self.missing:
-            raise PreflightError(list(self.missing))
+        if self.missing or needs.refused:  # as aws.preflight.check: refusals are reported too
+            raise PreflightError([*needs.refused, *self.missing])
 
     def register_task_definition(self, spec: Mapping[str, Any]) -> TaskDefinitionSnapshot:
         family = spec["family"]
