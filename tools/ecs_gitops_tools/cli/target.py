@@ -16,11 +16,34 @@ DESIRED_DIR = Path("desired_state")
 LOCAL_DIR = Path(".local-cloud")
 
 
+def repo_root(start: Path | None = None) -> Path | None:
+    """The repository around `start` (default: the current folder): the nearest folder,
+    `start` or above, that holds `template.yaml`; None when there is none."""
+    here = (start or Path.cwd()).resolve()
+    for folder in (here, *here.parents):
+        if (folder / "template.yaml").is_file():
+            return folder
+    return None
+
+
+def local_dir(start: Path | None = None) -> Path:
+    """The folder of `local up`'s embedded cloud, from anywhere inside the repository:
+    the nearest `.local-cloud` at or above `start`, else the repository root's."""
+    here = (start or Path.cwd()).resolve()
+    for folder in (here, *here.parents):
+        if (folder / LOCAL_DIR).is_dir():
+            return folder / LOCAL_DIR
+        if (folder / ".git").exists() or (folder / "template.yaml").is_file():
+            break
+    root = repo_root(here)
+    return (root or here) / LOCAL_DIR
+
+
 def local_endpoint() -> str:
     """ECS_GITOPS_LOCAL_ENDPOINT, else the running `local up`'s, else the default."""
     if "ECS_GITOPS_LOCAL_ENDPOINT" in os.environ:
         return os.environ["ECS_GITOPS_LOCAL_ENDPOINT"]
-    state = LOCAL_DIR / "state.json"
+    state = local_dir() / "state.json"
     if state.exists():
         import json
 
@@ -52,13 +75,18 @@ def make_clients(*, local: bool, endpoint_url: str | None, region: str | None) -
 
 
 def resolve_file(env_or_file: str, directory: Path = DESIRED_DIR) -> Path:
-    """`production` -> desired_state/production.yaml; a path is taken as it is."""
+    """`production` -> desired_state/production.yaml (here, else at the repository's
+    root, so that it works from any folder inside it); a path is taken as it is."""
     path = Path(env_or_file)
     if path.suffix in (".yaml", ".yml") or path.exists():
         return path
     candidate = directory / f"{env_or_file}.yaml"
     if candidate.exists():
         return candidate
+    root = repo_root()
+    if root is not None and not directory.is_absolute() and \
+            (root / directory / f"{env_or_file}.yaml").exists():
+        return root / directory / f"{env_or_file}.yaml"
     known = sorted(p.stem for p in directory.glob("*.yaml")) if directory.is_dir() else []
     raise EcsGitopsError(
         f"no desired-state file for {env_or_file!r}: looked for {candidate}"

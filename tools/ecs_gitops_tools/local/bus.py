@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from ecs_gitops.aws.clients import Clients
+from ecs_gitops_tools.local import timeline
 from ecs_gitops_tools.local.invoke import function_environment, invoke
 from ecs_gitops_tools.local.patterns import matches, validate
 from ecs_gitops_tools.local.template import FunctionSpec, Template, resolve
@@ -35,13 +36,8 @@ class Delivery:
 
     @property
     def summary(self) -> str:
-        if self.error:
-            return f"error after {self.attempts} attempt(s): {self.error}"
-        result = self.result if isinstance(self.result, dict) else {}
-        if "outcomes" in result:
-            actions = [o.get("action", "") for o in result["outcomes"]]
-            return "; ".join(actions) or "nothing to do"
-        return str(result.get("action", result))
+        """Per outcome: environment/service: action (reason)."""
+        return timeline.summary(self.result, self.error, self.attempts)
 
 
 @dataclass
