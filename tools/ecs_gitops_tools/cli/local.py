@@ -150,6 +150,10 @@ def up(
     if state.get("resumed"):
         console.print(f"resumed what it kept in {directory} (pushed commits, releases, "
                       "timeline); 'local up --reset' starts afresh", highlight=False)
+    elif not state.get("seeded"):
+        console.print(f"AWS made again from git ({state.get('fresh_reason')}); the git "
+                      "remote's commits are kept; 'local up --reset' starts afresh",
+                      highlight=False)
     else:
         why = state.get("fresh_reason") or "nothing saved"
         console.print(f"started afresh ({why}); git remote seeded from the checkout: "

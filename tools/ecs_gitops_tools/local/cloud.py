@@ -30,7 +30,7 @@ from ecs_gitops_tools.local.moto_patches import apply_patches
 from ecs_gitops_tools.local.rollout import Rollout, RolloutSimulator
 from ecs_gitops_tools.local.stack import create_stack
 from ecs_gitops_tools.local.template import ACCOUNT, Template
-from ecs_gitops_tools.seed import seed
+from ecs_gitops_tools.seed import put_image, seed
 
 INBOX = "ecs-gitops-local-bus-inbox"
 SAVED_AWS = "aws-state.pickle"  # moto's backends (persist.py)
@@ -171,20 +171,32 @@ class EmbeddedCloud:
         self.repository = repository
         branches = json.loads(self.refs.get("BranchEnvironments", '{"main": "production"}'))
         remote_path = self.workdir / "remote.git"
-        if remote_path.exists():
-            import shutil
+        if self.resume and (remote_path / "HEAD").is_file():
+            # moto's state could not be restored, but pushed commits are never thrown
+            # away: AWS is made again from git (the schedule's first tick applies it).
+            self.remote = GitRemote.open(remote_path)
+        elif self.history:
+            if remote_path.exists():
+                import shutil
 
-            shutil.rmtree(remote_path)
-        if self.history:
+                shutil.rmtree(remote_path)
             production = next((b for b, e in branches.items() if e == "production"), "main")
             self.remote, self.seeded = GitRemote.from_checkout(
                 remote_path, source=self.source, branches=list(branches),
                 production=production)
         else:
+            if remote_path.exists():
+                import shutil
+
+                shutil.rmtree(remote_path)
             self.remote = GitRemote.create(remote_path, source=self.source,
                                            branches={b: "main" for b in branches})
         self.environments = self._environments()
         seed(self.environments.values(), self.clients)
+        for manifest in sorted((self.workdir / "images").glob("*/*.json")):
+            image = json.loads(manifest.read_text())  # images built by an earlier run
+            put_image(self.clients, image["repository"], image["tag"],
+                      content=str(image["digest"]).encode())
         sqs = self.clients.client("sqs")
         self.inbox = sqs.create_queue(QueueName=INBOX)["QueueUrl"]
         events = self.clients.client("events")

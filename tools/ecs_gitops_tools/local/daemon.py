@@ -172,6 +172,9 @@ def main(argv: list[str] | None = None) -> int:
     if cloud.resumed:
         line(f"embedded cloud up again on {cloud.endpoint}, resuming the saved state "
              f"(git remote {cloud.remote.path})")
+    elif not cloud.seeded:
+        line(f"embedded cloud up on {cloud.endpoint}; AWS made again from the kept git remote "
+             f"({state['fresh_reason']})")
     else:
         line(f"embedded cloud up on {cloud.endpoint}, afresh ({state['fresh_reason']}); "
              f"git remote {cloud.remote.path} seeded from "

@@ -41,26 +41,32 @@ def _nested_dict() -> defaultdict[Any, Any]:
     return defaultdict(dict)
 
 
-def _nested_defaultdict() -> defaultdict[Any, Any]:
-    return defaultdict(_nested_dict)
+def _new_defaultdict(cls: type[defaultdict[Any, Any]], factory: Any) -> defaultdict[Any, Any]:
+    made = cls.__new__(cls)
+    defaultdict.__init__(made, factory)
+    return made
 
 
 class _Pickler(pickle.Pickler):
-    """Locks and conditions are made anew on load; moto's one lambda-made defaultdict
-    (SSM's resource tags, `defaultdict(lambda: defaultdict(dict))`) becomes the same
-    structure built from module-level factories."""
+    """Locks and conditions are made anew on load. A defaultdict is rebuilt without
+    calling its class's `__init__` (moto's subclasses, e.g. SSM's ParameterDict, take
+    other arguments), its attributes restored; moto's one lambda factory (SSM's resource
+    tags, `defaultdict(lambda: defaultdict(dict))`) becomes a module-level one."""
 
     def reducer_override(self, obj: Any) -> Any:
         if isinstance(obj, _LOCKS):
             return (threading.RLock if "RLock" in type(obj).__name__ else threading.Lock, ())
         if isinstance(obj, threading.Condition):
             return (threading.Condition, ())
-        if isinstance(obj, defaultdict) and getattr(obj.default_factory, "__name__", "") == \
-                "<lambda>":
-            sample = obj.default_factory() if obj.default_factory else None
-            if isinstance(sample, defaultdict) and sample.default_factory is dict:
-                return (_nested_defaultdict, (), None, None, iter(obj.items()))
-            raise pickle.PicklingError(f"cannot snapshot a defaultdict of {sample!r}")
+        if isinstance(obj, defaultdict):
+            factory = obj.default_factory
+            if getattr(factory, "__name__", "") == "<lambda>":
+                sample = factory() if factory else None
+                if not (isinstance(sample, defaultdict) and sample.default_factory is dict):
+                    raise pickle.PicklingError(f"cannot snapshot a defaultdict of {sample!r}")
+                factory = _nested_dict
+            return (_new_defaultdict, (type(obj), factory), getattr(obj, "__dict__", None) or None,
+                    None, iter(obj.items()))
         return NotImplemented
 
 
