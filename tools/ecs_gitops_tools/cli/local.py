@@ -74,7 +74,8 @@ def _port_problem(port: int) -> str | None:
 
 @local_app.command()
 def up(
-    port: Annotated[int, typer.Option(help="Port for the embedded AWS (moto).")] = 4566,
+    port: Annotated[int, typer.Option(
+        envvar="ECS_GITOPS_LOCAL_PORT", help="Port for the embedded AWS (moto).")] = 4566,
     directory: Annotated[Path | None, typer.Option(
         "--dir", show_default=False,
         help="Where it keeps its files (default: .local-cloud at the repository's root).")
@@ -206,6 +207,46 @@ def local_status(
     if timeline.exists():
         for text in timeline.read_text().splitlines()[-lines:]:
             console.print(text, highlight=False, soft_wrap=True)
+
+
+@local_app.command()
+def wait(
+    timeout: Annotated[int, typer.Option(help="Seconds to wait at most.")] = 600,
+    directory: Annotated[Path | None, typer.Option("--dir", show_default=False)] = None,
+) -> None:
+    """Wait until the embedded cloud is quiet (every push built, written back and rolled
+    out), then print the timeline of its last burst of work. Exit 1 after --timeout."""
+    from ecs_gitops_tools.local.daemon import IDLE
+
+    folder = directory or local_dir()
+    if _state(folder) is None:
+        err.print("[red]error:[/red] the embedded cloud is not running ('ecs-gitops local up')")
+        raise typer.Exit(1)
+    started = time.time()
+    deadline = time.monotonic() + timeout
+    idle: dict[str, Any] = {}
+    with console.status("waiting for the embedded cloud to be quiet..."):
+        while time.monotonic() < deadline:
+            try:
+                idle = json.loads((folder / IDLE).read_text())
+            except (OSError, ValueError):
+                idle = {}
+            if idle.get("time", 0) > started + 0.1:
+                break
+            if _state(folder) is None:
+                err.print("[red]error:[/red] the embedded cloud stopped; see "
+                          f"{folder / 'daemon.log'}", highlight=False)
+                raise typer.Exit(1)
+            time.sleep(0.3)
+        else:
+            err.print(f"[red]error:[/red] still busy after {timeout}s; "
+                      "'ecs-gitops local status' shows what it does", highlight=False)
+            raise typer.Exit(1)
+    with (folder / "timeline.log").open("rb") as timeline:
+        timeline.seek(int(idle.get("since", 0)))
+        for text in timeline.read().decode("utf-8", errors="replace").splitlines():
+            console.print(text, highlight=False, soft_wrap=True)
+    console.print("[green]quiet[/green]: nothing left to deliver", highlight=False)
 
 
 def invoke_command(

@@ -32,6 +32,7 @@ from ecs_gitops_tools.local.cloud import EmbeddedCloud, PortBusyError
 from ecs_gitops_tools.local.timeline import timeline_line
 
 STATE = "state.json"
+IDLE = "idle.json"  # {"time": when last quiet, "since": timeline offset of the last burst}
 EXIT_BUSY = 3  # `local up` reads it: the folder or the port is another daemon's
 
 
@@ -87,6 +88,12 @@ def hold_lock(path: Path) -> IO[str]:
     handle.write(str(os.getpid()))
     handle.flush()
     return handle
+
+
+def write_atomic(path: Path, text: str) -> None:
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(text)
+    os.replace(tmp, path)
 
 
 def reset_folder(directory: Path) -> None:
@@ -179,6 +186,7 @@ def main(argv: list[str] | None = None) -> int:
         line(f"embedded cloud up on {cloud.endpoint}, afresh ({state['fresh_reason']}); "
              f"git remote {cloud.remote.path} seeded from "
              + ", ".join(f"{s.branch}={s.commit[:7]}" for s in cloud.seeded))
+    burst = timeline.tell()  # where the last burst of deliveries began in the timeline
     try:
         while not stopping:
             now = time.monotonic()
@@ -186,15 +194,23 @@ def main(argv: list[str] | None = None) -> int:
                 if now >= due:
                     cloud.schedule(logical_id)
                     schedules[logical_id] = (period, now + period)
+            started_at = timeline.tell()
             try:
-                if cloud.run():
+                delivered = cloud.run()
+                if delivered:
+                    burst = started_at
                     cloud.save()  # a kill -9 loses at most what is being delivered
+                elif not cloud.remote.pending():
+                    # Quiet: nothing delivered and no ref change waiting ('local wait').
+                    write_atomic(directory / IDLE, json.dumps(
+                        {"time": time.time(), "since": burst}))
             except Exception as exc:
                 line(f"error: {type(exc).__name__}: {exc}")
             time.sleep(0.5)
     finally:
         line("embedded cloud down (state saved; 'local up' resumes it, --reset forgets it)")
         (directory / STATE).unlink(missing_ok=True)
+        (directory / IDLE).unlink(missing_ok=True)
         cloud.stop()
     return 0
 

@@ -137,6 +137,10 @@ class GitRemote:
                                 capture_output=True, text=True, check=False)
         return result.stdout if result.returncode == 0 else None
 
+    def pending(self) -> bool:
+        """Whether a ref change waits to be taken."""
+        return self.spool.is_dir() and any(self.spool.glob("*.refs"))
+
     def take_changes(self) -> list[RefChange]:
         """Every ref change recorded since the last call, oldest first."""
         if not self.spool.is_dir():
