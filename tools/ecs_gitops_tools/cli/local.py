@@ -22,8 +22,8 @@ from ecs_gitops_tools.cli.target import LOCAL_DIR, local_dir, repo_root
 local_app = typer.Typer(help="Keep the embedded cloud running in the background "
                              "(moto on 127.0.0.1, a git remote, the builder, the bus).",
                         no_args_is_help=True)
-console = Console()
-err = Console(stderr=True)
+console = Console(soft_wrap=True)
+err = Console(stderr=True, soft_wrap=True)
 
 
 def _state(directory: Path | None) -> dict[str, Any] | None:

@@ -124,7 +124,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         _folder_lock = hold_lock(directory / LOCK)
     except Busy as busy:
-        print(f"busy: another embedded cloud (pid {busy}) uses {directory}", file=sys.stderr)
+        print(f"busy: already running (pid {busy}) in {directory}", file=sys.stderr)
         return EXIT_BUSY
     try:
         _port_lock = hold_lock(PORT_LOCKS / f"ecs-gitops-local-{args.port}.lock")
