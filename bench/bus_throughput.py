@@ -71,9 +71,10 @@ from pathlib import Path
 from typing import Any
 
 from ecs_gitops.aws.clients import Clients
-from ecs_gitops.aws.cloud import plan_environment
+from ecs_gitops.aws.cloud import AwsCloud
 from ecs_gitops.aws.dynamodb import DynamoStore
 from ecs_gitops.aws.ecs import EcsAdapter
+from ecs_gitops.engine import preview
 from ecs_gitops.source.localgit import LocalGitSource
 from ecs_gitops.wiring import ports_from_environment
 from ecs_gitops_tools.local import emit
@@ -200,6 +201,14 @@ class KindResult:
         return self.events / self.wall if self.wall else 0.0
 
 
+def _is(d: Delivery, *, kind: str | None = None, reason: str | None = None) -> bool:
+    """Whether every outcome of a delivery has this kind / reason (Outcome.as_dict)."""
+    result = d.result if isinstance(d.result, dict) else {}
+    parts = result.get("outcomes") or [result]
+    return bool(parts) and all((kind is None or p.get("kind") == kind)
+                               and (reason is None or p.get("reason") == reason) for p in parts)
+
+
 def measure(cloud: EmbeddedCloud, calls: Calls, kind: str, events: Sequence[dict[str, Any]],
             expect: Callable[[Delivery], bool], *, routed: bool = True) -> KindResult:
     """Deliver events[0] (warm-up, not counted), then the rest, one at a time."""
@@ -244,7 +253,7 @@ def throughput(cloud: EmbeddedCloud, clone: Clone, n: int) -> list[KindResult]:
     push = emit.codecommit(changes[0], cloud.repository)
     progress(f"throughput: {n} duplicate push events")
     results.append(measure(cloud, calls, "duplicate push (same event)", [push] * (n + 1),
-                           lambda d: "already processed" in d.summary))
+                           lambda d: _is(d, reason="ALREADY_PROCESSED")))
 
     # (b) N + 1 distinct commits outside any app, one event per commit.
     progress(f"throughput: making {n + 1} commits outside any app")
@@ -255,7 +264,7 @@ def throughput(cloud: EmbeddedCloud, clone: Clone, n: int) -> list[KindResult]:
     cloud.remote.take_changes()  # the one real push; its commits are delivered one by one
     progress(f"throughput: {n} distinct push events")
     results.append(measure(cloud, calls, "distinct push, no app changed", push_events(
-        cloud, commits, before), lambda d: ": no build" in d.summary))
+        cloud, commits, before), lambda d: _is(d, kind="no build")))
 
     # (c) Reconcile Requested for an environment in sync.
     tip = clone.git("rev-parse", "HEAD")
@@ -264,7 +273,7 @@ def throughput(cloud: EmbeddedCloud, clone: Clone, n: int) -> list[KindResult]:
     progress(f"throughput: {n} reconcile requests (in sync)")
     results.append(measure(cloud, calls, "Reconcile Requested, in sync",
                            [fresh(template) for _ in range(n + 1)],
-                           lambda d: d.summary.endswith(": in sync: nothing to do")))
+                           lambda d: _is(d, kind="in sync")))
 
     # (d) ignored by the handler: a push to a branch no environment tracks.
     untracked = sample("codecommit-push-untracked-branch.json")
@@ -274,7 +283,7 @@ def throughput(cloud: EmbeddedCloud, clone: Clone, n: int) -> list[KindResult]:
     progress(f"throughput: {n} pushes to an untracked branch")
     results.append(measure(cloud, calls, "push to an untracked branch (ignored)",
                            [fresh(untracked) for _ in range(n + 1)],
-                           lambda d: "is not tracked" in d.summary))
+                           lambda d: _is(d, reason="UNTRACKED_BRANCH")))
 
     # (e) ignored by the rules: a tag push matches no pattern.
     tag = sample("codecommit-tag-created.json")
@@ -499,7 +508,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             cloud.schedule("ReconcileFunction")
             cloud.run()
             for env in cloud.environments.values():
-                if not plan_environment(env, cloud.clients)[1].empty:
+                if not preview(env, AwsCloud(cloud.clients), store=None).plan.empty:
                     progress(f"{env.environment} is not in sync after the scheduled reconcile")
                     return 1
             kinds = throughput(cloud, clone, args.events)

@@ -46,8 +46,10 @@ from moto import mock_aws  # noqa: E402  (after the fake credentials)
 
 from ecs_gitops.aws import ecs as ecs_adapter  # noqa: E402
 from ecs_gitops.aws.clients import Clients  # noqa: E402
-from ecs_gitops.aws.cloud import Reconciled, reconcile_environment  # noqa: E402
+from ecs_gitops.aws.cloud import AwsCloud  # noqa: E402
 from ecs_gitops.desired.model import Environment  # noqa: E402
+from ecs_gitops.engine import Reconciled, reconcile_once  # noqa: E402
+from ecs_gitops.events import Trigger  # noqa: E402
 from ecs_gitops_tools.local.moto_patches import apply_patches  # noqa: E402
 from ecs_gitops_tools.seed import put_image, seed  # noqa: E402
 
@@ -232,6 +234,13 @@ def run_ecs_deploy(n: int, image: str, budget: float) -> Phase:
         note = (f"time-boxed at {budget:.0f}s: {done} of {n} services "
                 f"(all {n} at this rate: ~{seconds / done * n:.0f}s)")
     return Phase("ecs-deploy image change", calls, seconds, done, note=note)
+
+
+def reconcile_environment(env: Environment, clients: Clients, *, dry_run: bool = False
+                          ) -> Reconciled:
+    """The engine every caller runs, as `ecs-gitops apply` runs it (no state table)."""
+    return reconcile_once(env, AwsCloud(clients), store=None, revision="bench",
+                          trigger=Trigger.OPERATOR, dry_run=dry_run)
 
 
 def bench_size(n: int, *, ecs_deploy_budget: float, say: Callable[[str], None]) -> Size:

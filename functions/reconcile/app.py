@@ -16,10 +16,5 @@ from ecs_gitops.wiring import ports_from_environment
 @metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     if event.get("detail-type") == "Scheduled Event":
-        return run(event, ScheduledEvent,
-                   lambda e, ports: reconcile.handle(ports, environment=None, reason="schedule"),
-                   ports_from_environment)
-    return run(event, ReconcileEvent,
-               lambda e, ports: reconcile.handle(ports, environment=e.detail.environment,
-                                                 reason=e.detail.reason),
-               ports_from_environment)
+        return run(event, ScheduledEvent, reconcile.handle, ports_from_environment)
+    return run(event, ReconcileEvent, reconcile.handle, ports_from_environment)

@@ -11,8 +11,9 @@ from typing import Any
 
 import pytest
 
-from ecs_gitops.aws.cloud import plan_environment
+from ecs_gitops.aws.cloud import AwsCloud
 from ecs_gitops.aws.ecs import EcsAdapter
+from ecs_gitops.engine import preview
 from ecs_gitops_tools.local import emit
 from ecs_gitops_tools.local.cloud import EmbeddedCloud
 from ecs_gitops_tools.local.demo import desired_at_tip
@@ -110,7 +111,7 @@ def test_a_thousand_shuffled_duplicated_pushes(tmp_path: Path) -> None:
         ecs = EcsAdapter(cloud.clients)
         for branch, environment in ENVIRONMENTS.items():
             desired = desired_at_tip(cloud, branch, environment)
-            assert plan_environment(desired, cloud.clients)[1].empty, environment
+            assert preview(desired, AwsCloud(cloud.clients), store=None).plan.empty, environment
             web = desired.service("simpleweb").ecs_name
             running = ecs.describe_services("dbscluster", [web])[web]
             spec = ecs.describe_task_definition(running.task_definition).spec

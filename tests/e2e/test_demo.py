@@ -56,4 +56,4 @@ def test_the_story(tmp_path: Path) -> None:
         assert dead_letters == []
     timeline = out.getvalue()
     assert "circuit breaker rolled back" in timeline
-    assert "release marked failed; git reverted" in timeline
+    assert "DeploymentEventsFunction: reverted (production, api)" in timeline

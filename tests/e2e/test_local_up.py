@@ -105,8 +105,8 @@ def test_state_survives_down_and_up_and_reset_forgets_it(checkout: Path) -> None
         _git(checkout, "push", "-q", "local", "HEAD:development")
         waited = _cli(checkout, "local", "wait", "--timeout", "300", timeout=320)
         assert f"rollout api-development -> {change[:7]}: healthy" in waited.stdout, waited
-        assert "development: started 1 build(s)" in waited.stdout
-        assert "development/api: wrote the new tag back to git" in waited.stdout
+        assert "1 build started (development, " in waited.stdout
+        assert "BuildFinishedFunction: wrote back (development, api, " in waited.stdout
         assert _cli(checkout, "local", "down").returncode == 0
 
         again = _cli(checkout, "local", "up", "--port", port, "--quick-tests")

@@ -66,6 +66,6 @@ def test_the_local_cloud_block_as_written(tmp_path: Path) -> None:
     assert f"tag: {change}" in (clone / "desired_state/development.yaml").read_text()
     # deployed: the timeline (printed by 'local wait') and the status table say so
     assert f"rollout api-development -> {change[:7]}: healthy" in out
-    assert "development/api: wrote the new tag back to git" in out
+    assert "BuildFinishedFunction: wrote back (development, api, " in out
     assert re.search(rf"api-development\s.*{change[:12]}.*completed.*yes", run.stdout), out
     assert "stopped" in run.stdout  # local down

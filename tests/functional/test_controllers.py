@@ -14,7 +14,7 @@ def test_push_to_development_builds_changed_app_and_nothing_else(world: World) -
     after = world.commit("development", {"apps/api/main.py": "print('api v2')\n"})
     result = world.invoke("PushFunction", world.push_event(
         "codecommit-push-development.json", branch="development", before=before, after=after))
-    assert result["action"] == "started 1 build(s)", result
+    assert (result["kind"], result["count"]) == ("builds started", 1), result
     builds = world.builds("api-development")
     assert len(builds) == 1
     assert builds[0]["sourceVersion"] == after
@@ -28,7 +28,7 @@ def test_push_of_desired_state_requests_a_reconcile(world: World) -> None:
     after = world.commit("main", {"desired_state/production.yaml": text})
     result = world.invoke("PushFunction", world.push_event(
         "codecommit-push-main.json", branch="main", before=before, after=after))
-    assert result["action"] == "no build, requested a reconcile", result
+    assert (result["kind"], result["reconcile_requested"]) == ("no build", True), result
     requests = world.reconcile_requests()
     assert [r["detail"]["environment"] for r in requests] == ["production"]
     assert requests[0]["detail"]["commit"] == after
@@ -38,7 +38,7 @@ def test_branch_created_builds_every_app(world: World) -> None:
     tip = world.tip("development")
     result = world.invoke("PushFunction", world.push_event(
         "codecommit-branch-created.json", branch="development", before=None, after=tip))
-    assert result["action"].startswith("started 2 build(s)"), result
+    assert (result["kind"], result["count"]) == ("builds started", 2), result
     assert len(world.builds("api-development")) == 1
     assert len(world.builds("simpleweb-development")) == 1
 
@@ -61,7 +61,7 @@ def test_build_succeeded_writes_the_tag_back_once(world: World) -> None:
     world.put_image("apidevelopment", commit)
     event = world.build_event("codebuild-succeeded-api-development.json", commit=commit)
     result = world.invoke("BuildFinishedFunction", event)
-    assert result["action"] == "wrote the new tag back to git", result
+    assert result["kind"] == "wrote back", result
     assert world.pinned("development", "development", "api") == commit
     message = world.git("log", "-1", "--format=%B", "development")
     assert "[ecs-gitops write-back]" in message
@@ -79,7 +79,7 @@ def test_build_succeeded_for_production(world: World) -> None:
     world.put_image("simpleweb", commit)
     result = world.invoke("BuildFinishedFunction", world.build_event(
         "codebuild-succeeded-simpleweb-production.json", commit=commit))
-    assert result["action"] == "wrote the new tag back to git", result
+    assert result["kind"] == "wrote back", result
     assert world.pinned("main", "production", "simpleweb") == commit
     assert world.pinned("main", "production", "api") == DEV_TAG_BEFORE
 
@@ -89,7 +89,7 @@ def test_build_succeeded_but_image_missing_writes_nothing(world: World) -> None:
     tip = world.tip("development")
     result = world.invoke("BuildFinishedFunction", world.build_event(
         "codebuild-succeeded-api-development.json", commit=commit))
-    assert "is not in ECR" in result["action"]
+    assert (result["kind"], result["reason"]) == ("not written", "IMAGE_MISSING"), result
     assert world.tip("development") == tip
     assert any("image missing" in str(n) for n in world.notifications())
 
@@ -99,7 +99,7 @@ def test_build_succeeded_but_image_missing_writes_nothing(world: World) -> None:
 def test_failed_builds_are_notified_and_deploy_nothing(world: World, sample: str) -> None:
     tip = world.tip("development")
     result = world.invoke("BuildFinishedFunction", load_event(sample))
-    assert "nothing deployed" in result["action"], result
+    assert result["kind"] == "build failed", result
     assert world.tip("development") == tip
     notes = world.notifications()
     assert len(notes) == 1
@@ -121,12 +121,12 @@ def test_build_samples_that_do_nothing(world: World, sample: str) -> None:
 def test_reconcile_request_applies_the_branch_tip(world: World, sample: str) -> None:
     result = world.invoke("ReconcileFunction", load_event(sample))
     environment = load_event(sample)["detail"]["environment"]
-    assert result["outcomes"][0]["action"] == "applied 8 change(s)", result
+    assert (result["kind"], result["count"]) == ("applied", 8), result
     names = {"production": {"simpleweb", "api"},
              "development": {"simpleweb-development", "api-development"}}[environment]
     assert set(world.services()) == names
     again = world.invoke("ReconcileFunction", load_event(sample))
-    assert again["outcomes"][0]["action"] == "in sync: nothing to do"
+    assert again["kind"] == "in sync", again
 
 
 def test_scheduled_reconcile_covers_every_environment(world: World) -> None:
@@ -143,7 +143,7 @@ def test_deployment_completed_marks_the_release_healthy(world: World) -> None:
     _deployed(world)
     result = world.invoke("DeploymentEventsFunction",
                           load_event("ecs-deployment-completed-api-production.json"))
-    assert result["action"] == "release marked healthy", result
+    assert result["kind"] == "release healthy", result
     ddb = world.clients.client("dynamodb")
     items = ddb.query(TableName=world.refs["StateTable"], KeyConditionExpression="pk = :p",
                       ExpressionAttributeValues={":p": {"S": "release#production#api"}})["Items"]
@@ -162,20 +162,20 @@ def test_deployment_failed_reverts_git_and_does_not_loop(world: World) -> None:
     good_td = world.services()["api"]["taskDefinition"]
     deployed = world.invoke("ReconcileFunction",
                             load_event("reconcile-requested-production.json"))
-    assert deployed["outcomes"][0]["action"] == "applied 2 change(s)"
+    assert (deployed["kind"], deployed["count"]) == ("applied", 2), deployed
     # the circuit breaker rolls the service back to the previous definition, and the
     # failure event arrives
     world.clients.client("ecs").update_service(cluster="dbscluster", service="api",
                                                taskDefinition=good_td)
     result = world.invoke("DeploymentEventsFunction",
                           load_event("ecs-deployment-failed-api-production.json"))
-    assert result["action"] == "release marked failed; git reverted to the running image", result
+    assert result["kind"] == "reverted", result
     assert world.pinned("main", "production", "api") == DEV_TAG_BEFORE
     assert "revert api" in world.git("log", "-1", "--format=%B", "main")
     assert any("FAILED" in str(n) for n in world.notifications())
     # no loop: the reverted file plans nothing, and the bad image is not written again
     again = world.invoke("ReconcileFunction", load_event("reconcile-requested-production.json"))
-    assert again["outcomes"][0]["action"] == "in sync: nothing to do"
+    assert again["kind"] == "in sync", again
     tip = world.tip("main")
     rerun = world.invoke("BuildFinishedFunction", world.build_event(
         "codebuild-succeeded-api-development.json", commit=bad, build_id="api-production:again")
@@ -195,8 +195,8 @@ def test_deployment_samples_that_do_nothing(world: World, sample: str) -> None:
 
 def test_sweep_first_run_records_tips_and_requests_reconciles(world: World) -> None:
     result = world.invoke("SweepFunction", load_event("scheduled-sweep.json"))
-    assert [o["action"] for o in result["outcomes"]] == [
-        "first sweep of the branch: tip recorded, reconcile requested"] * 2
+    assert [(o["kind"], o["reconcile_requested"]) for o in result["outcomes"]] == [
+        ("swept", True)] * 2
     assert sorted(r["detail"]["environment"] for r in world.reconcile_requests()) == [
         "development", "production"]
 
@@ -209,18 +209,20 @@ def test_sweep_catches_a_lost_push_and_a_lost_build_event(world: World) -> None:
     commit = world.commit("development", {"apps/api/main.py": "print('api v3')\n"})
     # the push event is lost: the sweep starts the build
     result = world.invoke("SweepFunction", load_event("scheduled-sweep.json"))
-    assert [o["action"] for o in result["outcomes"]] == ["started 1 build(s)"], result
+    assert [(o["kind"], o["count"]) for o in result["outcomes"]] == [("builds started", 1)], \
+        result
     builds = world.builds("api-development")
     assert len(builds) == 1
     # the build succeeds (as the local builder would report it) and its event is lost
     world.put_image("apidevelopment", commit)
     set_build_result(builds[0]["id"], status="SUCCEEDED", exported={"IMAGE_TAG": commit})
     result = world.invoke("SweepFunction", load_event("scheduled-sweep.json"))
-    assert [o["action"] for o in result["outcomes"]] == ["wrote the new tag back to git"], result
+    assert [o["kind"] for o in result["outcomes"]] == ["wrote back"], result
     assert world.pinned("development", "development", "api") == commit
     # and again: the write-back commit is a new tip (no build, a reconcile); nothing twice
     again = world.invoke("SweepFunction", load_event("scheduled-sweep.json"))
-    assert [o["action"] for o in again["outcomes"]] == ["no build, requested a reconcile"]
+    assert [(o["kind"], o["reason"], o["reconcile_requested"]) for o in again["outcomes"]] == [
+        ("no build", "WRITE_BACK_COMMIT", True)]
     third = world.invoke("SweepFunction", load_event("scheduled-sweep.json"))
     assert third["outcomes"] == []
     assert len(world.builds("api-development")) == 1

@@ -44,11 +44,11 @@ def test_a_revert_that_fails_is_retried_not_lost(world: World, monkeypatch: Any)
     assert world.pinned("main", "production", "api") == bad
     # meanwhile the schedule must not redeploy the image that failed
     held = world.invoke("ReconcileFunction", load_event("scheduled-reconcile.json"))
-    assert held["outcomes"][0]["action"] == "in sync: nothing to do", held
-    assert "failed a rollout; keeping" in held["outcomes"][0]["held_back"][0]
+    assert held["outcomes"][0]["kind"] == "in sync", held
+    assert "failed a rollout" in held["outcomes"][0]["held_back"][0]
     retried = world.invoke("DeploymentEventsFunction",
                            load_event("ecs-deployment-failed-api-production.json"))
-    assert retried["action"] == "release marked failed; git reverted to the running image"
+    assert retried["kind"] == "reverted", retried
     assert world.pinned("main", "production", "api") == PINNED
 
 
@@ -64,7 +64,7 @@ def test_a_late_failure_never_reverts_a_newer_tag(world: World) -> None:
     assert world.pinned("main", "production", "api") == fixed
     result = world.invoke("DeploymentEventsFunction",
                           load_event("ecs-deployment-failed-api-production.json"))
-    assert "no revert: git already moved on" in result["action"], result
+    assert (result["kind"], result["reason"]) == ("release failed", "MOVED_ON"), result
     assert world.pinned("main", "production", "api") == fixed
 
 
@@ -75,7 +75,8 @@ def test_the_rollbacks_completion_does_not_mark_the_failed_release_healthy(world
     completed = load_event("ecs-deployment-completed-api-production.json")
     completed["detail"]["deploymentId"] = "ecs-svc/rollback"
     result = world.invoke("DeploymentEventsFunction", completed)
-    assert "no release in progress runs it" in result["action"], result
+    assert (result["kind"], result["reason"]) == ("deployment noted", "NOT_THIS_RELEASE"), \
+        result
 
 
 def test_a_lost_push_is_built_by_the_next_one(world: World) -> None:
@@ -86,7 +87,7 @@ def test_a_lost_push_is_built_by_the_next_one(world: World) -> None:
     readme = world.commit("development", {"README.md": "docs only\n"})
     result = world.invoke("PushFunction", world.push_event(
         "codecommit-push-development.json", branch="development", before=lost, after=readme))
-    assert result["action"] == "started 1 build(s)", result
+    assert (result["kind"], result["count"]) == ("builds started", 1), result
     assert [b["sourceVersion"] for b in world.builds("api-development")][-1] == readme
 
 
@@ -101,11 +102,12 @@ def test_an_invalid_file_does_not_swallow_the_app_change(world: World) -> None:
                                           text.replace("port: 5000", "port: 0")})
     result = world.invoke("PushFunction", world.push_event(
         "codecommit-push-development.json", branch="development", before=start, after=broken))
-    assert result["action"] == "invalid desired state: no build"
+    assert result["kind"] == "invalid desired state", result
     fixed = world.commit("development", {"desired_state/development.yaml": text})
     result = world.invoke("PushFunction", world.push_event(
         "codecommit-push-development.json", branch="development", before=broken, after=fixed))
-    assert result["action"] == "started 1 build(s), requested a reconcile", result
+    assert (result["kind"], result["count"], result["reconcile_requested"]) == (
+        "builds started", 1, True), result
     assert len(world.builds("api-development")) == before_builds + 1
 
 
@@ -120,10 +122,9 @@ def test_the_sweep_and_the_event_share_one_record_per_build(world: World) -> Non
     set_build_result(build["id"], status="SUCCEEDED", exported={"IMAGE_TAG": commit})
     event = world.build_event("codebuild-succeeded-api-development.json", commit=commit,
                               build_id=build["arn"])  # events name builds by ARN
-    assert world.invoke("BuildFinishedFunction", event)["action"] == \
-        "wrote the new tag back to git"
+    assert world.invoke("BuildFinishedFunction", event)["kind"] == "wrote back"
     again = world.invoke("SweepFunction", load_event("scheduled-sweep.json"))
-    assert all("wrote" not in o["action"] for o in again["outcomes"]), again
+    assert all(o["kind"] != "wrote back" for o in again["outcomes"]), again
 
 
 def test_a_build_of_a_commit_not_on_the_branch_is_not_written(world: World) -> None:
@@ -132,7 +133,7 @@ def test_a_build_of_a_commit_not_on_the_branch_is_not_written(world: World) -> N
     world.put_image("apidevelopment", stray)
     result = world.invoke("BuildFinishedFunction", world.build_event(
         "codebuild-succeeded-api-development.json", commit=stray))
-    assert "is not on development" in result["action"], result
+    assert (result["kind"], result["reason"]) == ("not written", "NOT_ON_BRANCH"), result
     assert world.pinned("development", "development", "api") == PINNED
 
 
@@ -146,11 +147,11 @@ def test_dry_run_starts_nothing_and_writes_nothing(world: World) -> None:
     world.put_image("apidevelopment", after)
     result = world.invoke("BuildFinishedFunction", world.build_event(
         "codebuild-succeeded-api-development.json", commit=after))
-    assert "dry run: would write" in result["action"]
+    assert (result["kind"], result["reason"]) == ("not written", "DRY_RUN"), result
     assert world.tip("development") == after
     outcome = world.invoke("ReconcileFunction",
                            load_event("reconcile-requested-development.json"))
-    assert outcome["outcomes"][0]["action"] == "dry run: plan not applied"
+    assert outcome["kind"] == "dry run", outcome
     assert world.services() == {}
 
 
@@ -158,8 +159,8 @@ def test_roles_the_stack_may_not_pass_are_refused(world: World) -> None:
     world.extra["TASK_ROLE_ARN"] = "arn:aws:iam::123456789012:role/only-this-task-role"
     world.extra["EXECUTION_ROLE_ARN"] = "arn:aws:iam::123456789012:role/ecs-gitops-execution"
     result = world.invoke("ReconcileFunction", load_event("reconcile-requested-production.json"))
-    outcome = result["outcomes"][0]
-    assert outcome["action"].startswith("refused: the file names roles")
+    outcome = result
+    assert (outcome["kind"], outcome["reason"]) == ("refused", "ROLES_NOT_ALLOWED"), outcome
     assert outcome["roles"] == ["arn:aws:iam::123456789012:role/ecs-gitops-task"]
     assert world.services() == {}
 
@@ -169,8 +170,9 @@ def test_one_broken_environment_does_not_stop_the_other(world: World) -> None:
         "cluster: dbscluster", "cluster: no-such-cluster")
     world.commit("main", {"desired_state/production.yaml": text})
     result = world.invoke("ReconcileFunction", load_event("scheduled-reconcile.json"))
-    actions = [o["action"] for o in result["outcomes"]]
-    assert actions[0].startswith("failed: ListServices: ClusterNotFoundException"), actions
-    assert actions[1] == "applied 8 change(s)"
+    outcomes = result["outcomes"]
+    assert outcomes[0]["kind"] == "failed", outcomes
+    assert outcomes[0]["error"].startswith("ListServices: ClusterNotFoundException"), outcomes
+    assert (outcomes[1]["kind"], outcomes[1]["count"]) == ("applied", 8)
     assert set(world.services()) == {"simpleweb-development", "api-development"}
     assert any("reconcile of production failed" in n["subject"] for n in world.notifications())

@@ -21,7 +21,7 @@ def test_duplicate_push_gives_one_build(world: World) -> None:
                              before=before, after=after)
     first = world.invoke("PushFunction", event)
     second = world.invoke("PushFunction", {**event, "id": "another-delivery"})
-    assert first["action"] == "started 2 build(s)"
+    assert (first["kind"], first["count"]) == ("builds started", 2), first
     assert second["ignored"] is True
     assert len(world.builds("api-development")) == 1
     assert len(world.builds("simpleweb-development")) == 1
@@ -39,7 +39,7 @@ def test_builds_finishing_out_of_order_never_write_back_the_older_image(world: W
     tip = world.tip("development")
     late = world.invoke("BuildFinishedFunction", world.build_event(
         "codebuild-succeeded-api-development.json", commit=older, build_id="b:older"))
-    assert "is not newer than pinned" in late["action"], late
+    assert (late["kind"], late["reason"]) == ("not written", "NOT_NEWER"), late
     assert world.tip("development") == tip
     assert world.pinned("development", "development", "api") == newer
 
@@ -55,8 +55,8 @@ def test_write_back_commit_starts_no_build_only_a_reconcile(world: World) -> Non
     result = world.invoke("PushFunction", world.push_event(
         "codecommit-push-development.json", branch="development", before=before,
         after=write_back))
-    assert result["action"] == "no build, requested a reconcile", result
-    assert result["note"] == "write-back commit: no build"
+    assert (result["kind"], result["reason"]) == ("no build", "WRITE_BACK_COMMIT"), result
+    assert result["reconcile_requested"] is True
     assert world.builds("api-development") == []
     assert [r["detail"]["commit"] for r in world.reconcile_requests()] == [write_back]
 
@@ -83,64 +83,76 @@ class _Throttle:
         return AWSResponse(request.url, 400, {"x-amzn-requestid": "throttled"}, Raw())
 
 
-def test_throttling_on_update_service_is_retried_and_converges(world: World) -> None:
-    from ecs_gitops.aws.cloud import reconcile_environment
-
-    env = world.envs["production"]
-    reconcile_environment(env, world.clients)
-    changed = env.model_copy(update={"services": tuple(
-        s.model_copy(update={"placement": "binpack-memory"}) for s in env.services)})
-    clients = Clients(region="us-east-1", endpoint_url=world.clients.endpoint_url)
-    throttle = _Throttle(times=2)
-    clients.ecs.meta.events.register("before-send.ecs.UpdateService", throttle)
-    result = reconcile_environment(changed, clients)
-    assert result.result is not None
-    assert throttle.seen == 4  # 2 throttled attempts + 2 services' successful calls
-    from ecs_gitops.aws.cloud import plan_environment
-
-    assert plan_environment(changed, world.clients)[1].empty
+def _placement(world: World, placement: str) -> str:
+    text = world.read("main", "desired_state/production.yaml")
+    text = text.replace("placement: spread-az", f"placement: {placement}")
+    return world.commit("main", {"desired_state/production.yaml": text}, "placement")
 
 
-def test_crash_between_register_and_update_converges_without_another_revision(
-    world: World,
+def test_throttling_on_update_service_is_retried_and_converges(
+    world: World, monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    from ecs_gitops.aws.cloud import AwsCloud, plan_environment
-    from ecs_gitops.aws.cloud import reconcile_environment as reconcile
+    # Through the reconcile Lambda, the code path production runs.
+    world.invoke("ReconcileFunction", load_event("reconcile-requested-production.json"))
+    _placement(world, "binpack-memory")
+    throttle = _Throttle(times=2)
+    original = Clients.client
 
-    env = world.envs["production"]
-    reconcile(env, world.clients)
+    def client(self: Clients, name: str) -> Any:
+        made = original(self, name)
+        if name == "ecs" and not getattr(made, "_throttled", False):
+            made.meta.events.register("before-send.ecs.UpdateService", throttle)
+            made._throttled = True
+        return made
+
+    monkeypatch.setattr(Clients, "client", client)
+    world.new_container()
+    result = world.invoke("ReconcileFunction",
+                          load_event("reconcile-requested-production.json"))
+    assert result["kind"] == "applied", result
+    assert throttle.seen == 4  # 2 throttled attempts + 2 services' successful calls
+    assert world.plan("production").empty
+
+
+class Killed(BaseException):
+    """A Lambda time-out or out-of-memory kill: not an Exception, nothing catches it."""
+
+
+def test_kill_between_register_and_update_converges_without_another_revision(
+    world: World, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from ecs_gitops.aws.cloud import AwsCloud
+
+    world.invoke("ReconcileFunction", load_event("reconcile-requested-production.json"))
     world.put_image("api", "f" * 40)
-    changed = env.model_copy(update={"services": tuple(
-        s.model_copy(update={"image": s.image.model_copy(update={"tag": "f" * 40})})
-        if s.name == "api" else s for s in env.services)})
+    from ecs_gitops.desired.edit import set_image_tag
 
-    def crash(self: AwsCloud, cluster: str, service: str, fields: Any) -> None:
-        raise RuntimeError("the Lambda container died here")
+    text = world.read("main", "desired_state/production.yaml")
+    world.commit("main", {"desired_state/production.yaml": set_image_tag(text, "api", "f" * 40)})
 
-    original = AwsCloud.update_service
-    AwsCloud.update_service = crash  # type: ignore[method-assign]
-    try:
-        with pytest.raises(RuntimeError):
-            reconcile(changed, world.clients)
-    finally:
-        AwsCloud.update_service = original  # type: ignore[method-assign]
+    def killed(self: AwsCloud, cluster: str, service: str, fields: Any) -> None:
+        raise Killed("the Lambda container died here")
+
+    with monkeypatch.context() as patch:
+        patch.setattr(AwsCloud, "update_service", killed)
+        with pytest.raises(Killed):
+            world.invoke("ReconcileFunction", load_event("reconcile-requested-production.json"))
     assert len(world.revisions("api")) == 2  # the new revision exists, unused
-    from ecs_gitops.aws import ecs
-
-    ecs.clear_cache()  # a new container: nothing remembered
-    again = reconcile(changed, world.clients)
+    world.new_container()  # Lambda's retry lands in a fresh container: nothing remembered
+    again = world.invoke("ReconcileFunction", load_event("reconcile-requested-production.json"))
+    assert again["kind"] == "applied", again
     assert len(world.revisions("api")) == 2  # reused, not registered a third time
-    assert again.plan.describe().count("reusing api:2") == 1
+    assert again["plan"].count("reusing api:2") == 1
     assert world.services()["api"]["taskDefinition"].endswith("api:2")
-    assert plan_environment(changed, world.clients)[1].empty
+    assert world.plan("production").empty
 
 
 def test_invalid_desired_state_applies_nothing_and_is_notified(world: World) -> None:
     text = world.read("main", "desired_state/production.yaml").replace("port: 5000", "port: 0")
     world.commit("main", {"desired_state/production.yaml": text})
     result = world.invoke("ReconcileFunction", load_event("reconcile-requested-production.json"))
-    outcome = result["outcomes"][0]
-    assert outcome["action"] == "invalid desired state: nothing applied"
+    outcome = result
+    assert outcome["kind"] == "invalid desired state", outcome
     assert any("services[1].port" in p for p in outcome["problems"])
     assert world.services() == {}
     assert world.revisions("api") == []
@@ -195,7 +207,7 @@ def test_malformed_event_is_logged_not_retried(world: World, capfd: Any) -> None
     event = load_event("codecommit-push-main.json")
     del event["detail"]["repositoryName"]
     result = world.invoke("PushFunction", event)
-    assert result["action"] == "ignored: malformed event"
+    assert (result["kind"], result["ignored"]) == ("ignored", True), result
     assert "malformed event: not retried" in capfd.readouterr().out
 
 
@@ -210,7 +222,7 @@ def test_self_heal_off_reports_drift_without_correcting_it(world: World) -> None
                        placementStrategy=[{"type": "random"}])  # a manual change
     result = world.invoke("ReconcileFunction", load_event("scheduled-reconcile.json"))
     production = result["outcomes"][0]
-    assert production["action"] == "drift reported, not corrected (selfHeal: false)"
+    assert production["kind"] == "drift reported", production
     assert "placementStrategy" in production["plan"]
     assert world.services()["api"]["placementStrategy"] == [{"type": "random"}]
     notes = world.notifications()
@@ -218,5 +230,5 @@ def test_self_heal_off_reports_drift_without_correcting_it(world: World) -> None
     # an explicit request (a push, an operator) still applies
     requested = world.invoke("ReconcileFunction",
                              load_event("reconcile-requested-production.json"))
-    assert requested["outcomes"][0]["action"] == "applied 1 change(s)"
+    assert (requested["kind"], requested["count"]) == ("applied", 1), requested
     assert world.services()["api"]["placementStrategy"] != [{"type": "random"}]

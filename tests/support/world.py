@@ -88,7 +88,26 @@ class World:
         env = load_environment_text(self.read(branch, f"desired_state/{environment}.yaml"))
         return env.service(service).image.tag
 
+    def plan(self, environment: str, branch: str | None = None) -> Any:
+        """The plan of the file at the branch tip against what runs (no hold-back)."""
+        from ecs_gitops.aws.cloud import AwsCloud
+        from ecs_gitops.desired import load_environment_text
+        from ecs_gitops.engine import preview
+
+        branch = branch or {"production": "main"}.get(environment, environment)
+        env = load_environment_text(self.read(branch, f"desired_state/{environment}.yaml"))
+        return preview(env, AwsCloud(self.clients), store=None).plan
+
     # ---------------------------------------------------------- functions
+    def new_container(self) -> None:
+        """What a fresh Lambda container starts with: no cached clients, ports or task
+        definitions."""
+        from ecs_gitops import wiring
+        from ecs_gitops.aws import ecs
+
+        wiring.forget_container()
+        ecs.clear_cache()
+
     def invoke(self, function: str, event: dict[str, Any]) -> Any:
         spec = self.template.function(function)
         env = function_environment(spec, self.refs, region=self.clients.region,

@@ -15,6 +15,12 @@ from ecs_gitops.render import Refs
 
 @dataclass(frozen=True, slots=True)
 class TaskDefinitionSnapshot:
+    """A registered task definition: its ARN, family, revision and normalised spec.
+
+    `spec` is `render.normalize_task_definition` of what DescribeTaskDefinition (or
+    RegisterTaskDefinition) returned, so it compares equal to a rendered definition that
+    means the same. Task definitions are immutable: a snapshot never goes stale.
+    """
     arn: str
     family: str
     revision: int
@@ -22,15 +28,18 @@ class TaskDefinitionSnapshot:
 
     @property
     def label(self) -> str:
+        """`family:revision`, as ECS names a revision."""
         return f"{self.family}:{self.revision}"
 
     def image(self) -> str | None:
+        """The image URI of the first (main) container, or None without containers."""
         containers = self.spec.get("containerDefinitions") or ()
         return containers[0].get("image") if containers else None
 
 
 @dataclass(frozen=True, slots=True)
 class DeploymentSnapshot:
+    """One entry of DescribeServices' `deployments`: PRIMARY is the newest."""
     id: str
     status: str  # PRIMARY | ACTIVE | INACTIVE
     task_definition: str
@@ -41,6 +50,9 @@ class DeploymentSnapshot:
 
 @dataclass(frozen=True, slots=True)
 class ServiceSnapshot:
+    """An ACTIVE service as DescribeServices reported it (counts, deployments, tags, and the
+    UpdateService-able fields in `raw_fields`, normalised later by `render`).
+    """
     name: str
     arn: str
     status: str
@@ -54,6 +66,9 @@ class ServiceSnapshot:
 
     @property
     def rollout_state(self) -> str:
+        """IN_PROGRESS while more than one deployment runs (and the PRIMARY has not failed),
+        else the PRIMARY deployment's rolloutState (COMPLETED, FAILED), UNKNOWN without one.
+        """
         primary = next((d for d in self.deployments if d.status == "PRIMARY"), None)
         if primary is None:
             return "UNKNOWN"
@@ -64,6 +79,9 @@ class ServiceSnapshot:
 
 @dataclass(frozen=True, slots=True)
 class ScalingSnapshot:
+    """An ECS service's scalable target (DesiredCount, min/max) and its target-tracking
+    policies by name (their TargetTrackingScalingPolicyConfiguration).
+    """
     resource_id: str
     min: int
     max: int

@@ -28,22 +28,50 @@ from ecs_gitops.plan import (
 
 
 class CloudPort(Protocol):
-    """The mutating calls `apply` needs; `ecs_gitops.aws.cloud.AwsCloud` implements them."""
+    """The mutating calls `apply` needs; `ecs_gitops.aws.cloud.AwsCloud` implements them.
 
-    def register_task_definition(self, spec: Mapping[str, Any]) -> TaskDefinitionSnapshot: ...
-    def create_service(self, inputs: Mapping[str, Any]) -> None: ...
-    def update_service(self, cluster: str, service: str, fields: Mapping[str, Any]) -> None: ...
-    def delete_service(self, cluster: str, service: str) -> None: ...
-    def register_scalable_target(self, inputs: Mapping[str, Any]) -> None: ...
-    def put_scaling_policy(self, inputs: Mapping[str, Any]) -> None: ...
-    def deregister_scalable_target(self, resource_id: str) -> None: ...
+    Inputs are the exact API inputs the plan rendered (ECS's camelCase, Application
+    Auto Scaling's PascalCase). Failures raise `ecs_gitops.errors.AwsError`."""
+
+    def register_task_definition(self, spec: Mapping[str, Any]) -> TaskDefinitionSnapshot:
+        """RegisterTaskDefinition; the new revision's snapshot."""
+
+    def create_service(self, inputs: Mapping[str, Any]) -> str | None:
+        """CreateService; the id of the deployment ECS started (None if not reported)."""
+
+    def update_service(self, cluster: str, service: str, fields: Mapping[str, Any]
+                       ) -> str | None:
+        """UpdateService with only `fields`; the id of the PRIMARY deployment after it."""
+
+    def delete_service(self, cluster: str, service: str) -> None:
+        """DeleteService (forced: its tasks are stopped)."""
+
+    def register_scalable_target(self, inputs: Mapping[str, Any]) -> None:
+        """RegisterScalableTarget (creates or updates min/max)."""
+
+    def put_scaling_policy(self, inputs: Mapping[str, Any]) -> None:
+        """PutScalingPolicy (creates or updates)."""
+
+    def deregister_scalable_target(self, resource_id: str) -> None:
+        """DeregisterScalableTarget of an ECS service's DesiredCount."""
 
 
 @dataclass(frozen=True, slots=True)
 class ApplyResult:
+    """What `apply` did.
+
+    Attributes:
+        plan: the plan applied.
+        applied: the actions carried out (all of them, unless a call raised).
+        registered: family -> ARN of each task definition registered on the way.
+        deployments: ECS service name -> deployment id started by Create/UpdateService.
+        dry_run: True when nothing was called.
+    """
+
     plan: Plan
     applied: tuple[Action, ...]
-    registered: Mapping[str, str] = field(default_factory=dict)  # family -> new ARN
+    registered: Mapping[str, str] = field(default_factory=dict)
+    deployments: Mapping[str, str] = field(default_factory=dict)
     dry_run: bool = False
 
 
@@ -59,9 +87,23 @@ def apply(
     *,
     dry_run: bool = False,
     on_action: Callable[[Action], None] | None = None,
+    on_applied: Callable[[Action, str | None, Mapping[str, str]], None] | None = None,
 ) -> ApplyResult:
-    """Run the plan's actions in order; with `dry_run`, report them and call nothing."""
+    """Run the plan's actions in order; with `dry_run`, report them and call nothing.
+
+    Args:
+        plan: the plan to carry out.
+        cloud: the mutating calls.
+        dry_run: call nothing (the one place where dry run is decided).
+        on_action: called before each action (progress output).
+        on_applied: called after each action with the deployment id it started (or
+            None) and the task definitions registered so far (family -> ARN).
+
+    Raises:
+        AwsError: from the first call that fails; later actions are not attempted.
+    """
     registered: dict[str, str] = {}
+    deployments: dict[str, str] = {}
     applied: list[Action] = []
     for action in plan.actions:
         if on_action:
@@ -69,17 +111,18 @@ def apply(
         if dry_run:
             applied.append(action)
             continue
+        deployment: str | None = None
         if isinstance(action, RegisterTaskDefinition):
             registered[action.family] = cloud.register_task_definition(action.spec).arn
         elif isinstance(action, CreateService):
             inputs = dict(action.inputs)
             inputs["taskDefinition"] = _resolve(action.task_definition, registered)
-            cloud.create_service(inputs)
+            deployment = cloud.create_service(inputs)
         elif isinstance(action, UpdateService):
             fields = dict(action.fields)
             if action.task_definition is not None:
                 fields["taskDefinition"] = _resolve(action.task_definition, registered)
-            cloud.update_service(action.cluster, action.service, fields)
+            deployment = cloud.update_service(action.cluster, action.service, fields)
         elif isinstance(action, RegisterScalableTarget):
             cloud.register_scalable_target(action.inputs)
         elif isinstance(action, PutScalingPolicy):
@@ -88,5 +131,10 @@ def apply(
             cloud.deregister_scalable_target(action.resource_id)
         elif isinstance(action, DeleteService):
             cloud.delete_service(action.cluster, action.service)
+        if deployment:
+            deployments[action.service] = deployment
         applied.append(action)
-    return ApplyResult(plan=plan, applied=tuple(applied), registered=registered, dry_run=dry_run)
+        if on_applied:
+            on_applied(action, deployment, registered)
+    return ApplyResult(plan=plan, applied=tuple(applied), registered=registered,
+                       deployments=deployments, dry_run=dry_run)

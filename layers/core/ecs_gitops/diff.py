@@ -17,11 +17,13 @@ _MISSING = object()
 
 @dataclass(frozen=True, slots=True)
 class DiffItem:
+    """One changed field: its dotted path, the old and the new value (None: absent)."""
     field: str
     old: Any
     new: Any
 
     def describe(self) -> str:
+        """`+ field: new`, `- field: old` or `~ field: old -> new`."""
         if self.old is None:
             return f"+ {self.field}: {_show(self.new)}"
         if self.new is None:

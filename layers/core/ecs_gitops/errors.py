@@ -13,7 +13,12 @@ from dataclasses import dataclass
 
 
 class EcsGitopsError(Exception):
-    """Base class of every error ecs-gitops raises on purpose."""
+    """Base class of every error ecs-gitops raises on purpose.
+
+    `transient` is the one thing a handler's retry policy looks at: True means a later
+    attempt may succeed (throttling, a held lease, a branch that moved), so the error
+    is raised for Lambda to retry; False means a retry cannot help, so the failure is
+    reported and the event is not retried."""
 
     transient: bool = False
 
@@ -81,3 +86,15 @@ class TimeoutExpiredError(EcsGitopsError):
 
 class SourceError(EcsGitopsError):
     """The git side (CodeCommit or a local repository) failed or refused."""
+
+
+class ConfigurationError(EcsGitopsError):
+    """The function's configuration (its environment variables) is wrong."""
+
+
+class EditError(EcsGitopsError):
+    """A desired-state file cannot be edited as asked (e.g. an invalid image tag)."""
+
+
+class UnknownServiceError(EcsGitopsError, LookupError):
+    """A desired state has no service of that name."""

@@ -7,6 +7,7 @@ fields are tolerated (AWS adds fields over time), missing required ones are a
 
 from __future__ import annotations
 
+from enum import StrEnum
 from typing import Any, Literal
 
 from aws_lambda_powertools.utilities.parser.models import EventBridgeModel
@@ -16,11 +17,30 @@ EVENT_SOURCE = "ecs-gitops"
 RECONCILE_REQUESTED = "Reconcile Requested"
 
 
+class Trigger(StrEnum):
+    """Why a reconcile runs (the `reason` of a "Reconcile Requested" event)."""
+
+    SCHEDULE = "schedule"  # the template's schedule: drift correction (selfHeal)
+    PUSH = "push"  # a push changed the environment's desired-state file
+    SWEEP = "sweep"  # the sweep found a branch tip never reconciled
+    REQUESTED = "requested"  # anyone else who put a Reconcile Requested event
+    OPERATOR = "operator"  # `ecs-gitops apply`
+
+    @classmethod
+    def parse(cls, value: str | None) -> Trigger:
+        """The trigger named by `value`; anything unknown is `REQUESTED`."""
+        try:
+            return cls(value or cls.REQUESTED)
+        except ValueError:
+            return cls.REQUESTED
+
+
 class _Detail(BaseModel):
     model_config = ConfigDict(extra="ignore", populate_by_name=True, frozen=True)
 
 
 class CodeCommitReference(_Detail):
+    """The detail of CodeCommit's "CodeCommit Repository State Change" event."""
     event: str  # referenceCreated | referenceUpdated | referenceDeleted
     repository_name: str = Field(alias="repositoryName")
     reference_type: str = Field(alias="referenceType")  # branch | tag
@@ -31,11 +51,13 @@ class CodeCommitReference(_Detail):
 
 
 class ExportedVariable(_Detail):
+    """An exported environment variable of a build (the buildspec's `exported-variables`)."""
     name: str
     value: str
 
 
 class BuildInformation(_Detail):
+    """`additional-information` of a CodeBuild state change (the parts we read)."""
     source_version: str | None = Field(default=None, alias="source-version")
     exported_environment_variables: list[ExportedVariable] = Field(
         default_factory=list, alias="exported-environment-variables")
@@ -43,6 +65,7 @@ class BuildInformation(_Detail):
 
 
 class CodeBuildStateChange(_Detail):
+    """The detail of CodeBuild's "CodeBuild Build State Change" event."""
     build_status: str = Field(alias="build-status")
     project_name: str = Field(alias="project-name")
     build_id: str = Field(alias="build-id")
@@ -50,6 +73,7 @@ class CodeBuildStateChange(_Detail):
         default_factory=BuildInformation, alias="additional-information")
 
     def exported(self, name: str) -> str | None:
+        """The value of the exported variable `name` (e.g. IMAGE_TAG), or None."""
         for variable in self.additional_information.exported_environment_variables:
             if variable.name == name:
                 return variable.value
@@ -57,6 +81,7 @@ class CodeBuildStateChange(_Detail):
 
 
 class EcsDeploymentStateChange(_Detail):
+    """The detail of ECS's "ECS Deployment State Change" event."""
     event_type: str = Field(alias="eventType")  # INFO | ERROR
     event_name: str = Field(alias="eventName")
     deployment_id: str = Field(alias="deploymentId")
@@ -64,31 +89,43 @@ class EcsDeploymentStateChange(_Detail):
 
 
 class ReconcileRequest(_Detail):
+    """The detail of our own "Reconcile Requested" event."""
     environment: str | None = None  # None: every environment
-    reason: str = "requested"
+    reason: str = "requested"  # a Trigger value (unknown values mean REQUESTED)
     commit: str | None = None
+
+    @property
+    def trigger(self) -> Trigger:
+        """The reason as a `Trigger`."""
+        return Trigger.parse(self.reason)
 
 
 class CodeCommitEvent(EventBridgeModel):
+    """A CodeCommit repository state change, as EventBridge delivers it."""
     detail: CodeCommitReference
 
 
 class CodeBuildEvent(EventBridgeModel):
+    """A CodeBuild build state change, as EventBridge delivers it."""
     detail: CodeBuildStateChange
 
 
 class EcsDeploymentEvent(EventBridgeModel):
+    """An ECS deployment state change, as EventBridge delivers it."""
     detail: EcsDeploymentStateChange
 
     @property
     def service_arn(self) -> str:
+        """The service's ARN (from `resources`), or "" when the event names none."""
         return next((r for r in self.resources if ":service/" in r), "")
 
 
 class ReconcileEvent(EventBridgeModel):
+    """A "Reconcile Requested" event, as EventBridge delivers it."""
     detail: ReconcileRequest
 
 
 class ScheduledEvent(EventBridgeModel):
+    """A tick of an EventBridge schedule rule (its detail is empty)."""
     detail: dict[str, Any]
     detail_type: Literal["Scheduled Event"] = Field(alias="detail-type")

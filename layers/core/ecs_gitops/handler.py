@@ -21,7 +21,8 @@ from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.metrics import MetricUnit
 from pydantic import BaseModel, ValidationError
 
-from ecs_gitops.controllers.ports import Outcome, Ports
+from ecs_gitops.controllers.outcome import Kind, Outcome, Reason
+from ecs_gitops.controllers.ports import Ports
 from ecs_gitops.errors import EcsGitopsError
 
 
@@ -45,15 +46,31 @@ tracer = Tracer(service=os.environ.get("POWERTOOLS_SERVICE_NAME", "ecs-gitops"))
 metrics = Metrics(namespace=os.environ.get("POWERTOOLS_METRICS_NAMESPACE", "EcsGitops"),
                   service=os.environ.get("POWERTOOLS_SERVICE_NAME", "ecs-gitops"))
 
-M = TypeVar("M", bound=BaseModel)
+E = TypeVar("E", bound=BaseModel)
 
 
 def run(
     event: dict[str, Any],
-    model: type[M],
-    decide: Callable[[M, Ports], Outcome | list[Outcome]],
+    model: type[E],
+    handle: Callable[[E, Ports], Outcome],
     ports: Callable[[], Ports],
 ) -> dict[str, Any]:
+    """Parse `event` as `model`, build the ports, call the controller, log the outcome.
+
+    Args:
+        event: the raw EventBridge event Lambda received.
+        model: the event's pydantic model (unknown fields tolerated).
+        handle: the controller's `handle(event, ports) -> Outcome`.
+        ports: the composition root (built once per container, cached).
+
+    Returns:
+        The outcome as a dict (`Outcome.as_dict`): what `sam local invoke` prints.
+
+    Raises:
+        EcsGitopsError: a transient one, so that Lambda retries the event (and, after
+            its retries, sends it to the dead-letter queue). Any exception that is not
+            ours is a bug and is raised as well.
+    """
     logger.set_correlation_id(str(event.get("id", "")) or None)
     try:
         parsed = model.model_validate(event)
@@ -63,9 +80,10 @@ def run(
             "detail_type": event.get("detail-type"), "source": event.get("source"),
             "problems": problems})
         metrics.add_metric(name="MalformedEvents", unit=MetricUnit.Count, value=1)
-        return {"action": "ignored: malformed event", "ignored": True, "problems": problems}
+        return {"action": "ignored: malformed event", "kind": Kind.IGNORED.value,
+                "ignored": True, "problems": problems}
     try:
-        result = decide(parsed, ports())
+        outcome = handle(parsed, ports())
     except EcsGitopsError as exc:
         if exc.transient:
             logger.warning("transient failure: Lambda will retry", extra={"error": str(exc)})
@@ -73,12 +91,11 @@ def run(
             raise
         logger.error("failed", extra={"error": str(exc), "kind": type(exc).__name__})
         metrics.add_metric(name="Failures", unit=MetricUnit.Count, value=1)
-        return {"action": f"failed: {exc}", "ignored": False, "error": type(exc).__name__}
-    outcomes = result if isinstance(result, list) else [result]
-    for outcome in outcomes:
-        logger.info(outcome.action, extra={"outcome": outcome.as_dict()})
-        metrics.add_metric(name="Ignored" if outcome.ignored else "Handled",
+        outcome = Outcome(Kind.FAILED, Reason.ERROR, {"error": str(exc),
+                                                      "error_type": type(exc).__name__})
+        return outcome.as_dict()
+    for part in outcome.parts or (outcome,):
+        logger.info(part.text(), extra={"outcome": part.as_dict()})
+        metrics.add_metric(name="Ignored" if part.ignored else "Handled",
                            unit=MetricUnit.Count, value=1)
-    if isinstance(result, list):
-        return {"outcomes": [o.as_dict() for o in outcomes]}
-    return result.as_dict()
+    return outcome.as_dict()

@@ -14,6 +14,9 @@ from ecs_gitops.plan import CreateService, Plan, RegisterTaskDefinition, UpdateS
 
 @dataclass(frozen=True, slots=True)
 class Requirements:
+    """What a plan refers to: ECR images (repository -> tags), SSM parameter names and
+    target group names that observe could not resolve to an ARN.
+    """
     images: dict[str, set[str]] = field(default_factory=dict)  # repository -> tags
     parameters: set[str] = field(default_factory=set)  # SSM parameter names
     unresolved_target_groups: set[str] = field(default_factory=set)
@@ -29,6 +32,9 @@ def split_image(uri: str) -> tuple[str, str] | None:
 
 
 def requirements(plan: Plan) -> Requirements:
+    """The images, SSM parameters and unresolved target groups of the actions that
+    register task definitions or create/update services (nothing else needs checking).
+    """
     req = Requirements()
     for action in plan.actions:
         if isinstance(action, RegisterTaskDefinition):

@@ -1,5 +1,5 @@
-"""Build the controllers' ports from the function's environment (the template's
-`Environment.Variables`), once per container.
+"""The composition root: the controllers' ports built from the function's environment
+(the template's `Environment.Variables`), once per container.
 
 AWS_ENDPOINT_URL (honoured by boto3 itself) points every client at the embedded AWS;
 GIT_SOURCE=codecommit (the default) or a path to a local git repository.
@@ -12,57 +12,30 @@ import os
 from collections.abc import Mapping
 from functools import lru_cache
 
-from ecs_gitops.apply import ApplyResult, apply
-from ecs_gitops.aws import preflight
 from ecs_gitops.aws.clients import Clients
-from ecs_gitops.aws.cloud import AwsCloud, plan_environment
+from ecs_gitops.aws.cloud import AwsCloud
 from ecs_gitops.aws.codecommit import CodeCommitSource
 from ecs_gitops.aws.dynamodb import DynamoStore
-from ecs_gitops.aws.ecs import EcsAdapter
 from ecs_gitops.aws.services import CodeBuildBuilds, EcrRegistry, EventBridgeBus, SnsNotifier
 from ecs_gitops.controllers.ports import Ports, Settings
-from ecs_gitops.desired import Environment
-from ecs_gitops.errors import EcsGitopsError, NotFoundError
-from ecs_gitops.plan import Plan
+from ecs_gitops.errors import ConfigurationError
 from ecs_gitops.source import GitSource
-from ecs_gitops.verify import requirements
-
-
-class AwsDeployer:
-    def __init__(self, clients: Clients) -> None:
-        self.clients = clients
-
-    def plan(self, env: Environment) -> Plan:
-        return plan_environment(env, self.clients)[1]
-
-    def apply(self, env: Environment, plan: Plan) -> ApplyResult:
-        preflight.check(requirements(plan), self.clients)
-        return apply(plan, AwsCloud(self.clients))
-
-    def running_task_definition(self, cluster: str, service: str) -> str | None:
-        found = EcsAdapter(self.clients).describe_services(cluster, [service]).get(service)
-        return found.task_definition if found else None
-
-    def running_image(self, cluster: str, service: str) -> str | None:
-        ecs = EcsAdapter(self.clients)
-        found = ecs.describe_services(cluster, [service]).get(service)
-        if found is None:
-            return None
-        try:
-            return ecs.describe_task_definition(found.task_definition).image()
-        except NotFoundError:
-            return None
 
 
 def settings_from(environ: Mapping[str, str]) -> Settings:
+    """`Settings` from the function's environment variables.
+
+    Raises:
+        ConfigurationError: BRANCH_ENVIRONMENTS is not a JSON object of strings.
+    """
     raw = environ.get("BRANCH_ENVIRONMENTS", '{"main": "production", "development": "development"}')
     try:
         branches = json.loads(raw)
     except json.JSONDecodeError as exc:
-        raise EcsGitopsError(f"BRANCH_ENVIRONMENTS is not JSON: {exc}") from exc
+        raise ConfigurationError(f"BRANCH_ENVIRONMENTS is not JSON: {exc}") from exc
     if not isinstance(branches, dict) or not all(
             isinstance(k, str) and isinstance(v, str) for k, v in branches.items()):
-        raise EcsGitopsError('BRANCH_ENVIRONMENTS must map branch to environment, e.g. '
+        raise ConfigurationError('BRANCH_ENVIRONMENTS must map branch to environment, e.g. '
                              '{"main": "production"}')
     roles = frozenset(r for r in (environ.get("TASK_ROLE_ARN"), environ.get("EXECUTION_ROLE_ARN"))
                       if r)
@@ -73,6 +46,9 @@ def settings_from(environ: Mapping[str, str]) -> Settings:
 
 
 def source_from(environ: Mapping[str, str], clients: Clients) -> GitSource:
+    """CodeCommit (GIT_SOURCE=codecommit, the default) or a local git repository (a path,
+    the embedded cloud's remote).
+    """
     where = environ.get("GIT_SOURCE", "codecommit")
     if where == "codecommit":
         return CodeCommitSource(clients, environ.get("REPOSITORY_NAME", "ecs-gitops"))
@@ -82,11 +58,16 @@ def source_from(environ: Mapping[str, str], clients: Clients) -> GitSource:
 
 
 def ports_from(environ: Mapping[str, str]) -> Ports:
+    """Every port, built from `environ` (clients with adaptive retries, one per service).
+
+    Raises:
+        ConfigurationError: TABLE_NAME is missing or the settings are invalid.
+    """
     clients = Clients(region=environ.get("AWS_REGION") or environ.get("AWS_DEFAULT_REGION"),
                       endpoint_url=environ.get("AWS_ENDPOINT_URL") or None)
     table = environ.get("TABLE_NAME")
     if not table:
-        raise EcsGitopsError("TABLE_NAME is not set (the template sets it)")
+        raise ConfigurationError("TABLE_NAME is not set (the template sets it)")
     return Ports(
         settings=settings_from(environ),
         source=source_from(environ, clients),
@@ -95,7 +76,7 @@ def ports_from(environ: Mapping[str, str]) -> Ports:
         registry=EcrRegistry(clients),
         notifier=SnsNotifier(clients, environ.get("TOPIC_ARN") or None),
         bus=EventBridgeBus(clients, environ.get("EVENT_BUS_NAME", "default")),
-        deployer=AwsDeployer(clients),
+        cloud=AwsCloud(clients),
     )
 
 
@@ -112,3 +93,8 @@ def _cached(items: tuple[tuple[str, str], ...]) -> Ports:
 def ports_from_environment() -> Ports:
     """The container's ports (clients are built once; a changed environment rebuilds)."""
     return _cached(tuple((k, os.environ[k]) for k in _KEYS if k in os.environ))
+
+
+def forget_container() -> None:
+    """Drop what this container built (tests: the next invocation is a cold start)."""
+    _cached.cache_clear()

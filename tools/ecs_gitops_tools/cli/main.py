@@ -12,25 +12,25 @@ import socket
 import sys
 import time
 import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import nullcontext
 from pathlib import Path
 from typing import Annotated
 
 import typer
 from rich.console import Console
 
-from ecs_gitops.actual import EnvironmentSnapshot, ServiceSnapshot
-from ecs_gitops.aws import preflight
+from ecs_gitops.actual import ServiceSnapshot
 from ecs_gitops.aws.clients import Clients
-from ecs_gitops.aws.cloud import AwsCloud, plan_environment
-from ecs_gitops.aws.ecs import EcsAdapter
+from ecs_gitops.aws.cloud import AwsCloud
+from ecs_gitops.aws.dynamodb import DynamoStore
 from ecs_gitops.desired import Environment
 from ecs_gitops.desired.loader import iter_problems, load_environment
 from ecs_gitops.desired.schema import json_schema_text
-from ecs_gitops.errors import DesiredStateError, EcsGitopsError, LeaseHeldError
-from ecs_gitops.plan import Action, Plan
-from ecs_gitops.verify import requirements
+from ecs_gitops.engine import Reconciled, Status, preview, reconcile_once
+from ecs_gitops.errors import DesiredStateError, EcsGitopsError, PreflightError
+from ecs_gitops.events import Trigger
+from ecs_gitops.plan import Action, CreateService, Plan, UpdateService
+from ecs_gitops.store import Store, lease
 from ecs_gitops_tools import output
 from ecs_gitops_tools.cli.target import all_environment_files, load, make_clients
 from ecs_gitops_tools.seed import seed as seed_world
@@ -67,13 +67,22 @@ def _fail(exc: EcsGitopsError) -> typer.Exit:
     return typer.Exit(1)
 
 
-def _observe(environment: str, *, local: bool, endpoint_url: str | None, region: str | None
-             ) -> tuple[Environment, Clients, EnvironmentSnapshot, Plan]:
-    """Load the file, point at AWS (or the embedded AWS), observe and plan."""
+def _preview(environment: str, *, local: bool, endpoint_url: str | None, region: str | None,
+             table: str | None = None, stack: str = "ecs-gitops") -> tuple[Environment, Reconciled]:
+    """Load the file, point at AWS (or the embedded AWS), and run the read-only start
+    of a reconcile (observe, plan, hold back known-bad images)."""
     env = load(environment)
     clients = make_clients(local=local, endpoint_url=endpoint_url, region=region or env.region)
-    snapshot, the_plan = plan_environment(env, clients)
-    return env, clients, snapshot, the_plan
+    return env, preview(env, AwsCloud(clients), store=_store(clients, table=table, stack=stack,
+                                                              local=local))
+
+
+def _store(clients: Clients, *, table: str | None, stack: str, local: bool) -> Store | None:
+    """The controllers' state table (releases, known-bad images, leases), if there is one."""
+    from ecs_gitops_tools.cli.local import find_state_table
+
+    name = table or find_state_table(clients, stack=stack, local=local)
+    return DynamoStore(clients, name) if name else None
 
 
 @app.command()
@@ -109,14 +118,18 @@ def plan(
         err.print("[red]error:[/red] --output must be 'text' or 'json'")
         raise typer.Exit(1)
     try:
-        _, _, _, the_plan = _observe(environment, local=local, endpoint_url=endpoint_url,
-                                     region=region)
+        _, seen = _preview(environment, local=local, endpoint_url=endpoint_url, region=region)
     except EcsGitopsError as exc:
         raise _fail(exc) from None
+    the_plan = seen.plan
     if output_format == "json":
-        sys.stdout.write(json.dumps(the_plan.to_json(), indent=2) + "\n")
+        data = the_plan.to_json()
+        data["held_back"] = [h.describe() for h in seen.held_back]
+        sys.stdout.write(json.dumps(data, indent=2) + "\n")
     else:
         output.print_plan(console, the_plan)
+        for held in seen.held_back:
+            console.print(f"! held back {held.describe()}", highlight=False, soft_wrap=True)
     raise typer.Exit(0 if the_plan.empty else 2)
 
 
@@ -144,66 +157,56 @@ def apply(
     try:
         env = load(environment)
         clients = make_clients(local=local, endpoint_url=endpoint_url, region=region or env.region)
-        with _lease(env.environment, clients, table=table, stack=stack, local=local,
-                    skip=dry_run, seconds=timeout + 600):
-            _apply(env, clients, yes=yes, dry_run=dry_run, wait=wait, timeout=timeout)
+        store = None if dry_run else _store(clients, table=table, stack=stack, local=local)
+        if store is None and not dry_run:
+            console.print(f"[dim]no ecs-gitops stack {stack!r} found: applying without the "
+                          "environment's lease and release records[/dim]", highlight=False)
+        _apply(env, clients, store, yes=yes, dry_run=dry_run, wait=wait, timeout=timeout)
     except EcsGitopsError as exc:
         raise _fail(exc) from None
 
 
-@contextmanager
-def _lease(environment: str, clients: Clients, *, table: str | None, stack: str, local: bool,
-           skip: bool, seconds: int) -> Iterator[None]:
-    from ecs_gitops.aws.dynamodb import DynamoStore
-    from ecs_gitops_tools.cli.local import find_state_table
-
-    name = None if skip else (table or find_state_table(clients, stack=stack, local=local))
-    if name is None:
-        if not skip:
-            console.print(f"[dim]no ecs-gitops stack {stack!r} found: applying without the "
-                          "environment's lease[/dim]", highlight=False)
-        yield
-        return
-    store = DynamoStore(clients, name)
-    owner = f"cli:{getpass.getuser()}@{socket.gethostname()}:{uuid.uuid4().hex[:8]}"
-    if not store.acquire_lease(f"env#{environment}", owner, seconds=seconds):
-        raise LeaseHeldError(f"another reconcile or apply of {environment} holds the lease; "
-                             "try again in a moment")
-    try:
-        yield
-    finally:
-        store.release_lease(f"env#{environment}", owner)
-
-
-def _apply(env: Environment, clients: Clients, *, yes: bool, dry_run: bool, wait: bool,
-           timeout: int) -> None:
-    _, the_plan = plan_environment(env, clients)
-    output.print_plan(console, the_plan)
-    if the_plan.empty:
-        return
-    preflight.check(requirements(the_plan), clients)
-    if not dry_run and not yes:
+def _apply(env: Environment, clients: Clients, store: Store | None, *, yes: bool,
+           dry_run: bool, wait: bool, timeout: int) -> None:
+    def confirm(the_plan: Plan) -> bool:
+        output.print_plan(console, the_plan)
+        if dry_run or yes:
+            return True
         if not sys.stdin.isatty():
             err.print("[red]error:[/red] not a terminal: pass --yes to apply without asking")
             raise typer.Exit(1)
-        if not typer.confirm(f"Apply {len(the_plan.actions)} change(s) to "
-                             f"{env.environment}?", default=False):
-            err.print("nothing applied")
-            raise typer.Exit(1)
+        return typer.confirm(f"Apply {len(the_plan.actions)} change(s) to {env.environment}?",
+                             default=False)
 
     def progress(action: Action) -> None:
         prefix = "[dim](dry run)[/dim] " if dry_run else ""
         console.print(f"{prefix}{action.describe()[0]}", highlight=False)
 
-    from ecs_gitops.apply import apply as run_apply
-    run_apply(the_plan, AwsCloud(clients), dry_run=dry_run, on_action=progress)
-    if dry_run:
+    owner = f"cli:{getpass.getuser()}@{socket.gethostname()}:{uuid.uuid4().hex[:8]}"
+    revision = f"working tree ({getpass.getuser()}@{socket.gethostname()})"
+    with lease(store, env.environment, owner, seconds=timeout + 600) if store else nullcontext():
+        done = reconcile_once(env, AwsCloud(clients), store=store, revision=revision,
+                              trigger=Trigger.OPERATOR, dry_run=dry_run, confirm=confirm,
+                              on_action=progress)
+    for held in done.held_back:
+        console.print(f"[magenta]! held back[/magenta] {held.describe()}", highlight=False,
+                      soft_wrap=True)
+    if done.status is Status.IN_SYNC:
+        output.print_plan(console, done.plan)
+        return
+    if done.status is Status.PREFLIGHT_FAILED:
+        output.print_plan(console, done.plan)
+        raise PreflightError(list(done.missing))
+    if done.status is Status.DECLINED:
+        err.print("nothing applied")
+        raise typer.Exit(1)
+    if done.status is Status.DRY_RUN:
         console.print("[yellow]dry run: nothing was changed[/yellow]")
         return
-    console.print(f"[green]applied {len(the_plan.actions)} change(s)[/green]")
+    console.print(f"[green]applied {len(done.plan.actions)} change(s)[/green]")
     if wait:
-        names = sorted({a.service for a in the_plan.actions
-                        if type(a).__name__ in ("CreateService", "UpdateService")})
+        names = sorted({a.service for a in done.plan.actions
+                        if isinstance(a, CreateService | UpdateService)})
         if names:
             _wait(clients, env.cluster, names, timeout)
 
@@ -216,8 +219,8 @@ def _wait(clients: Clients, cluster: str, names: list[str], timeout: int) -> Non
         console.print(f"[dim]{time.monotonic() - started:5.0f}s[/dim] " + " | ".join(parts),
                       highlight=False)
 
-    EcsAdapter(clients).wait_stable(cluster, names, timeout=timeout, on_progress=show,
-                                    interval=5.0 if not clients.embedded else 0.2)
+    AwsCloud(clients).ecs.wait_stable(cluster, names, timeout=timeout, on_progress=show,
+                                      interval=5.0 if not clients.embedded else 0.2)
     console.print("[green]all changed services are stable[/green]")
 
 
@@ -230,11 +233,13 @@ def status(
 ) -> None:
     """A table per service: revision, image tag, counts, rollout state, autoscaling range."""
     try:
-        env, _, snapshot, the_plan = _observe(environment, local=local,
-                                              endpoint_url=endpoint_url, region=region)
+        env, seen = _preview(environment, local=local, endpoint_url=endpoint_url, region=region)
     except EcsGitopsError as exc:
         raise _fail(exc) from None
-    output.print_status(console, env, snapshot, the_plan)
+    output.print_status(console, env, seen.snapshot, seen.plan)
+    for held in seen.held_back:
+        console.print(f"[magenta]! held back[/magenta] {held.describe()}", highlight=False,
+                      soft_wrap=True)
 
 
 @app.command()

@@ -36,7 +36,7 @@ class Delivery:
 
     @property
     def summary(self) -> str:
-        """Per outcome: environment/service: action (reason)."""
+        """The outcome's text (Outcome.text: kind, reason, environment, service)."""
         return timeline.summary(self.result, self.error, self.attempts)
 
 

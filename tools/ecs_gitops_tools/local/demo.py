@@ -17,9 +17,10 @@ from pathlib import Path
 
 from rich.console import Console
 
-from ecs_gitops.aws.cloud import plan_environment
+from ecs_gitops.aws.cloud import AwsCloud
 from ecs_gitops.aws.ecs import EcsAdapter
 from ecs_gitops.desired import Environment, load_environment_text
+from ecs_gitops.engine import preview
 from ecs_gitops_tools.local.builder import BuildResult
 from ecs_gitops_tools.local.bus import Delivery
 from ecs_gitops_tools.local.cloud import EmbeddedCloud
@@ -69,8 +70,8 @@ class Story:
         colour = "red" if d.error else "cyan"
         self._line(f"[{colour}]{what}[/{colour}] -> {d.function}: {d.summary}")
         result = d.result if isinstance(d.result, dict) else {}
-        for outcome in result.get("outcomes", []):
-            if str(outcome.get("action", "")).startswith(("applied", "drift")):
+        for outcome in result.get("outcomes") or [result]:
+            if outcome.get("kind") in ("applied", "drift reported"):
                 for text in str(outcome.get("plan", "")).splitlines():
                     self.console.print(f"[dim]          {text}[/dim]", highlight=False,
                                        soft_wrap=True)
@@ -144,7 +145,7 @@ def tell(cloud: EmbeddedCloud, work: Path, console: Console) -> list[StepResult]
     state: dict[str, str] = {}
 
     def bootstrap_check() -> tuple[bool, str]:
-        empty = all(plan_environment(e, cloud.clients)[1].empty
+        empty = all(preview(e, AwsCloud(cloud.clients), store=None).plan.empty
                     for e in cloud.environments.values())
         return empty and len(EcsAdapter(cloud.clients).list_service_names("dbscluster")) == 4, \
             "4 services running, both environments in sync"
@@ -224,7 +225,7 @@ def tell(cloud: EmbeddedCloud, work: Path, console: Console) -> list[StepResult]
         log = subprocess.run(["git", "--git-dir", str(cloud.remote.path), "log", "-1",
                               "--format=%s", "main"], capture_output=True, text=True,
                              check=True).stdout.strip()
-        in_sync = plan_environment(s.at_tip("main", "production"), cloud.clients)[1].empty
+        in_sync = preview(s.at_tip("main", "production"), AwsCloud(cloud.clients), store=None).plan.empty
         ok = (s.pinned("main", "production", "api") == good and s.running("api") == good
               and s.release("production", "api") == "FAILED" and log.startswith("revert api")
               and in_sync)
@@ -243,7 +244,7 @@ def tell(cloud: EmbeddedCloud, work: Path, console: Console) -> list[StepResult]
     def drift_check() -> tuple[bool, str]:
         svc = EcsAdapter(cloud.clients).describe_services("dbscluster", ["simpleweb"])
         strategy = svc["simpleweb"].raw_fields.get("placementStrategy")
-        empty = plan_environment(s.at_tip("main", "production"), cloud.clients)[1].empty
+        empty = preview(s.at_tip("main", "production"), AwsCloud(cloud.clients), store=None).plan.empty
         return empty and strategy != [{"type": "random"}], \
             "the manual placement change was found and healed; production in sync"
 
@@ -267,8 +268,8 @@ def run(console: Console, *, source: Path, keep: Path | None = None) -> int:
             console.rule("[bold]final status")
             for env in cloud.environments.values():
                 current = desired_at_tip(cloud, env.branch, env.environment)
-                snapshot, plan = plan_environment(current, cloud.clients)
-                print_status(console, current, snapshot, plan)
+                seen = preview(current, AwsCloud(cloud.clients), store=None)
+                print_status(console, current, seen.snapshot, seen.plan)
     failed = [r for r in results if not r.ok]
     console.print(f"{len(results) - len(failed)} of {len(results)} steps as expected "
                   f"in {time.monotonic() - started:.1f}s", highlight=False)

@@ -1,10 +1,6 @@
 """One line per delivery, for `local status`'s timeline and the demo: what happened
-(the event, in words), which function it reached, and, per outcome, the environment,
-the service and the reason.
-
-The words come from the outcome's fields (`environment`, `service`, `reason`, ...),
-never from parsing the controllers' sentences, so a line says only what the function
-reported.
+(the event, in words), which function it reached, and what it did (the outcome's text,
+rendered by the runtime from its kind, reason, environment and service).
 """
 
 from __future__ import annotations
@@ -41,54 +37,29 @@ def describe_event(event: Mapping[str, Any]) -> str:
     return str(event.get("detail-type"))
 
 
-def _reason(outcome: Mapping[str, Any]) -> str:
-    """Why, from the outcome's fields; empty when the action says it all."""
-    for key in ("reason", "note"):
-        if outcome.get(key):
-            return str(outcome[key])
-    action = str(outcome.get("action", ""))
-    if action.startswith("no build") and not outcome.get("builds") and "changed" in outcome:
-        changed = int(outcome["changed"])
-        return ("the push changed no file" if changed == 0 else
-                f"none of the {changed} changed file(s) is under an app's build source")
-    return ""
-
-
-def describe_outcome(outcome: Mapping[str, Any]) -> str:
-    """`development/api: wrote the new tag back to git`, `production: in sync: nothing to do`,
-    with `(reason)` when the outcome gives one."""
-    where = "/".join(str(outcome[k]) for k in ("environment", "service") if outcome.get(k))
-    if not where and outcome.get("branch"):
-        where = f"branch {outcome['branch']}"
-    action = str(outcome.get("action", "")) or "done"
-    reason = _reason(outcome)
-    if reason and reason not in action:
-        action = f"{action} ({reason})"
-    return f"{where}: {action}" if where else action
-
-
-def outcomes(result: Any) -> list[Mapping[str, Any]]:
-    """A handler's result as a list of outcomes (one, several, or none)."""
-    if not isinstance(result, Mapping):
-        return []
-    if "outcomes" in result:
-        return [o for o in result["outcomes"] if isinstance(o, Mapping)]
-    return [result]
+# Outcome kinds that report a failure (ecs_gitops.controllers.outcome.Outcome.failed).
+FAILED_KINDS = frozenset({"failed", "build failed", "invalid desired state", "preflight failed",
+                          "refused", "release failed"})
 
 
 def summary(result: Any, error: str | None = None, attempts: int = 1) -> str:
+    """The handler's outcome in one line (`Outcome.text`: kind, reason, environment,
+    service), or the error that made every attempt fail."""
     if error:
         return f"error after {attempts} attempt(s): {error}"
-    found = outcomes(result)
-    if not found:
-        return "nothing to do" if isinstance(result, Mapping) else str(result)
-    return "; ".join(describe_outcome(o) for o in found)
+    if not isinstance(result, Mapping):
+        return str(result)
+    return str(result.get("action", result))
 
 
 def failed(result: Any) -> bool:
-    """Whether a handler's result reports a failure (`failed: ...` with an `error`)."""
-    return any("error" in o or str(o.get("action", "")).startswith("failed")
-               for o in outcomes(result))
+    """Whether a handler's result (`Outcome.as_dict`) reports a failure, itself or in one
+    of its parts (as `Outcome.failed` says)."""
+    if not isinstance(result, Mapping):
+        return False
+    if result.get("kind") in FAILED_KINDS:
+        return True
+    return any(failed(part) for part in result.get("outcomes") or ())
 
 
 def timeline_line(delivery: Delivery) -> str:

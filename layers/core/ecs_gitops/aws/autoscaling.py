@@ -11,6 +11,7 @@ from ecs_gitops.render import SCALABLE_DIMENSION
 
 
 class AutoscalingAdapter:
+    """Application Auto Scaling for ECS services (namespace `ecs`, dimension DesiredCount)."""
     def __init__(self, clients: Clients) -> None:
         self.clients = clients
 
@@ -49,14 +50,17 @@ class AutoscalingAdapter:
         }
 
     def register_scalable_target(self, inputs: Mapping[str, Any]) -> None:
+        """RegisterScalableTarget (creates or updates min/max capacity)."""
         with translate("RegisterScalableTarget"):
             self._aas.register_scalable_target(**inputs)
 
     def put_scaling_policy(self, inputs: Mapping[str, Any]) -> None:
+        """PutScalingPolicy (creates or replaces the named policy)."""
         with translate("PutScalingPolicy"):
             self._aas.put_scaling_policy(**inputs)
 
     def deregister_scalable_target(self, resource_id: str) -> None:
+        """DeregisterScalableTarget of `service/CLUSTER/SERVICE`; its policies go with it."""
         with translate("DeregisterScalableTarget"):
             self._aas.deregister_scalable_target(
                 ServiceNamespace="ecs", ResourceId=resource_id,

@@ -62,6 +62,7 @@ class Clients:
         self._clients: dict[str, Any] = {}
 
     def client(self, name: str) -> Any:
+        """The boto3 client for `name` (built on first use, with `config`, counted by call)."""
         if name not in self._clients:
             session: Any = self.session  # the stubs overload client() per literal service name
             client = session.client(
@@ -76,14 +77,17 @@ class Clients:
 
     @cached_property
     def account_id(self) -> str:
+        """This account's id (STS GetCallerIdentity, asked once)."""
         return str(self.client("sts").get_caller_identity()["Account"])
 
     @property
     def ecs(self) -> Any:
+        """The ECS client."""
         return self.client("ecs")
 
     @property
     def autoscaling(self) -> Any:
+        """The Application Auto Scaling client."""
         return self.client("application-autoscaling")
 
 

@@ -1,74 +1,82 @@
-"""`AwsCloud`: the CloudPort of `ecs_gitops.apply`, on real (or moto's) AWS, and the
-one-call `reconcile_environment` used by the CLI and the reconcile controller."""
+"""`AwsCloud`: the engine's `Cloud` port on real AWS (or the embedded AWS).
+
+It observes (ECS, Application Auto Scaling, ELBv2), runs the preflight (ECR, SSM,
+target groups) and makes the mutating calls of a plan. The engine
+(`ecs_gitops.engine`) decides the order; this class only talks to AWS.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from collections.abc import Mapping
 from typing import Any
 
 from ecs_gitops.actual import EnvironmentSnapshot, TaskDefinitionSnapshot
-from ecs_gitops.apply import ApplyResult, apply
 from ecs_gitops.aws import preflight
 from ecs_gitops.aws.autoscaling import AutoscalingAdapter
 from ecs_gitops.aws.clients import Clients
 from ecs_gitops.aws.ecs import EcsAdapter
 from ecs_gitops.aws.observe import observe
 from ecs_gitops.desired.model import Environment
-from ecs_gitops.plan import Action, Plan, plan
-from ecs_gitops.verify import requirements
+from ecs_gitops.errors import NotFoundError
+from ecs_gitops.verify import Requirements
 
 
 class AwsCloud:
+    """The `ecs_gitops.engine.Cloud` port on AWS, through one set of `Clients`."""
+
     def __init__(self, clients: Clients) -> None:
+        self.clients = clients
         self.ecs = EcsAdapter(clients)
         self.autoscaling = AutoscalingAdapter(clients)
 
+    def observe(self, env: Environment) -> EnvironmentSnapshot:
+        """A snapshot of `env`'s cluster (see `ecs_gitops.aws.observe.observe` for its cost)."""
+        return observe(env, self.clients)
+
+    def preflight(self, needs: Requirements) -> None:
+        """Raise `PreflightError` naming every image, parameter and target group missing."""
+        preflight.check(needs, self.clients)
+
     def register_task_definition(self, spec: Mapping[str, Any]) -> TaskDefinitionSnapshot:
+        """RegisterTaskDefinition; the new revision (cached by ARN)."""
         return self.ecs.register_task_definition(spec)
 
-    def create_service(self, inputs: Mapping[str, Any]) -> None:
-        self.ecs.create_service(inputs)
+    def create_service(self, inputs: Mapping[str, Any]) -> str | None:
+        """CreateService; the deployment id it started."""
+        return self.ecs.create_service(inputs)
 
-    def update_service(self, cluster: str, service: str, fields: Mapping[str, Any]) -> None:
-        self.ecs.update_service(cluster, service, fields)
+    def update_service(self, cluster: str, service: str, fields: Mapping[str, Any]
+                       ) -> str | None:
+        """UpdateService with only `fields`; the PRIMARY deployment's id afterwards."""
+        return self.ecs.update_service(cluster, service, fields)
 
     def delete_service(self, cluster: str, service: str) -> None:
+        """DeleteService, forced (ECS stops its tasks)."""
         self.ecs.delete_service(cluster, service)
 
     def register_scalable_target(self, inputs: Mapping[str, Any]) -> None:
+        """RegisterScalableTarget."""
         self.autoscaling.register_scalable_target(inputs)
 
     def put_scaling_policy(self, inputs: Mapping[str, Any]) -> None:
+        """PutScalingPolicy."""
         self.autoscaling.put_scaling_policy(inputs)
 
     def deregister_scalable_target(self, resource_id: str) -> None:
+        """DeregisterScalableTarget."""
         self.autoscaling.deregister_scalable_target(resource_id)
 
+    def running_task_definition(self, cluster: str, service: str) -> str | None:
+        """The service's current task definition ARN (one DescribeServices), None if absent."""
+        found = self.ecs.describe_services(cluster, [service]).get(service)
+        return found.task_definition if found else None
 
-@dataclass(frozen=True, slots=True)
-class Reconciled:
-    snapshot: EnvironmentSnapshot
-    plan: Plan
-    result: ApplyResult | None
-
-
-def plan_environment(env: Environment, clients: Clients) -> tuple[EnvironmentSnapshot, Plan]:
-    snapshot = observe(env, clients)
-    return snapshot, plan(env, snapshot)
-
-
-def reconcile_environment(
-    env: Environment,
-    clients: Clients,
-    *,
-    dry_run: bool = False,
-    on_action: Callable[[Action], None] | None = None,
-) -> Reconciled:
-    """observe -> plan -> preflight (only when something changes) -> apply."""
-    snapshot, the_plan = plan_environment(env, clients)
-    if the_plan.empty:
-        return Reconciled(snapshot, the_plan, None)
-    preflight.check(requirements(the_plan), clients)
-    result = apply(the_plan, AwsCloud(clients), dry_run=dry_run, on_action=on_action)
-    return Reconciled(snapshot, the_plan, result)
+    def running_image(self, cluster: str, service: str) -> str | None:
+        """The image of the service's current task definition, None if there is none."""
+        arn = self.running_task_definition(cluster, service)
+        if arn is None:
+            return None
+        try:
+            return self.ecs.describe_task_definition(arn).image()
+        except NotFoundError:
+            return None

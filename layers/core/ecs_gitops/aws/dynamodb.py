@@ -1,4 +1,9 @@
-"""`Store` on one DynamoDB table: pk/sk strings, TTL attribute `expires_at`."""
+"""`Store` on one DynamoDB table: pk/sk strings, TTL attribute `expires_at`.
+
+Items: `processed#KEY` (claims, with expiry), `lease#NAME` (owner, expiry),
+`value#KEY` (plain values: tips, marks, known-bad images) and
+`release#ENVIRONMENT#SERVICE` with the start time as sort key (release history).
+"""
 
 from __future__ import annotations
 
@@ -8,12 +13,20 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from ecs_gitops.aws.clients import Clients, translate
-from ecs_gitops.store import PROCESSED_TTL, Release
+from ecs_gitops.store import PROCESSED_TTL, BadImage, Release, ReleaseState
 
 _NONE = "-"
 
 
 class DynamoStore:
+    """The `ecs_gitops.store.Store` port on the controllers' DynamoDB table.
+
+    Args:
+        clients: the container's clients (the `dynamodb` client is used).
+        table: the table's name (the template's `StateTable`).
+        clock: seconds since the epoch, for expiries (tests pass a fake).
+    """
+
     def __init__(self, clients: Clients, table: str, *, clock: Any = time.time) -> None:
         self.table = table
         self.ddb = clients.client("dynamodb")
@@ -99,14 +112,22 @@ class DynamoStore:
                 ScanIndexForward=False, Limit=limit, ConsistentRead=True)
         return [_release(item) for item in response.get("Items", ())]
 
-    def set_outcome(self, release: Release, outcome: str, reason: str = "") -> None:
+    def bad_image(self, key: str) -> BadImage | None:
+        value = self.get_value(key)
+        return BadImage.decode(value) if value is not None else None
+
+    def mark_bad_image(self, key: str, bad: BadImage) -> None:
+        self.put_value(key, bad.encode())
+
+    def set_outcome(self, release: Release, outcome: ReleaseState, reason: str = "") -> None:
         with translate("UpdateItem"):
             self.ddb.update_item(
                 TableName=self.table,
                 Key={"pk": {"S": f"release#{release.environment}#{release.service}"},
                      "sk": {"S": release.started_at}},
                 UpdateExpression="SET outcome = :o, reason = :r",
-                ExpressionAttributeValues={":o": {"S": outcome}, ":r": {"S": reason}})
+                ExpressionAttributeValues={":o": {"S": ReleaseState(outcome).value},
+                                           ":r": {"S": reason}})
 
 
 def _release_item(r: Release) -> dict[str, Any]:
@@ -114,7 +135,8 @@ def _release_item(r: Release) -> dict[str, Any]:
         "pk": {"S": f"release#{r.environment}#{r.service}"}, "sk": {"S": r.started_at},
         "environment": {"S": r.environment}, "service": {"S": r.service},
         "commit": {"S": r.commit}, "task_definition": {"S": r.task_definition},
-        "image": {"S": r.image}, "outcome": {"S": r.outcome}, "reason": {"S": r.reason},
+        "image": {"S": r.image}, "outcome": {"S": r.outcome.value}, "reason": {"S": r.reason},
+        "deployment_id": {"S": r.deployment_id},
     }
 
 
@@ -122,5 +144,6 @@ def _release(item: dict[str, Any]) -> Release:
     return Release(
         environment=item["environment"]["S"], service=item["service"]["S"],
         commit=item["commit"]["S"], task_definition=item["task_definition"]["S"],
-        image=item["image"]["S"], outcome=item["outcome"]["S"], started_at=item["sk"]["S"],
-        reason=item.get("reason", {}).get("S", ""))
+        image=item["image"]["S"], outcome=ReleaseState(item["outcome"]["S"]),
+        started_at=item["sk"]["S"], reason=item.get("reason", {}).get("S", ""),
+        deployment_id=item.get("deployment_id", {}).get("S", ""))

@@ -28,6 +28,7 @@ SERVICE_FIELDS = (
 
 
 def clear_cache() -> None:
+    """Forget every cached task definition (a new container; tests)."""
     _TASK_DEFINITIONS.clear()
 
 
@@ -60,6 +61,7 @@ def _service_snapshot(raw: Mapping[str, Any]) -> ServiceSnapshot:
 
 
 class EcsAdapter:
+    """ECS calls as typed snapshots; task definitions cached by ARN for the container's life."""
     def __init__(self, clients: Clients) -> None:
         self.clients = clients
 
@@ -68,6 +70,7 @@ class EcsAdapter:
         return self.clients.ecs
 
     def list_service_names(self, cluster: str) -> list[str]:
+        """Every service name in `cluster` (ListServices, 100 per page, all pages)."""
         names: list[str] = []
         with translate("ListServices"):
             for page in self._ecs.get_paginator("list_services").paginate(
@@ -92,6 +95,7 @@ class EcsAdapter:
         return out
 
     def describe_task_definition(self, arn: str) -> TaskDefinitionSnapshot:
+        """The task definition `arn` (DescribeTaskDefinition at most once per ARN)."""
         cached = _TASK_DEFINITIONS.get(arn)
         if cached is not None:
             return cached
@@ -117,21 +121,29 @@ class EcsAdapter:
         return snapshot
 
     def register_task_definition(self, spec: Mapping[str, Any]) -> TaskDefinitionSnapshot:
+        """RegisterTaskDefinition of a normalised spec; the new revision's snapshot."""
         with translate("RegisterTaskDefinition"):
             raw = self._ecs.register_task_definition(**register_input(spec))["taskDefinition"]
         snapshot = _td_snapshot(raw)
         _TASK_DEFINITIONS[snapshot.arn] = snapshot
         return snapshot
 
-    def create_service(self, inputs: Mapping[str, Any]) -> None:
+    def create_service(self, inputs: Mapping[str, Any]) -> str | None:
+        """CreateService; the id of the deployment ECS started (None if not reported)."""
         with translate("CreateService"):
-            self._ecs.create_service(**inputs)
+            response = self._ecs.create_service(**inputs)
+        return primary_deployment_id(response.get("service") or {})
 
-    def update_service(self, cluster: str, service: str, fields: Mapping[str, Any]) -> None:
+    def update_service(self, cluster: str, service: str, fields: Mapping[str, Any]
+                       ) -> str | None:
+        """UpdateService with `fields`; the id of the PRIMARY deployment after the call
+        (a new one when the call started a deployment, e.g. a new task definition)."""
         with translate("UpdateService"):
-            self._ecs.update_service(cluster=cluster, service=service, **fields)
+            response = self._ecs.update_service(cluster=cluster, service=service, **fields)
+        return primary_deployment_id(response.get("service") or {})
 
     def delete_service(self, cluster: str, service: str) -> None:
+        """DeleteService with force=True (ECS scales it to zero and stops its tasks)."""
         with translate("DeleteService"):
             self._ecs.delete_service(cluster=cluster, service=service, force=True)
 
@@ -161,7 +173,19 @@ class EcsAdapter:
             sleep(interval)
 
 
+def primary_deployment_id(raw_service: Mapping[str, Any]) -> str | None:
+    """The PRIMARY deployment's id in a CreateService/UpdateService/DescribeServices
+    `service` (ECS lists the newest, PRIMARY, deployment first)."""
+    for deployment in raw_service.get("deployments") or ():
+        if deployment.get("status") == "PRIMARY" and deployment.get("id"):
+            return str(deployment["id"])
+    return None
+
+
 def is_stable(service: ServiceSnapshot | None) -> bool:
+    """One deployment, COMPLETED (or unreported), running == desired: what
+    `aws ecs wait services-stable` waits for, plus the rollout state.
+    """
     if service is None:
         return False
     return (

@@ -27,6 +27,9 @@ def _account_from_arn(arn: str) -> str | None:
 
 
 def resolve_target_groups(names: set[str], clients: Clients) -> dict[str, str]:
+    """Target group ARNs by name (DescribeTargetGroups, 20 names per call); names that
+    do not exist are left out (the preflight names them).
+    """
     found: dict[str, str] = {}
     elbv2 = clients.client("elbv2")
     wanted = sorted(names)
@@ -53,6 +56,13 @@ def resolve_target_groups(names: set[str], clients: Clients) -> dict[str, str]:
 
 
 def observe(env: Environment, clients: Clients) -> EnvironmentSnapshot:
+    """A typed snapshot of `env`'s cluster: services, the task definitions the file's
+    services run, scaling, target groups and, for services about to change, the family's
+    latest revision. Costs: see the module docstring.
+
+    Raises:
+        AwsError: a call failed (NotFoundError for a missing cluster).
+    """
     ecs = EcsAdapter(clients)
     names = ecs.list_service_names(env.cluster)
     services = ecs.describe_services(env.cluster, names)

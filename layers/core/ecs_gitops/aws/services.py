@@ -4,31 +4,24 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from dataclasses import dataclass
 from typing import Any
 
 from ecs_gitops.aws.clients import Clients, translate
-from ecs_gitops.errors import NotFoundError
-from ecs_gitops.events import EVENT_SOURCE, RECONCILE_REQUESTED
-
-FINISHED = ("SUCCEEDED", "FAILED", "FAULT", "STOPPED", "TIMED_OUT")
-
-
-@dataclass(frozen=True, slots=True)
-class BuildInfo:
-    id: str
-    project: str
-    status: str
-    source_version: str | None
-    exported: Mapping[str, str]
+from ecs_gitops.errors import AwsError, NotFoundError
+from ecs_gitops.events import EVENT_SOURCE, RECONCILE_REQUESTED, CodeBuildStateChange, Trigger
 
 
 class CodeBuildBuilds:
+    """The controllers' `Builds` port on CodeBuild."""
+
     def __init__(self, clients: Clients) -> None:
         self.cb: Any = clients.client("codebuild")
 
     def start_build(self, *, project: str, source_version: str, token: str,
                     environment: Mapping[str, str] | None = None) -> str:
+        """StartBuild of `source_version` with an idempotency token (CodeBuild starts no
+        second build for the same token within 5 minutes); returns the build id.
+        """
         kwargs: dict[str, Any] = {"projectName": project, "sourceVersion": source_version,
                                   "idempotencyToken": token}
         if environment:
@@ -37,7 +30,9 @@ class CodeBuildBuilds:
         with translate("StartBuild"):
             return str(self.cb.start_build(**kwargs)["build"]["id"])
 
-    def recent_builds(self, project: str, *, limit: int = 20) -> list[BuildInfo]:
+    def recent_builds(self, project: str, *, limit: int = 20) -> list[CodeBuildStateChange]:
+        """ListBuildsForProject (newest first) and BatchGetBuilds, each build shaped as
+        its "Build State Change" event's detail."""
         with translate("ListBuildsForProject"):
             # No sortOrder: the default is newest first, and ListBuildsForProject refuses
             # a sortOrder on projects with more than 100 builds.
@@ -47,21 +42,29 @@ class CodeBuildBuilds:
         with translate("BatchGetBuilds"):
             builds = self.cb.batch_get_builds(ids=ids).get("builds", [])
         return [
-            BuildInfo(
-                id=b["id"], project=b.get("projectName", project), status=b.get("buildStatus", ""),
-                source_version=b.get("resolvedSourceVersion") or b.get("sourceVersion"),
-                exported={v["name"]: v.get("value", "")
-                          for v in b.get("exportedEnvironmentVariables", ())},
-            )
+            CodeBuildStateChange.model_validate({
+                "build-status": b.get("buildStatus", ""),
+                "project-name": b.get("projectName", project),
+                "build-id": b["id"],
+                "additional-information": {
+                    "source-version": b.get("resolvedSourceVersion") or b.get("sourceVersion"),
+                    "exported-environment-variables": [
+                        {"name": v["name"], "value": v.get("value", "")}
+                        for v in b.get("exportedEnvironmentVariables", ())],
+                },
+            })
             for b in builds
         ]
 
 
 class EcrRegistry:
+    """The controllers' `Registry` port on ECR."""
+
     def __init__(self, clients: Clients) -> None:
         self.ecr: Any = clients.client("ecr")
 
     def image_exists(self, repository: str, tag: str) -> bool:
+        """DescribeImages of `repository:tag`; False when either is missing."""
         try:
             with translate("DescribeImages"):
                 self.ecr.describe_images(repositoryName=repository, imageIds=[{"imageTag": tag}])
@@ -71,11 +74,14 @@ class EcrRegistry:
 
 
 class SnsNotifier:
+    """The controllers' `Notifier` port on SNS (a no-op without a topic)."""
+
     def __init__(self, clients: Clients, topic_arn: str | None) -> None:
         self.sns: Any = clients.client("sns")
         self.topic_arn = topic_arn
 
     def notify(self, subject: str, message: Mapping[str, Any]) -> None:
+        """Publish `message` as JSON under `subject` (SNS caps subjects at 100 characters)."""
         if not self.topic_arn:
             return
         with translate("Publish"):
@@ -85,19 +91,25 @@ class SnsNotifier:
 
 
 class EventBridgeBus:
+    """The controllers' `Bus` port on EventBridge."""
+
     def __init__(self, clients: Clients, bus_name: str = "default") -> None:
         self.events: Any = clients.client("events")
         self.bus_name = bus_name
 
-    def request_reconcile(self, environment: str, *, reason: str, commit: str | None) -> None:
-        detail = {"environment": environment, "reason": reason, "commit": commit}
+    def request_reconcile(self, environment: str, *, reason: Trigger, commit: str | None
+                          ) -> None:
+        """PutEvents of a "Reconcile Requested" event (source `ecs-gitops`).
+
+        Raises:
+            AwsError: the entry was not accepted (transient: Lambda retries).
+        """
+        detail = {"environment": environment, "reason": reason.value, "commit": commit}
         with translate("PutEvents"):
             response = self.events.put_events(Entries=[{
                 "Source": EVENT_SOURCE, "DetailType": RECONCILE_REQUESTED,
                 "Detail": json.dumps(detail), "EventBusName": self.bus_name}])
         if response.get("FailedEntryCount"):
-            from ecs_gitops.errors import AwsError
-
             entry = response["Entries"][0]
             raise AwsError("PutEvents", entry.get("ErrorCode", "Failed"),
                            entry.get("ErrorMessage", ""), transient=True)

@@ -1,67 +1,89 @@
-"""The ports controllers act through, and what they share (settings, outcomes, lookups)."""
+"""The ports controllers act through, bundled in `Ports`, and their settings.
+
+Each port is a Protocol; the adapters in `ecs_gitops.aws` (and the local git source)
+implement them on AWS, the unit tests' fakes in memory. The composition root
+(`ecs_gitops.wiring`) builds a `Ports` from the function's environment.
+"""
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Protocol
 
-from ecs_gitops.apply import ApplyResult
-from ecs_gitops.desired import Environment, load_environment_text
-from ecs_gitops.desired.model import Service
-from ecs_gitops.plan import Plan
+from ecs_gitops.engine import Cloud
+from ecs_gitops.events import CodeBuildStateChange, Trigger
 from ecs_gitops.source import GitSource
 from ecs_gitops.store import Store
 
 
 class Builds(Protocol):
-    def start_build(self, *, project: str, source_version: str, token: str,
-                    environment: Mapping[str, str] | None = None) -> str: ...
+    """CodeBuild: start a build, list a project's recent builds."""
 
-    def recent_builds(self, project: str, *, limit: int = 20) -> list[Any]: ...
+    def start_build(self, *, project: str, source_version: str, token: str,
+                    environment: Mapping[str, str] | None = None) -> str:
+        """StartBuild of `source_version` (a commit id) with an idempotency token (the
+        same token within 5 minutes starts no second build); returns the build id."""
+
+    def recent_builds(self, project: str, *, limit: int = 20) -> list[CodeBuildStateChange]:
+        """The project's newest builds (newest first), shaped as their state-change
+        events would be, so that the sweep hands them to the build controller."""
 
 
 class Registry(Protocol):
-    def image_exists(self, repository: str, tag: str) -> bool: ...
+    """ECR: does an image exist."""
+
+    def image_exists(self, repository: str, tag: str) -> bool:
+        """True when `repository:tag` is in the registry."""
 
 
 class Notifier(Protocol):
-    def notify(self, subject: str, message: Mapping[str, Any]) -> None: ...
+    """SNS: tell people."""
+
+    def notify(self, subject: str, message: Mapping[str, Any]) -> None:
+        """Publish `message` (JSON-serialisable, never a secret) under `subject`."""
 
 
 class Bus(Protocol):
-    def request_reconcile(self, environment: str, *, reason: str, commit: str | None) -> None: ...
+    """EventBridge: ask for a reconcile."""
 
-
-class Deployer(Protocol):
-    def plan(self, env: Environment) -> Plan: ...
-
-    def apply(self, env: Environment, plan: Plan) -> ApplyResult: ...
-
-    def running_image(self, cluster: str, service: str) -> str | None: ...
-
-    def running_task_definition(self, cluster: str, service: str) -> str | None: ...
+    def request_reconcile(self, environment: str, *, reason: Trigger, commit: str | None
+                          ) -> None:
+        """Put a "Reconcile Requested" event for `environment`."""
 
 
 @dataclass(frozen=True, slots=True)
 class Settings:
-    branches: Mapping[str, str]  # branch -> environment
+    """What the stack configures (the template's environment variables).
+
+    Attributes:
+        branches: branch -> environment it deploys (`BRANCH_ENVIRONMENTS`).
+        desired_dir: folder of the desired-state files in the repository.
+        dry_run: plan and log, change neither ECS nor git (`DRY_RUN`).
+        lease_seconds: how long a reconcile may hold an environment's lease; no
+            longer than the function's timeout.
+        allowed_roles: task and execution role ARNs the stack may pass (empty: any).
+    """
+
+    branches: Mapping[str, str]
     desired_dir: str = "desired_state"
     dry_run: bool = False
     lease_seconds: int = 300
-    # The task and execution roles the stack may pass (empty: no restriction).
     allowed_roles: frozenset[str] = frozenset()
 
     def path(self, environment: str) -> str:
+        """The repository path of `environment`'s desired-state file."""
         return f"{self.desired_dir}/{environment}.yaml"
 
     def branch_of(self, environment: str) -> str | None:
+        """The branch that deploys `environment`, or None when it is not tracked."""
         return next((b for b, e in self.branches.items() if e == environment), None)
 
 
 @dataclass(frozen=True, slots=True)
 class Ports:
+    """Everything a controller may touch."""
+
     settings: Settings
     source: GitSource
     store: Store
@@ -69,56 +91,4 @@ class Ports:
     registry: Registry
     notifier: Notifier
     bus: Bus
-    deployer: Deployer
-
-
-@dataclass(frozen=True, slots=True)
-class Outcome:
-    """What a controller did: `action` is a short verb phrase, `detail` facts for logs."""
-
-    action: str
-    detail: Mapping[str, Any] = field(default_factory=dict)
-    ignored: bool = False
-
-    def as_dict(self) -> dict[str, Any]:
-        return {"action": self.action, "ignored": self.ignored, **self.detail}
-
-
-def ignore(reason: str, **detail: Any) -> Outcome:
-    return Outcome(action=f"ignored: {reason}", detail=detail, ignored=True)
-
-
-def token(*parts: str) -> str:
-    """A StartBuild idempotency token: stable for the same (commit, app)."""
-    return hashlib.sha256(":".join(parts).encode()).hexdigest()[:64]
-
-
-def desired_at(ports: Ports, environment: str, commit: str) -> Environment:
-    """The environment's desired state as committed at `commit` (raises DesiredStateError)."""
-    path = ports.settings.path(environment)
-    text = ports.source.read_file(commit, path)
-    if text is None:
-        from ecs_gitops.errors import DesiredStateError, Problem
-
-        raise DesiredStateError([Problem(f"{path}@{commit[:12]}", 1, 1, "", "no such file")])
-    return load_environment_text(text, f"{path}@{commit[:12]}")
-
-
-def find_service(ports: Ports, predicate: Any, *, cluster: str | None = None
-                 ) -> tuple[str, str, str, Environment, Service] | None:
-    """(branch, environment, tip, desired, service) of the first service matching
-    (in an environment on `cluster`, when given)."""
-    from ecs_gitops.errors import DesiredStateError, SourceError
-
-    for branch, environment in ports.settings.branches.items():
-        try:
-            tip = ports.source.branch_tip(branch)
-            desired = desired_at(ports, environment, tip)
-        except (DesiredStateError, SourceError):
-            continue
-        if cluster is not None and desired.cluster != cluster:
-            continue
-        for service in desired.services:
-            if predicate(service):
-                return branch, environment, tip, desired, service
-    return None
+    cloud: Cloud

@@ -8,37 +8,49 @@ record per push and per build, plus StartBuild's idempotency token (invariant 2)
 
 from __future__ import annotations
 
-from ecs_gitops.controllers.ports import Outcome, Ports, desired_at, ignore, token
+from typing import Any
+
+from ecs_gitops.controllers.lookup import desired_at, token
+from ecs_gitops.controllers.outcome import Kind, Outcome, Reason, ignore
+from ecs_gitops.controllers.ports import Ports
 from ecs_gitops.errors import DesiredStateError
-from ecs_gitops.events import CodeCommitReference
+from ecs_gitops.events import CodeCommitEvent, Trigger
 from ecs_gitops.source import is_write_back
+from ecs_gitops.store import build_start_key, push_key, tip_key
 
 HANDLED = ("referenceCreated", "referenceUpdated")
 
 
-def handle(detail: CodeCommitReference, ports: Ports) -> Outcome:
+def handle(event: CodeCommitEvent, ports: Ports) -> Outcome:
+    """A CodeCommit "Repository State Change": builds and reconcile for its commits."""
+    detail = event.detail
     if detail.reference_type != "branch":
-        return ignore(f"{detail.reference_type} {detail.reference_name} is not a branch")
+        return ignore(Reason.NOT_A_BRANCH, reference_type=detail.reference_type,
+                      reference=detail.reference_name)
     if detail.event not in HANDLED:
-        return ignore(f"{detail.event} of {detail.reference_name}")
+        return ignore(Reason.REFERENCE_EVENT, event=detail.event, reference=detail.reference_name)
     environment = ports.settings.branches.get(detail.reference_name)
     if environment is None:
-        return ignore(f"branch {detail.reference_name} is not tracked")
+        return ignore(Reason.UNTRACKED_BRANCH, branch=detail.reference_name)
     if not detail.commit_id:
-        return ignore("event without a commit id")
+        return ignore(Reason.NO_COMMIT_ID, branch=detail.reference_name)
     return process_commit(ports, branch=detail.reference_name, environment=environment,
-                          before=detail.old_commit_id, after=detail.commit_id, origin="push")
+                          before=detail.old_commit_id, after=detail.commit_id,
+                          origin=Trigger.PUSH)
 
 
 def process_commit(ports: Ports, *, branch: str, environment: str, before: str | None,
-                   after: str, origin: str) -> Outcome:
-    """Builds and reconcile for the commits (before, after] on `branch`. Idempotent."""
-    key = f"push#{branch}#{after}"
+                   after: str, origin: Trigger) -> Outcome:
+    """Builds and reconcile for the commits (before, after] on `branch`. Idempotent.
+
+    Also the sweep's entry point for a branch tip whose push event was lost."""
+    key = push_key(branch, after)
     if not ports.store.claim(key):
         advance_tip(ports, branch, after)
-        return ignore(f"commit {after[:12]} on {branch} already processed", commit=after)
+        return ignore(Reason.ALREADY_PROCESSED, what=f"commit {after[:12]} on {branch}",
+                      environment=environment, commit=after)
     try:
-        last = ports.store.get_value(f"tip#{branch}")
+        last = ports.store.get_value(tip_key(branch))
         if last and last != after and ports.source.is_ancestor(last, after):
             # Build from the last tip handled, not only from the event's oldCommitId: an
             # earlier push's event may have been lost (CodeCommit delivers best effort).
@@ -48,7 +60,7 @@ def process_commit(ports: Ports, *, branch: str, environment: str, before: str |
     except Exception:
         ports.store.unclaim(key)  # let the retry (or the sweep) do it again
         raise
-    if outcome.detail.get("problems"):
+    if outcome.kind is Kind.INVALID_DESIRED_STATE:
         # Nothing was built from an invalid file: keep the range open, so that the push
         # that fixes the file builds what this one changed (the sweep retries it).
         ports.store.unclaim(key)
@@ -60,66 +72,68 @@ def process_commit(ports: Ports, *, branch: str, environment: str, before: str |
 def advance_tip(ports: Ports, branch: str, commit: str) -> None:
     """Record `commit` as the last handled tip, only ever forward (events are unordered)."""
     for _ in range(3):
-        last = ports.store.get_value(f"tip#{branch}")
+        last = ports.store.get_value(tip_key(branch))
         if last == commit or (last is not None and not ports.source.is_ancestor(last, commit)):
             return
-        if ports.store.compare_and_set(f"tip#{branch}", last, commit):
+        if ports.store.compare_and_set(tip_key(branch), last, commit):
             return
 
 
 def _process(ports: Ports, *, branch: str, environment: str, before: str | None, after: str,
-             origin: str) -> Outcome:
+             origin: Trigger) -> Outcome:
     commit = ports.source.commit(after)
     changed = ports.source.changed_paths(before, after)
     desired_path = ports.settings.path(environment)
     reconcile = desired_path in changed
-    started: list[dict[str, str]] = []
+    facts: dict[str, Any] = {"environment": environment, "branch": branch, "commit": after,
+                             "changed": len(changed)}
     only_desired = all(p.startswith(f"{ports.settings.desired_dir}/") for p in changed)
     if is_write_back(commit.message) and only_desired:
         # Our own write-back (it only ever touches desired_state/). A fast-forward push
         # whose tip is a write-back but that also brings app changes still builds.
-        note = "write-back commit: no build"
-    else:
-        note = ""
-        try:
-            desired = desired_at(ports, environment, after)
-        except DesiredStateError as exc:
-            # The reconcile reports the problems in full; builds need a valid file.
-            ports.notifier.notify(f"ecs-gitops: invalid {desired_path} on {branch}",
-                                  {"commit": after, "problems": [str(p) for p in exc.problems]})
-            if reconcile:
-                ports.bus.request_reconcile(environment, reason=origin, commit=after)
-            return Outcome("invalid desired state: no build", {
-                "commit": after, "problems": [str(p) for p in exc.problems]})
-        for service in desired.services:
-            if service.build is None:
-                continue
-            folder = service.build.source.rstrip("/") + "/"
-            if not any(path.startswith(folder) for path in changed):
-                continue
-            if ports.settings.dry_run:
-                started.append({"service": service.name, "project": service.build.project,
-                                "build": "dry run: not started"})
-                continue
-            build_key = f"build#{environment}#{service.name}#{after}"
-            if not ports.store.claim(build_key):
-                continue
-            try:
-                build_id = ports.builds.start_build(
-                    project=service.build.project, source_version=after,
-                    token=token(after, environment, service.name),
-                    environment={"IMAGE_REPO_NAME": service.image.repository})
-            except Exception:
-                ports.store.unclaim(build_key)
-                raise
+        if reconcile:
+            ports.bus.request_reconcile(environment, reason=origin, commit=after)
+        return Outcome(Kind.NO_BUILD, Reason.WRITE_BACK_COMMIT,
+                       {**facts, "builds": [], "reconcile_requested": reconcile})
+    try:
+        desired = desired_at(ports, environment, after)
+    except DesiredStateError as exc:
+        # The reconcile reports the problems in full; builds need a valid file.
+        problems = [str(p) for p in exc.problems]
+        ports.notifier.notify(f"ecs-gitops: invalid {desired_path} on {branch}",
+                              {"commit": after, "problems": problems})
+        if reconcile:
+            ports.bus.request_reconcile(environment, reason=origin, commit=after)
+        return Outcome(Kind.INVALID_DESIRED_STATE, Reason.INVALID_FILE,
+                       {**facts, "path": desired_path, "problems": problems,
+                        "reconcile_requested": reconcile})
+    started: list[dict[str, str]] = []
+    for service in desired.services:
+        if service.build is None:
+            continue
+        folder = service.build.source.rstrip("/") + "/"
+        if not any(path.startswith(folder) for path in changed):
+            continue
+        if ports.settings.dry_run:
             started.append({"service": service.name, "project": service.build.project,
-                            "build": build_id})
+                            "build": "dry run: not started"})
+            continue
+        key = build_start_key(environment, service.name, after)
+        if not ports.store.claim(key):
+            continue
+        try:
+            build_id = ports.builds.start_build(
+                project=service.build.project, source_version=after,
+                token=token(after, environment, service.name),
+                environment={"IMAGE_REPO_NAME": service.image.repository})
+        except Exception:
+            ports.store.unclaim(key)
+            raise
+        started.append({"service": service.name, "project": service.build.project,
+                        "build": build_id})
     if reconcile:
         ports.bus.request_reconcile(environment, reason=origin, commit=after)
-    action = (f"started {len(started)} build(s)" if started else "no build") + (
-        ", requested a reconcile" if reconcile else "")
-    detail = {"branch": branch, "environment": environment, "commit": after,
-              "changed": len(changed), "builds": started}
-    if note:
-        detail["note"] = note
-    return Outcome(action, detail)
+    facts.update(builds=started, reconcile_requested=reconcile)
+    if started:
+        return Outcome(Kind.BUILDS_STARTED, None, {**facts, "count": len(started)})
+    return Outcome(Kind.NO_BUILD, Reason.NO_APP_CHANGED, facts)

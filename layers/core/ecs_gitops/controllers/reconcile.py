@@ -2,142 +2,129 @@
 
 Level-triggered (invariant 1): whatever the trigger, the file is read at the tip,
 never taken from the event. One writer per environment: a lease with expiry
-(invariant 8). A file with an error applies nothing and is reported. With
-`selfHeal: false`, drift found by the schedule is reported, not corrected.
+(invariant 8). The sequence after reading the file is the engine's
+(`ecs_gitops.engine.reconcile_once`), the same one `ecs-gitops apply` runs. A file
+with an error applies nothing and is reported. With `selfHeal: false`, drift found by
+the schedule is reported, not corrected.
 """
 
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, datetime
+from typing import Any
 
-from ecs_gitops.controllers.build import bad_image_key
-from ecs_gitops.controllers.ports import Outcome, Ports, desired_at, ignore
-from ecs_gitops.desired import Environment
-from ecs_gitops.errors import DesiredStateError, EcsGitopsError, LeaseHeldError, PreflightError
-from ecs_gitops.plan import CreateService, Plan, RegisterTaskDefinition, UpdateService
-from ecs_gitops.store import Release
+from ecs_gitops.controllers.lookup import desired_at
+from ecs_gitops.controllers.outcome import Kind, Outcome, Reason, each, ignore
+from ecs_gitops.controllers.ports import Ports
+from ecs_gitops.engine import Reconciled, Status, reconcile_once
+from ecs_gitops.errors import DesiredStateError, EcsGitopsError, LeaseHeldError
+from ecs_gitops.events import ReconcileEvent, ScheduledEvent, Trigger
+from ecs_gitops.plan import RegisterTaskDefinition
+from ecs_gitops.store import lease
 
 
-def handle(ports: Ports, *, environment: str | None, reason: str) -> list[Outcome]:
-    """Each environment on its own: one that fails does not stop the others; a
-    transient failure is raised after all were tried, so that Lambda retries."""
-    environments = [environment] if environment else list(ports.settings.branches.values())
+def handle(event: ReconcileEvent | ScheduledEvent, ports: Ports) -> Outcome:
+    """"Reconcile Requested" (one environment, or all) or the schedule (all).
+
+    Each environment on its own: one that fails does not stop the others; a transient
+    failure is raised after all were tried, so that Lambda retries.
+
+    Raises:
+        EcsGitopsError: the first transient failure (after every environment ran).
+    """
+    if isinstance(event, ScheduledEvent):
+        environment, trigger = None, Trigger.SCHEDULE
+    else:
+        environment, trigger = event.detail.environment, event.detail.trigger
+    names = [environment] if environment else list(ports.settings.branches.values())
     outcomes: list[Outcome] = []
     retry: EcsGitopsError | None = None
-    for name in environments:
+    for name in names:
         try:
-            outcomes.append(reconcile(ports, environment=name, reason=reason))
+            outcomes.append(reconcile(ports, environment=name, trigger=trigger))
         except EcsGitopsError as exc:
             if exc.transient and retry is None:
                 retry = exc
-            outcomes.append(Outcome(f"failed: {exc}", {"environment": name,
-                                                       "error": type(exc).__name__}))
+            outcomes.append(Outcome(Kind.FAILED, Reason.ERROR, {
+                "environment": name, "error": str(exc), "error_type": type(exc).__name__}))
             if not exc.transient:
                 ports.notifier.notify(f"ecs-gitops: reconcile of {name} failed",
                                       {"environment": name, "error": str(exc)})
     if retry is not None:
         raise retry
-    return outcomes
+    return outcomes[0] if len(outcomes) == 1 else each(outcomes)
 
 
-def reconcile(ports: Ports, *, environment: str, reason: str) -> Outcome:
+def reconcile(ports: Ports, *, environment: str, trigger: Trigger) -> Outcome:
+    """Reconcile one environment under its lease.
+
+    Raises:
+        LeaseHeldError: another reconcile holds the lease (not raised for the schedule,
+            whose next tick comes anyway).
+        AwsError, SourceError: AWS or git failed.
+    """
     branch = ports.settings.branch_of(environment)
     if branch is None:
-        return ignore(f"environment {environment} is not tracked")
-    owner = str(uuid.uuid4())
-    lease = f"env#{environment}"
-    if not ports.store.acquire_lease(lease, owner, seconds=ports.settings.lease_seconds):
-        if reason == "schedule":
-            return ignore(f"another reconcile of {environment} holds the lease")
-        raise LeaseHeldError(f"another reconcile of {environment} holds the lease")
+        return ignore(Reason.UNTRACKED_ENVIRONMENT, environment=environment)
     try:
-        return _reconcile(ports, environment=environment, branch=branch, reason=reason)
-    finally:
-        ports.store.release_lease(lease, owner)
+        with lease(ports.store, environment, str(uuid.uuid4()),
+                   seconds=ports.settings.lease_seconds):
+            return _reconcile(ports, environment=environment, branch=branch, trigger=trigger)
+    except LeaseHeldError:
+        if trigger is Trigger.SCHEDULE:
+            return ignore(Reason.LEASE_HELD, environment=environment)
+        raise
 
 
-def _reconcile(ports: Ports, *, environment: str, branch: str, reason: str) -> Outcome:
+def _reconcile(ports: Ports, *, environment: str, branch: str, trigger: Trigger) -> Outcome:
+    # Read the file at the branch tip (never the event's payload) and validate it.
     tip = ports.source.branch_tip(branch)
-    facts: dict[str, object] = {"environment": environment, "commit": tip, "reason": reason}
+    facts: dict[str, Any] = {"environment": environment, "commit": tip, "trigger": trigger.value}
     try:
         desired = desired_at(ports, environment, tip)
     except DesiredStateError as exc:
         problems = [str(p) for p in exc.problems]
         ports.notifier.notify(f"ecs-gitops: {environment} desired state is invalid",
                               {**facts, "problems": problems})
-        return Outcome("invalid desired state: nothing applied", {**facts, "problems": problems})
-    outside = sorted(r for r in (desired.roles.task, desired.roles.execution)
-                     if r and ports.settings.allowed_roles and r not in ports.settings.allowed_roles)
-    if outside:
+        return Outcome(Kind.INVALID_DESIRED_STATE, Reason.INVALID_FILE,
+                       {**facts, "path": ports.settings.path(environment), "problems": problems})
+    # Observe, plan, hold back, preflight, apply, record: the engine's one sequence.
+    done = reconcile_once(desired, ports.cloud, store=ports.store, revision=tip,
+                          trigger=trigger, dry_run=ports.settings.dry_run,
+                          allowed_roles=ports.settings.allowed_roles)
+    return _report(ports, environment, done, facts)
+
+
+def _report(ports: Ports, environment: str, done: Reconciled, facts: dict[str, Any]
+            ) -> Outcome:
+    """The outcome of the engine's run, and the notifications people need."""
+    facts = {**facts, "plan": done.plan.describe()}
+    if done.held_back:
+        facts["held_back"] = [h.describe() for h in done.held_back]
+        ports.notifier.notify(f"ecs-gitops: {environment} pins an image that failed",
+                              {"environment": environment, "held_back": facts["held_back"]})
+    status = done.status
+    if status is Status.IN_SYNC:
+        return Outcome(Kind.IN_SYNC, None, facts)
+    if status is Status.REFUSED:
+        roles = list(done.refused_roles)
         ports.notifier.notify(f"ecs-gitops: {environment} names roles it may not pass",
-                              {**facts, "roles": outside})
-        return Outcome("refused: the file names roles the stack may not pass; nothing applied",
-                       {**facts, "roles": outside})
-    plan = ports.deployer.plan(desired)
-    desired, held_back = _without_bad_images(ports, desired, environment, plan)
-    if held_back:
-        plan = ports.deployer.plan(desired)
-    facts["plan"] = plan.describe()
-    if held_back:
-        facts["held_back"] = held_back
-    if plan.empty:
-        return Outcome("in sync: nothing to do", facts)
-    if reason == "schedule" and not desired.self_heal:
+                              {**facts, "roles": roles})
+        return Outcome(Kind.REFUSED, Reason.ROLES_NOT_ALLOWED, {**facts, "roles": roles})
+    if status is Status.DRIFT_REPORTED:
         ports.notifier.notify(f"ecs-gitops: drift in {environment} (selfHeal is off)", facts)
-        return Outcome("drift reported, not corrected (selfHeal: false)", facts)
-    if ports.settings.dry_run:
-        return Outcome("dry run: plan not applied", facts)
-    ports.store.put_value(f"attempted#{environment}", tip)
-    try:
-        result = ports.deployer.apply(desired, plan)
-    except PreflightError as exc:
+        return Outcome(Kind.DRIFT_REPORTED, Reason.SELF_HEAL_OFF, facts)
+    if status is Status.PREFLIGHT_FAILED:
+        missing = list(done.missing)
         ports.notifier.notify(f"ecs-gitops: {environment} not applied",
-                              {**facts, "missing": list(exc.missing)})
-        return Outcome("preflight failed: nothing applied", {**facts, "missing": list(exc.missing)})
-    ports.store.put_value(f"applied#{environment}", tip)
-    now = datetime.now(UTC).isoformat(timespec="microseconds")
-    deployed = []
-    for action in plan.actions:
-        if isinstance(action, CreateService) or (
-                isinstance(action, UpdateService) and action.task_definition is not None):
-            service = desired.service(action.service)
-            arn = result.registered.get(action.service) or str(action.task_definition)
-            image = f"{service.image.repository}:{service.image.tag}"
-            ports.store.record_release(Release(
-                environment=environment, service=action.service, commit=tip, task_definition=arn,
-                image=image, outcome="IN_PROGRESS", started_at=now, reason=reason))
-            deployed.append({"service": action.service, "image": image, "task_definition": arn})
-    registered = sum(isinstance(a, RegisterTaskDefinition) for a in plan.actions)
-    ports.notifier.notify(f"ecs-gitops: applied {len(plan.actions)} change(s) to {environment}",
-                          {**facts, "deployed": deployed})
-    return Outcome(f"applied {len(plan.actions)} change(s)",
-                   {**facts, "deployed": deployed, "registered": registered})
-
-
-def _without_bad_images(ports: Ports, desired: Environment, environment: str, plan: Plan
-                        ) -> tuple[Environment, list[str]]:
-    """`desired` with every image that already failed a rollout replaced by the one that
-    runs: the revert commit may not have landed yet (or could not be written), and a
-    known-bad image must not be deployed again. Reads one record per service that is
-    about to change, nothing on a no-op."""
-    changing = {a.service for a in plan.actions
-                if isinstance(a, RegisterTaskDefinition | CreateService | UpdateService)}
-    held_back: list[str] = []
-    services = []
-    for service in desired.services:
-        if service.ecs_name in changing and ports.store.get_value(
-                bad_image_key(environment, service.name, service.image.tag)):
-            running = ports.deployer.running_image(desired.cluster, service.ecs_name)
-            tag = running.rsplit(":", 1)[-1] if running and ":" in running else None
-            if tag and tag != service.image.tag:
-                held_back.append(f"{service.name}: {service.image.tag[:12]} failed a rollout; "
-                                 f"keeping {tag[:12]}")
-                service = service.model_copy(update={
-                    "image": service.image.model_copy(update={"tag": tag})})
-        services.append(service)
-    if not held_back:
-        return desired, []
-    ports.notifier.notify(f"ecs-gitops: {environment} pins an image that failed",
-                          {"environment": environment, "held_back": held_back})
-    return desired.model_copy(update={"services": tuple(services)}), held_back
+                              {**facts, "missing": missing})
+        return Outcome(Kind.PREFLIGHT_FAILED, Reason.MISSING, {**facts, "missing": missing})
+    if status is Status.DRY_RUN:
+        return Outcome(Kind.DRY_RUN, None, facts)
+    deployed = [{"service": r.service, "image": r.image, "task_definition": r.task_definition,
+                 "deployment": r.deployment_id} for r in done.releases]
+    registered = sum(isinstance(a, RegisterTaskDefinition) for a in done.plan.actions)
+    ports.notifier.notify(f"ecs-gitops: applied {len(done.plan.actions)} change(s) to "
+                          f"{environment}", {**facts, "deployed": deployed})
+    return Outcome(Kind.APPLIED, None, {**facts, "count": len(done.plan.actions),
+                                        "deployed": deployed, "registered": registered})

@@ -2,15 +2,19 @@
 
 CreateCommit names its parent, so a concurrent writer makes the commit fail
 instead of being overwritten; we then re-read the tip and try again. A commit is
-made only when the file would change, and always carries the write-back marker.
+made only when the file would change, always carries the write-back marker
+(invariant 4), and is never a file that does not validate.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
 
-from ecs_gitops.controllers.ports import Ports, desired_at
+from ecs_gitops.controllers.lookup import desired_at
+from ecs_gitops.controllers.outcome import Reason
+from ecs_gitops.controllers.ports import Ports
 from ecs_gitops.desired.edit import set_image_tag
 from ecs_gitops.desired.loader import load_environment_text
 from ecs_gitops.errors import ConflictError
@@ -18,12 +22,25 @@ from ecs_gitops.source import WRITE_BACK_MARKER
 
 ATTEMPTS = 5
 
+# A veto: why not to write (and the facts of that reason), or None to write.
+Veto = tuple[Reason, Mapping[str, Any]] | None
+
 
 @dataclass(frozen=True, slots=True)
 class WriteBack:
-    commit: str | None  # the new commit, None when nothing was written
-    reason: str
+    """The result of `write_tag`.
+
+    Attributes:
+        commit: the new commit, or None when nothing was written.
+        reason: why nothing was written (None when `commit` is set).
+        previous_tag: the tag the file pinned before.
+        facts: facts of the reason (e.g. the pinned commit).
+    """
+
+    commit: str | None
+    reason: Reason | None
     previous_tag: str | None = None
+    facts: Mapping[str, Any] = field(default_factory=dict)
 
 
 def write_tag(
@@ -34,22 +51,31 @@ def write_tag(
     service: str,
     tag: str,
     message: str,
-    skip: Callable[[str, str], str | None] = lambda _current, _tip: None,
+    veto: Callable[[str, str], Veto] = lambda _current, _tip: None,
 ) -> WriteBack:
-    """Set `service`'s tag; `skip(current_tag, tip)` may veto with a reason."""
+    """Set `service`'s image tag to `tag` in `environment`'s file on `branch`.
+
+    Args:
+        veto: called with (the tag pinned now, the branch tip) before writing; a
+            returned reason stops the write.
+
+    Raises:
+        ConflictError: the branch kept moving for `ATTEMPTS` attempts (transient).
+        DesiredStateError: the file at the tip is invalid, has no such service, or
+            would be invalid after the edit.
+    """
     path = ports.settings.path(environment)
     for _ in range(ATTEMPTS):
         tip = ports.source.branch_tip(branch)
         desired = desired_at(ports, environment, tip)
         current = desired.service(service).image.tag
         if current == tag:
-            return WriteBack(None, f"{service} already pinned to {tag[:12]}", current)
-        veto = skip(current, tip)
-        if veto:
-            return WriteBack(None, veto, current)
+            return WriteBack(None, Reason.ALREADY_PINNED, current, {"tag": tag})
+        stop = veto(current, tip)
+        if stop is not None:
+            return WriteBack(None, stop[0], current, stop[1])
         if ports.settings.dry_run:
-            return WriteBack(None, f"dry run: would write {service}={tag[:12]} to {path}",
-                             current)
+            return WriteBack(None, Reason.DRY_RUN, current, {"tag": tag})
         text = ports.source.read_file(tip, path) or ""
         new_text = set_image_tag(text, service, tag, path=path)
         load_environment_text(new_text, path)  # never commit a file that does not validate
@@ -58,5 +84,5 @@ def write_tag(
                                         message=f"{message}\n\n{WRITE_BACK_MARKER}")
         except ConflictError:
             continue
-        return WriteBack(new, f"wrote {service}={tag[:12]} to {path}", current)
+        return WriteBack(new, None, current)
     raise ConflictError(f"{branch} kept moving: gave up after {ATTEMPTS} attempts")

@@ -11,7 +11,7 @@ import re
 
 import yaml
 
-from ecs_gitops.errors import DesiredStateError, Problem
+from ecs_gitops.errors import DesiredStateError, EditError, Problem
 
 _PLAIN = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]*$")
 
@@ -27,9 +27,15 @@ def _scalar(node: yaml.Node | None, key: str) -> yaml.Node | None:
 
 
 def set_image_tag(text: str, service: str, tag: str, *, path: str = "<desired state>") -> str:
-    """`text` with the image tag of `service` (its `name` or `serviceName`) set to `tag`."""
+    """`text` with the image tag of `service` (its `name` or `serviceName`) set to `tag`.
+
+    Raises:
+        EditError: `tag` is not a valid image tag.
+        DesiredStateError: no such service with a plain image tag in `text` (an
+            anchor, alias or explicit YAML tag is refused rather than guessed at).
+    """
     if not _PLAIN.match(tag):
-        raise ValueError(f"not a valid image tag: {tag!r}")
+        raise EditError(f"not a valid image tag: {tag!r}")
     root = yaml.compose(text, Loader=yaml.SafeLoader)
     services = _scalar(root, "services")
     if isinstance(services, yaml.SequenceNode):

@@ -25,6 +25,7 @@ from pydantic.alias_generators import to_camel
 from pydantic_core import PydanticCustomError
 
 from ecs_gitops.desired import checks
+from ecs_gitops.errors import UnknownServiceError
 
 
 class _Model(BaseModel):
@@ -332,7 +333,12 @@ class Environment(_Model):
         return self
 
     def service(self, name: str) -> Service:
+        """The service whose `name` or ECS `serviceName` is `name`.
+
+        Raises:
+            UnknownServiceError: no such service in this file.
+        """
         for service in self.services:
             if service.name == name or service.ecs_name == name:
                 return service
-        raise KeyError(name)
+        raise UnknownServiceError(f"no service {name!r} in environment {self.environment}")

@@ -15,12 +15,14 @@ WRITE_BACK_MARKER = "[ecs-gitops write-back]"
 
 @dataclass(frozen=True, slots=True)
 class Commit:
+    """A commit: its id, message and parents."""
     id: str
     message: str
     parents: tuple[str, ...]
 
 
 class GitSource(Protocol):
+    """The git side of a controller: read branches, files and ancestry; commit one file."""
     def branch_tip(self, branch: str) -> str:
         """The commit id at the branch's tip (raises SourceError if there is no such branch)."""
 
@@ -30,7 +32,8 @@ class GitSource(Protocol):
     def read_file(self, commit: str, path: str) -> str | None:
         """The file's text at that commit, or None when it does not exist there."""
 
-    def commit(self, commit_id: str) -> Commit: ...
+    def commit(self, commit_id: str) -> Commit:
+        """The commit `commit_id` (SourceError if git cannot read it)."""
 
     def is_ancestor(self, ancestor: str, descendant: str) -> bool:
         """True when `ancestor` is `descendant` or reachable from it. Unknown commits: False."""
@@ -40,4 +43,5 @@ class GitSource(Protocol):
 
 
 def is_write_back(message: str) -> bool:
+    """True when a commit message carries the write-back marker (invariant 4)."""
     return WRITE_BACK_MARKER in message

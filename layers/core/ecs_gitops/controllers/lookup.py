@@ -1,0 +1,64 @@
+"""What the controllers look up in git: an environment's file at a commit, and the
+service an event is about."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from ecs_gitops.controllers.ports import Ports
+from ecs_gitops.desired import Environment, load_environment_text
+from ecs_gitops.desired.model import Service
+from ecs_gitops.errors import DesiredStateError, Problem, SourceError
+
+
+def token(*parts: str) -> str:
+    """A StartBuild idempotency token, stable for the same parts (commit, app).
+
+    CodeBuild accepts at most 64 characters; a sha256 hex digest is exactly that."""
+    return hashlib.sha256(":".join(parts).encode()).hexdigest()[:64]
+
+
+def desired_at(ports: Ports, environment: str, commit: str) -> Environment:
+    """The environment's desired state as committed at `commit`.
+
+    Raises:
+        DesiredStateError: the file is missing or invalid there (every problem listed).
+        SourceError: git could not be read.
+    """
+    path = ports.settings.path(environment)
+    text = ports.source.read_file(commit, path)
+    where = f"{path}@{commit[:12]}"
+    if text is None:
+        raise DesiredStateError([Problem(where, 1, 1, "", "no such file")])
+    return load_environment_text(text, where)
+
+
+@dataclass(frozen=True, slots=True)
+class Found:
+    """A service found in a tracked environment's file at its branch tip."""
+
+    branch: str
+    environment: str
+    tip: str
+    desired: Environment
+    service: Service
+
+
+def find_service(ports: Ports, predicate: Callable[[Service], bool], *,
+                 cluster: str | None = None) -> Found | None:
+    """The first service (in branch order) matching `predicate`, in an environment on
+    `cluster` when given. Environments whose file cannot be read are skipped."""
+    for branch, environment in ports.settings.branches.items():
+        try:
+            tip = ports.source.branch_tip(branch)
+            desired = desired_at(ports, environment, tip)
+        except (DesiredStateError, SourceError):
+            continue
+        if cluster is not None and desired.cluster != cluster:
+            continue
+        for service in desired.services:
+            if predicate(service):
+                return Found(branch, environment, tip, desired, service)
+    return None

@@ -1,0 +1,416 @@
+"""In-memory fakes of every port, for fast unit tests of the controllers and the engine.
+
+Each fake keeps what a test needs to assert (the calls made, the state left) and
+behaves like the real service where the controllers depend on it: git ancestry and
+compare-and-swap branch moves, conditional writes and expiries in the store,
+StartBuild's idempotency token, ECS's PRIMARY deployment per update. `MustNotBeCalled`
+stands in for a port that a case must not touch: any call fails loudly.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import itertools
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+from builders import REFS
+
+from ecs_gitops.actual import (
+    DeploymentSnapshot,
+    EnvironmentSnapshot,
+    ScalingSnapshot,
+    ServiceSnapshot,
+    TaskDefinitionSnapshot,
+)
+from ecs_gitops.controllers.ports import Ports, Settings
+from ecs_gitops.desired import Environment
+from ecs_gitops.errors import ConflictError, PreflightError, SourceError
+from ecs_gitops.events import CodeBuildStateChange, Trigger
+from ecs_gitops.render import normalize_task_definition, register_input
+from ecs_gitops.source import Commit
+from ecs_gitops.store import PROCESSED_TTL, BadImage, Release, ReleaseState
+from ecs_gitops.verify import Requirements
+
+
+class MustNotBeCalled:
+    """A port no call may reach: every method fails the test ("Must not be called!")."""
+
+    def __init__(self, name: str) -> None:
+        self._name = name
+
+    def __getattr__(self, attr: str) -> Any:
+        def fail(*args: Any, **kwargs: Any) -> Any:
+            raise AssertionError(f"Must not be called: {self._name}.{attr}{args}{kwargs}")
+        return fail
+
+
+# --------------------------------------------------------------------------- git
+@dataclass
+class FakeGit:
+    """A git repository in memory: commits with parents and whole file trees."""
+
+    commits: dict[str, tuple[tuple[str, ...], dict[str, str], str]] = field(default_factory=dict)
+    branches: dict[str, str] = field(default_factory=dict)
+    writes: list[str] = field(default_factory=list)  # commits made through put_file
+    _counter: itertools.count[int] = field(default_factory=itertools.count)
+
+    def make(self, files: Mapping[str, str], message: str = "change",
+             parents: tuple[str, ...] = ()) -> str:
+        """A new commit (not on any branch) with exactly `files` as its tree."""
+        seed = f"{next(self._counter)}:{message}:{sorted(files.items())}:{parents}"
+        sha = hashlib.sha1(seed.encode()).hexdigest()  # noqa: S324 - an id, not security
+        self.commits[sha] = (parents, dict(files), message)
+        return sha
+
+    def commit(self, branch: str, files: Mapping[str, str | None], message: str = "change"
+               ) -> str:
+        """Commit on `branch` (created when missing): `files` changes, None deletes."""
+        parent = self.branches.get(branch)
+        tree = dict(self.commits[parent][1]) if parent else {}
+        for path, text in files.items():
+            if text is None:
+                tree.pop(path, None)
+            else:
+                tree[path] = text
+        sha = self.make(tree, message, (parent,) if parent else ())
+        self.branches[branch] = sha
+        return sha
+
+    # GitSource
+    def branch_tip(self, branch: str) -> str:
+        if branch not in self.branches:
+            raise SourceError(f"no branch {branch!r}")
+        return self.branches[branch]
+
+    def _tree(self, commit: str) -> dict[str, str]:
+        if commit not in self.commits:
+            raise SourceError(f"bad object {commit}")
+        return self.commits[commit][1]
+
+    def changed_paths(self, before: str | None, after: str) -> list[str]:
+        new = self._tree(after)
+        if before is None:
+            return sorted(new)
+        old = self._tree(before)
+        return sorted(p for p in old.keys() | new.keys() if old.get(p) != new.get(p))
+
+    def read_file(self, commit: str, path: str) -> str | None:
+        return self._tree(commit).get(path)
+
+    def commit_info(self, commit_id: str) -> Commit:
+        parents, _, message = self.commits[commit_id]
+        return Commit(id=commit_id, message=message, parents=parents)
+
+    def is_ancestor(self, ancestor: str, descendant: str) -> bool:
+        if ancestor not in self.commits or descendant not in self.commits:
+            return False
+        seen, todo = set(), [descendant]
+        while todo:
+            current = todo.pop()
+            if current == ancestor:
+                return True
+            if current not in seen:
+                seen.add(current)
+                todo.extend(self.commits[current][0])
+        return False
+
+    def put_file(self, *, branch: str, parent: str, path: str, content: str, message: str) -> str:
+        if self.branches.get(branch) != parent:
+            raise ConflictError(f"branch {branch} moved past {parent[:12]}")
+        tree = dict(self._tree(parent))
+        tree[path] = content
+        sha = self.make(tree, message, (parent,))
+        self.branches[branch] = sha
+        self.writes.append(sha)
+        return sha
+
+
+# ------------------------------------------------------------------------- store
+@dataclass
+class FakeStore:
+    """The Store port in memory, with a clock for expiries."""
+
+    now: float = 1_800_000_000.0
+    claims: dict[str, float] = field(default_factory=dict)  # key -> expiry
+    leases: dict[str, tuple[str, float]] = field(default_factory=dict)
+    values: dict[str, str] = field(default_factory=dict)
+    release_log: list[Release] = field(default_factory=list)
+
+    def claim(self, key: str, *, ttl: int = PROCESSED_TTL) -> bool:
+        expiry = self.claims.get(key)
+        if expiry is not None and expiry > self.now:
+            return False
+        self.claims[key] = self.now + ttl
+        return True
+
+    def unclaim(self, key: str) -> None:
+        self.claims.pop(key, None)
+
+    def acquire_lease(self, name: str, owner: str, *, seconds: int) -> bool:
+        held = self.leases.get(name)
+        if held is not None and held[0] != owner and held[1] >= self.now:
+            return False
+        self.leases[name] = (owner, self.now + seconds)
+        return True
+
+    def release_lease(self, name: str, owner: str) -> None:
+        if self.leases.get(name, ("", 0))[0] == owner:
+            del self.leases[name]
+
+    def get_value(self, key: str) -> str | None:
+        return self.values.get(key)
+
+    def put_value(self, key: str, value: str) -> None:
+        self.values[key] = value
+
+    def compare_and_set(self, key: str, expected: str | None, value: str) -> bool:
+        if self.values.get(key) != expected:
+            return False
+        self.values[key] = value
+        return True
+
+    def record_release(self, release: Release) -> None:
+        key = (release.environment, release.service, release.started_at)
+        self.release_log = [r for r in self.release_log
+                            if (r.environment, r.service, r.started_at) != key]
+        self.release_log.append(release)
+
+    def releases(self, environment: str, service: str, *, limit: int = 20) -> list[Release]:
+        mine = [r for r in self.release_log if (r.environment, r.service) == (environment, service)]
+        return sorted(mine, key=lambda r: r.started_at, reverse=True)[:limit]
+
+    def set_outcome(self, release: Release, outcome: ReleaseState, reason: str = "") -> None:
+        self.record_release(replace(release, outcome=outcome, reason=reason))
+
+    def bad_image(self, key: str) -> BadImage | None:
+        value = self.values.get(key)
+        return BadImage.decode(value) if value is not None else None
+
+    def mark_bad_image(self, key: str, bad: BadImage) -> None:
+        self.values[key] = bad.encode()
+
+
+# ----------------------------------------------------------- builds, ECR, SNS, bus
+@dataclass
+class FakeBuilds:
+    """CodeBuild: StartBuild keyed by idempotency token; builds a test sets the result of."""
+
+    started: list[dict[str, Any]] = field(default_factory=list)
+    finished: dict[str, list[CodeBuildStateChange]] = field(default_factory=dict)
+
+    def start_build(self, *, project: str, source_version: str, token: str,
+                    environment: Mapping[str, str] | None = None) -> str:
+        for build in self.started:
+            if build["token"] == token:
+                return str(build["id"])
+        build_id = f"{project}:{len(self.started) + 1}"
+        self.started.append({"id": build_id, "project": project, "source_version":
+                             source_version, "token": token, "environment": dict(environment or {})})
+        return build_id
+
+    def recent_builds(self, project: str, *, limit: int = 20) -> list[CodeBuildStateChange]:
+        return list(reversed(self.finished.get(project, [])))[:limit]
+
+    def finish(self, project: str, build_id: str, *, status: str, commit: str,
+               tag: str | None = None) -> CodeBuildStateChange:
+        detail = build_detail(project, build_id, status=status, commit=commit, tag=tag)
+        self.finished.setdefault(project, []).append(detail)
+        return detail
+
+
+def build_detail(project: str, build_id: str, *, status: str, commit: str,
+                 tag: str | None = None) -> CodeBuildStateChange:
+    """A "Build State Change" detail as CodeBuild sends it."""
+    return CodeBuildStateChange.model_validate({
+        "build-status": status, "project-name": project, "build-id": build_id,
+        "additional-information": {
+            "source-version": commit,
+            "exported-environment-variables": [{"name": "IMAGE_TAG", "value": tag or commit}],
+        }})
+
+
+@dataclass
+class FakeRegistry:
+    images: set[tuple[str, str]] = field(default_factory=set)
+
+    def image_exists(self, repository: str, tag: str) -> bool:
+        return (repository, tag) in self.images
+
+
+@dataclass
+class FakeNotifier:
+    sent: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
+
+    def notify(self, subject: str, message: Mapping[str, Any]) -> None:
+        self.sent.append((subject, dict(message)))
+
+    def subjects(self) -> list[str]:
+        return [s for s, _ in self.sent]
+
+
+@dataclass
+class FakeBus:
+    requests: list[tuple[str, Trigger, str | None]] = field(default_factory=list)
+
+    def request_reconcile(self, environment: str, *, reason: Trigger, commit: str | None
+                          ) -> None:
+        self.requests.append((environment, reason, commit))
+
+
+# ------------------------------------------------------------------------- ECS
+@dataclass
+class FakeCloud:
+    """ECS and Application Auto Scaling in memory, as the engine's `Cloud` port.
+
+    Services are stored as DescribeServices would return their managed fields; every
+    CreateService and every UpdateService that changes the task definition starts a new
+    PRIMARY deployment (ECS does the same), whose id the call returns.
+    """
+
+    services: dict[str, dict[str, Any]] = field(default_factory=dict)
+    task_definitions: dict[str, TaskDefinitionSnapshot] = field(default_factory=dict)
+    scaling: dict[str, ScalingSnapshot] = field(default_factory=dict)
+    missing: list[str] = field(default_factory=list)  # what preflight reports missing
+    calls: list[tuple[str, Any]] = field(default_factory=list)
+    _deployments: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
+
+    def observe(self, env: Environment) -> EnvironmentSnapshot:
+        self.calls.append(("observe", env.environment))
+        services = {}
+        for name, raw in self.services.items():
+            services[name] = ServiceSnapshot(
+                name=name, arn=f"arn:aws:ecs:us-east-1:123456789012:service/{env.cluster}/{name}",
+                status="ACTIVE", task_definition=raw["taskDefinition"],
+                desired_count=raw.get("desiredCount", 1), running_count=raw.get("desiredCount", 1),
+                pending_count=0, raw_fields={k: v for k, v in raw.items()
+                                             if k not in ("taskDefinition", "tags", "deployments")},
+                tags=raw.get("tags", {}),
+                deployments=tuple(raw.get("deployments", ())))
+        latest: dict[str, TaskDefinitionSnapshot] = {}
+        for snapshot in self.task_definitions.values():
+            if snapshot.revision >= latest.get(snapshot.family, snapshot).revision:
+                latest[snapshot.family] = snapshot
+        return EnvironmentSnapshot(
+            cluster=env.cluster, refs=REFS, services=services,
+            task_definitions={s.task_definition: self.task_definitions[s.task_definition]
+                              for s in services.values()
+                              if s.task_definition in self.task_definitions},
+            scaling=dict(self.scaling), family_latest=latest)
+
+    def preflight(self, needs: Requirements) -> None:
+        self.calls.append(("preflight", needs))
+        if self.missing:
+            raise PreflightError(list(self.missing))
+
+    def register_task_definition(self, spec: Mapping[str, Any]) -> TaskDefinitionSnapshot:
+        family = spec["family"]
+        revision = 1 + sum(1 for s in self.task_definitions.values() if s.family == family)
+        arn = f"arn:aws:ecs:us-east-1:123456789012:task-definition/{family}:{revision}"
+        snapshot = TaskDefinitionSnapshot(arn=arn, family=family, revision=revision,
+                                          spec=normalize_task_definition(register_input(spec)))
+        self.task_definitions[arn] = snapshot
+        self.calls.append(("register_task_definition", family))
+        return snapshot
+
+    def _deploy(self, name: str, task_definition: str) -> str:
+        deployment_id = f"ecs-svc/{next(self._deployments)}"
+        self.services[name]["deployments"] = [DeploymentSnapshot(
+            id=deployment_id, status="PRIMARY", task_definition=task_definition,
+            rollout_state="IN_PROGRESS", desired_count=1, running_count=0)]
+        return deployment_id
+
+    def create_service(self, inputs: Mapping[str, Any]) -> str | None:
+        name = inputs["serviceName"]
+        self.services[name] = {k: v for k, v in inputs.items()
+                               if k not in ("cluster", "serviceName", "launchType",
+                                            "schedulingStrategy", "deploymentController",
+                                            "propagateTags", "enableECSManagedTags")}
+        self.services[name]["tags"] = {t["key"]: t["value"] for t in inputs.get("tags", ())}
+        self.calls.append(("create_service", name))
+        return self._deploy(name, inputs["taskDefinition"])
+
+    def update_service(self, cluster: str, service: str, fields: Mapping[str, Any]) -> str | None:
+        current = self.services[service]
+        self.calls.append(("update_service", service))
+        changed_td = "taskDefinition" in fields and fields["taskDefinition"] != current[
+            "taskDefinition"]
+        current.update(fields)
+        if changed_td:
+            return self._deploy(service, fields["taskDefinition"])
+        deployments = current.get("deployments") or []
+        return deployments[0].id if deployments else None
+
+    def delete_service(self, cluster: str, service: str) -> None:
+        self.calls.append(("delete_service", service))
+        del self.services[service]
+
+    def register_scalable_target(self, inputs: Mapping[str, Any]) -> None:
+        name = inputs["ResourceId"].rsplit("/", 1)[-1]
+        old = self.scaling.get(name)
+        self.scaling[name] = ScalingSnapshot(inputs["ResourceId"], inputs["MinCapacity"],
+                                             inputs["MaxCapacity"], old.policies if old else {})
+        self.calls.append(("register_scalable_target", name))
+
+    def put_scaling_policy(self, inputs: Mapping[str, Any]) -> None:
+        name = inputs["ResourceId"].rsplit("/", 1)[-1]
+        target = self.scaling[name]
+        policies = {**target.policies,
+                    inputs["PolicyName"]: inputs["TargetTrackingScalingPolicyConfiguration"]}
+        self.scaling[name] = replace(target, policies=policies)
+        self.calls.append(("put_scaling_policy", name))
+
+    def deregister_scalable_target(self, resource_id: str) -> None:
+        self.scaling.pop(resource_id.rsplit("/", 1)[-1], None)
+        self.calls.append(("deregister_scalable_target", resource_id))
+
+    def running_task_definition(self, cluster: str, service: str) -> str | None:
+        found = self.services.get(service)
+        return found["taskDefinition"] if found else None
+
+    def running_image(self, cluster: str, service: str) -> str | None:
+        arn = self.running_task_definition(cluster, service)
+        return self.task_definitions[arn].image() if arn in self.task_definitions else None
+
+    def writes(self) -> list[tuple[str, Any]]:
+        """The mutating calls made, in order."""
+        return [c for c in self.calls if c[0] not in ("observe", "preflight")]
+
+
+# ------------------------------------------------------------------------ world
+@dataclass
+class Fakes:
+    """All ports in memory, and the `Ports` bundle the controllers take."""
+
+    git: FakeGit = field(default_factory=FakeGit)
+    store: FakeStore = field(default_factory=FakeStore)
+    builds: FakeBuilds = field(default_factory=FakeBuilds)
+    registry: FakeRegistry = field(default_factory=FakeRegistry)
+    notifier: FakeNotifier = field(default_factory=FakeNotifier)
+    bus: FakeBus = field(default_factory=FakeBus)
+    cloud: FakeCloud = field(default_factory=FakeCloud)
+    settings: Settings = field(default_factory=lambda: Settings(
+        branches={"main": "production", "development": "development"}))
+
+    def ports(self, **override: Any) -> Ports:
+        """The bundle; `override` replaces ports (e.g. cloud=MustNotBeCalled("cloud"))."""
+        source = _SourceView(self.git)
+        ports = {"settings": self.settings, "source": source, "store": self.store,
+                 "builds": self.builds, "registry": self.registry, "notifier": self.notifier,
+                 "bus": self.bus, "cloud": self.cloud}
+        ports.update(override)
+        return Ports(**ports)
+
+
+class _SourceView:
+    """FakeGit seen through the GitSource protocol (whose `commit` reads a commit)."""
+
+    def __init__(self, git: FakeGit) -> None:
+        self._git = git
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._git, name)
+
+    def commit(self, commit_id: str) -> Commit:
+        return self._git.commit_info(commit_id)
