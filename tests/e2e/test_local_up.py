@@ -57,7 +57,8 @@ def test_one_cloud_per_folder_and_per_port(checkout: Path, tmp_path: Path) -> No
         state = json.loads((checkout / ".local-cloud/state.json").read_text())
         # again, after the fact: names the running one
         again = _cli(checkout, "local", "up", "--port", port)
-        assert again.returncode == 1 and f"already running (pid {state['pid']}" in again.stderr
+        assert again.returncode == 1
+        assert f"already running (pid {state['pid']}" in again.stderr
         # another folder, the same port: refused at once, naming the holder
         started = time.monotonic()
         other = _cli(checkout, "local", "up", "--port", port, "--dir", str(tmp_path / "other"))
@@ -67,7 +68,8 @@ def test_one_cloud_per_folder_and_per_port(checkout: Path, tmp_path: Path) -> No
         assert time.monotonic() - started < 5
         # --local from a folder deep inside the repository finds it
         status = _cli(checkout / "apps/api/api_service", "local", "status")
-        assert status.returncode == 0 and f"pid {state['pid']}" in status.stdout
+        assert status.returncode == 0
+        assert f"pid {state['pid']}" in status.stdout
         plan = _cli(checkout / "apps/api", "plan", "development", "--local")
         assert plan.returncode in (0, 2), plan.stderr
     finally:

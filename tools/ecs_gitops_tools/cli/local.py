@@ -297,12 +297,13 @@ def invoke_command(
                      "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing"}
             region = "us-east-1"
             if not as_is:
-                from ecs_gitops.aws.clients import Clients
+                from ecs_gitops_tools.cli.target import make_clients
                 from ecs_gitops_tools.local.samples import localize
 
                 payload, notes = localize(
                     payload, remote=Path(str(state["remote"])), refs=refs,
-                    clients=Clients(region=region, endpoint_url=str(state["endpoint"])))
+                    clients=make_clients(local=True, endpoint_url=str(state["endpoint"]),
+                                         region=region))
                 for note in notes:
                     err.print(f"[cyan]--local:[/cyan] {note}", highlight=False, soft_wrap=True)
         else:

@@ -68,7 +68,8 @@ class _World:
 
     def mapped(self, what: str, sample: str, real: str, why: str) -> str:
         if sample != real:
-            self.notes.append(f"{what} {sample[:12]} -> {real[:12]} ({why})")
+            short = (lambda v: v[:12]) if _COMMIT.match(real) else (lambda v: v)
+            self.notes.append(f"{what} {short(sample)} -> {short(real)} ({why})")
         return real
 
 
