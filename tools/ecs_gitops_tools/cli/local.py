@@ -340,7 +340,11 @@ def _stack_refs(stack: str) -> tuple[dict[str, str], str]:
     from botocore.exceptions import BotoCoreError, ClientError
 
     try:
-        cfn = boto3.client("cloudformation")
+        from botocore.config import Config
+
+        # Fail in seconds, not minutes, when there is no network or no such region.
+        cfn = boto3.client("cloudformation", config=Config(
+            connect_timeout=3, read_timeout=30, retries={"mode": "standard", "max_attempts": 2}))
         region = cfn.meta.region_name
         described = cfn.describe_stacks(StackName=stack)["Stacks"][0]
         refs = {p["ParameterKey"]: p.get("ParameterValue", "")

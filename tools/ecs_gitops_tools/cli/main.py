@@ -32,8 +32,11 @@ from ecs_gitops.events import Trigger
 from ecs_gitops.plan import Action, CreateService, Plan, UpdateService
 from ecs_gitops.store import Store, lease
 from ecs_gitops_tools import output
+from ecs_gitops_tools.cli.helptext import plain_help
 from ecs_gitops_tools.cli.target import all_environment_files, load, make_clients
 from ecs_gitops_tools.seed import seed as seed_world
+
+plain_help()
 
 app = typer.Typer(
     name="ecs-gitops",

@@ -68,8 +68,8 @@ class _World:
 
     def mapped(self, what: str, sample: str, real: str, why: str) -> str:
         if sample != real:
-            short = (lambda v: v[:12]) if _COMMIT.match(real) else (lambda v: v)
-            self.notes.append(f"{what} {short(sample)} -> {short(real)} ({why})")
+            width = 12 if _COMMIT.match(real) else None
+            self.notes.append(f"{what} {sample[:width]} -> {real[:width]} ({why})")
         return real
 
 
