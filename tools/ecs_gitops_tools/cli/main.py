@@ -33,6 +33,7 @@ from ecs_gitops.plan import Action, CreateService, Plan, UpdateService
 from ecs_gitops.store import Store, lease
 from ecs_gitops_tools import output
 from ecs_gitops_tools.cli.helptext import plain_help
+from ecs_gitops_tools.cli.options import Endpoint, EnvArg, Local, Region
 from ecs_gitops_tools.cli.target import all_environment_files, load, make_clients
 from ecs_gitops_tools.seed import seed as seed_world
 
@@ -50,14 +51,6 @@ app = typer.Typer(
 console = Console(width=None if sys.stdout.isatty() else 140)
 err = Console(stderr=True)
 
-EnvArg = Annotated[str, typer.Argument(
-    help="Environment name (desired_state/NAME.yaml) or a path to a desired-state file.")]
-Local = Annotated[bool, typer.Option(
-    "--local", help="Use the embedded AWS started by 'ecs-gitops local up'.")]
-Endpoint = Annotated[str | None, typer.Option(
-    "--endpoint-url", metavar="URL", help="Send every AWS call to this endpoint (e.g. moto).")]
-Region = Annotated[str | None, typer.Option(
-    "--region", help="AWS region (default: the file's region, then your AWS config).")]
 
 
 def _fail(exc: EcsGitopsError) -> typer.Exit:
