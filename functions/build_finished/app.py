@@ -15,4 +15,4 @@ from ecs_gitops.wiring import ports_from_environment
 @tracer.capture_lambda_handler
 @metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    return run(event, CodeBuildEvent, build.handle, ports_from_environment)
+    return run(event, context, CodeBuildEvent, build.handle, ports_from_environment)

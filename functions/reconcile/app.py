@@ -16,5 +16,5 @@ from ecs_gitops.wiring import ports_from_environment
 @metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     if event.get("detail-type") == "Scheduled Event":
-        return run(event, ScheduledEvent, reconcile.handle, ports_from_environment)
-    return run(event, ReconcileEvent, reconcile.handle, ports_from_environment)
+        return run(event, context, ScheduledEvent, reconcile.handle, ports_from_environment)
+    return run(event, context, ReconcileEvent, reconcile.handle, ports_from_environment)

@@ -23,6 +23,7 @@ from ecs_gitops_tools.local.template import load_yaml
 
 INFRA = Path(__file__).resolve().parents[1]
 TEMPLATE_PATH = INFRA / "environment.yaml"
+PEOPLE_PATH = INFRA / "people.yaml"
 REGION = "us-east-1"
 
 # Parameters of each deployment, and the mode's expected database setting.
@@ -100,6 +101,12 @@ def template() -> dict[str, Any]:
     return load_template()
 
 
+@pytest.fixture(scope="session")
+def people() -> dict[str, Any]:
+    """infra/people.yaml: the developers, the platform owners and their role."""
+    return load_template(PEOPLE_PATH)
+
+
 @pytest.fixture(scope="session", params=sorted(DEPLOYMENTS))
 def resolved(request: pytest.FixtureRequest, template: dict[str, Any]) -> dict[str, Any]:
     """The template resolved for each deployment (see DEPLOYMENTS), with its mode
@@ -131,6 +138,28 @@ class Deployed:
         return matches[0] if matches else physical_id
 
 
+def _self_signed(name: str) -> tuple[bytes, bytes]:
+    """A self-signed certificate for ``name`` and its key, PEM."""
+    import datetime
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, name)])
+    now = datetime.datetime.now(datetime.UTC)
+    cert = (x509.CertificateBuilder().subject_name(subject).issuer_name(subject)
+            .public_key(key.public_key()).serial_number(x509.random_serial_number())
+            .not_valid_before(now).not_valid_after(now + datetime.timedelta(days=1))
+            .add_extension(x509.SubjectAlternativeName([x509.DNSName(name)]), critical=False)
+            .sign(key, hashes.SHA256()))
+    return (cert.public_bytes(serialization.Encoding.PEM),
+            key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                              serialization.NoEncryption()))
+
+
 # Each deployment gets an account of its own (moto maps assumed-role credentials to
 # the role's account), so that both live in one mock despite their fixed names.
 ACCOUNTS = {"bridge": "123456789012", "awsvpc": "210987654321"}
@@ -148,7 +177,12 @@ def _create(mode: str) -> Deployed:
         region_name=REGION,
     )
     cfn = session.client("cloudformation")
-    parameters = DEPLOYMENTS[mode]
+    # The HTTPS listeners name an ACM certificate, and ELB refuses one that does not
+    # exist (CertificateNotFound), as moto does: import one first, as an operator would.
+    certificate, key = _self_signed("simpleweb.example.com")
+    certificate_arn = session.client("acm").import_certificate(
+        Certificate=certificate, PrivateKey=key)["CertificateArn"]
+    parameters = {**DEPLOYMENTS[mode], "CertificateArn": certificate_arn}
     # moto warns once per resource type it skips: record them, show none.
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")

@@ -21,24 +21,27 @@ if TYPE_CHECKING:
 
 # What moto 5.2's CloudFormation skips in this template; test_template.py asserts these.
 MOTO_SKIPS = {
+    "AWS::EC2::SecurityGroupEgress",  # every egress rule is asserted from the template
     "AWS::ECS::CapacityProvider",
     "AWS::ECS::ClusterCapacityProviderAssociations",
-    "AWS::IAM::Group",
     "AWS::SecretsManager::Secret",
     "AWS::SecretsManager::SecretTargetAttachment",
 }
 
 WORLD = "0.0.0.0/0"
-LISTENER_PORTS = (80, 5000, 7000, 8000)
+# The public load balancer's ports: HTTPS, and the original HTTP ports, which redirect.
+LISTENER_PORTS = (80, 443, 7000, 7443)
 DYNAMIC_PORTS = (32768, 60999)  # ECS_DYNAMIC_HOST_PORT_RANGE in the launch template
 
-# listener port -> (target group name, container port)
+# (load balancer, listener port) -> (target group name, container port)
 LISTENERS = {
-    80: ("simpleweb-production", 80),
-    5000: ("api-production", 5000),
-    7000: ("simpleweb-development", 80),
-    8000: ("api-development", 5000),
+    ("LoadBalancer", 443): ("simpleweb-production", 80),
+    ("InternalLoadBalancer", 5000): ("api-production", 5000),
+    ("LoadBalancer", 7443): ("simpleweb-development", 80),
+    ("InternalLoadBalancer", 8000): ("api-development", 5000),
 }
+# The original HTTP ports: a permanent redirect to HTTPS, nothing served.
+REDIRECTS = {80: "443", 7000: "7443"}
 
 Rule = tuple[str, int, int, str]  # protocol, from port, to port, peer (CIDR or "sg:<logical id>")
 
@@ -50,18 +53,28 @@ def _sg(name: str) -> str:
 # Every inbound rule of every security group, per network mode. Nothing else may exist.
 _LB_INGRESS = {("tcp", p, p, WORLD) for p in LISTENER_PORTS}
 _ADMIN_TO_DB = ("tcp", 3306, 3306, _sg("DbAdminSecurityGroup"))
+
+
+def _api_clients(group: str) -> set[Rule]:
+    """The internal load balancer admits simpleweb (the cluster's group) on 5000 and 8000."""
+    return {("tcp", 5000, 5000, _sg(group)), ("tcp", 8000, 8000, _sg(group))}
+
+
 EXPECTED_INGRESS: dict[str, dict[str, set[Rule]]] = {
     "bridge": {
         "LoadBalancerSecurityGroup": _LB_INGRESS,
-        "InstancesSecurityGroup": {("tcp", *DYNAMIC_PORTS, _sg("LoadBalancerSecurityGroup"))},
+        "InternalLoadBalancerSecurityGroup": _api_clients("InstancesSecurityGroup"),
+        "InstancesSecurityGroup": {("tcp", *DYNAMIC_PORTS, _sg("LoadBalancerSecurityGroup")),
+                                   ("tcp", *DYNAMIC_PORTS, _sg("InternalLoadBalancerSecurityGroup"))},
         "DatabaseSecurityGroup": {("tcp", 3306, 3306, _sg("InstancesSecurityGroup")), _ADMIN_TO_DB},
         "DbAdminSecurityGroup": set(),
     },
     "awsvpc": {
         "LoadBalancerSecurityGroup": _LB_INGRESS,
+        "InternalLoadBalancerSecurityGroup": _api_clients("TasksSecurityGroup"),
         "TasksSecurityGroup": {
             ("tcp", 80, 80, _sg("LoadBalancerSecurityGroup")),
-            ("tcp", 5000, 5000, _sg("LoadBalancerSecurityGroup")),
+            ("tcp", 5000, 5000, _sg("InternalLoadBalancerSecurityGroup")),
         },
         "InstancesSecurityGroup": set(),
         "DatabaseSecurityGroup": {("tcp", 3306, 3306, _sg("TasksSecurityGroup")), _ADMIN_TO_DB},
@@ -71,26 +84,31 @@ EXPECTED_INGRESS: dict[str, dict[str, set[Rule]]] = {
 
 # Every outbound rule, per network mode (the template's inline egress replaces the
 # default allow-all rule).
+# What a task calls: AWS APIs on 443, the database, and the api through the internal
+# load balancer (no longer the internet on 5000 and 8000).
 _TASK_EGRESS = {
     ("tcp", 443, 443, WORLD),
-    ("tcp", 5000, 5000, WORLD),
-    ("tcp", 8000, 8000, WORLD),
+    ("tcp", 3306, 3306, _sg("DatabaseSecurityGroup")),
+    ("tcp", 5000, 5000, _sg("InternalLoadBalancerSecurityGroup")),
+    ("tcp", 8000, 8000, _sg("InternalLoadBalancerSecurityGroup")),
 }
+_LOOPBACK_ONLY = ("-1", -1, -1, "127.0.0.1/32")  # replaces the default allow-all egress
 EXPECTED_EGRESS: dict[str, dict[str, set[Rule]]] = {
     "bridge": {
         "LoadBalancerSecurityGroup": {("tcp", *DYNAMIC_PORTS, _sg("InstancesSecurityGroup"))},
-        "InstancesSecurityGroup": _TASK_EGRESS | {("tcp", 3306, 3306, _sg("DatabaseSecurityGroup"))},
-        "DatabaseSecurityGroup": {("-1", -1, -1, "127.0.0.1/32")},
+        "InternalLoadBalancerSecurityGroup": {
+            _LOOPBACK_ONLY, ("tcp", *DYNAMIC_PORTS, _sg("InstancesSecurityGroup"))},
+        "InstancesSecurityGroup": _TASK_EGRESS,
+        "DatabaseSecurityGroup": {_LOOPBACK_ONLY},
         "DbAdminSecurityGroup": {("tcp", 3306, 3306, _sg("DatabaseSecurityGroup"))},
     },
     "awsvpc": {
-        "LoadBalancerSecurityGroup": {
-            ("tcp", 80, 80, _sg("TasksSecurityGroup")),
-            ("tcp", 5000, 5000, _sg("TasksSecurityGroup")),
-        },
-        "TasksSecurityGroup": _TASK_EGRESS | {("tcp", 3306, 3306, _sg("DatabaseSecurityGroup"))},
+        "LoadBalancerSecurityGroup": {("tcp", 80, 80, _sg("TasksSecurityGroup"))},
+        "InternalLoadBalancerSecurityGroup": {
+            _LOOPBACK_ONLY, ("tcp", 5000, 5000, _sg("TasksSecurityGroup"))},
+        "TasksSecurityGroup": _TASK_EGRESS,
         "InstancesSecurityGroup": {("tcp", 443, 443, WORLD)},
-        "DatabaseSecurityGroup": {("-1", -1, -1, "127.0.0.1/32")},
+        "DatabaseSecurityGroup": {_LOOPBACK_ONLY},
         "DbAdminSecurityGroup": {("tcp", 3306, 3306, _sg("DatabaseSecurityGroup"))},
     },
 }
@@ -257,31 +275,64 @@ def test_internet_facing_load_balancer_in_the_public_subnets(deployed: Deployed)
     assert lb["SecurityGroups"] == [deployed.physical["LoadBalancerSecurityGroup"]]
 
 
-def test_load_balancer_attributes(resolved: dict[str, Any]) -> None:
+def test_the_api_load_balancer_is_internal_in_the_private_subnets(deployed: Deployed) -> None:
+    elb = deployed.client("elbv2")
+    arn = deployed.physical["InternalLoadBalancer"]
+    lb = elb.describe_load_balancers(LoadBalancerArns=[arn])["LoadBalancers"][0]
+    assert (lb["Scheme"], lb["Type"]) == ("internal", "application")
+    assert {z["SubnetId"] for z in lb["AvailabilityZones"]} == {
+        deployed.physical["PrivateSubnetA"], deployed.physical["PrivateSubnetB"]}
+    assert lb["SecurityGroups"] == [deployed.physical["InternalLoadBalancerSecurityGroup"]]
+    assert deployed.outputs["ApiProductionUrl"] == f"http://{lb['DNSName']}:5000"
+    assert deployed.outputs["ApiDevelopmentUrl"] == f"http://{lb['DNSName']}:8000"
+
+
+@pytest.mark.parametrize("balancer", ["LoadBalancer", "InternalLoadBalancer"])
+def test_load_balancer_attributes(resolved: dict[str, Any], balancer: str) -> None:
     # From the template: moto's CloudFormation ignores LoadBalancerAttributes.
-    props = resolved["Resources"]["LoadBalancer"]["Properties"]
+    props = resolved["Resources"][balancer]["Properties"]
     attributes = {a["Key"]: a["Value"] for a in props["LoadBalancerAttributes"]}
     assert attributes["routing.http.drop_invalid_header_fields.enabled"] == "true"
     assert attributes["deletion_protection.enabled"] == {"Ref": "LoadBalancerDeletionProtection"}
     assert resolved["Parameters"]["LoadBalancerDeletionProtection"]["Default"] == "true"
 
 
-def test_exactly_one_listener_per_service_port(deployed: Deployed) -> None:
-    listeners = deployed.client("elbv2").describe_listeners(
-        LoadBalancerArn=deployed.physical["LoadBalancer"])["Listeners"]
-    assert sorted(listener["Port"] for listener in listeners) == sorted(LISTENERS)
+def _listeners(deployed: Deployed, balancer: str) -> dict[int, dict[str, Any]]:
+    found = deployed.client("elbv2").describe_listeners(
+        LoadBalancerArn=deployed.physical[balancer])["Listeners"]
+    return {listener["Port"]: listener for listener in found}
 
 
-@pytest.mark.parametrize("port", sorted(LISTENERS))
-def test_listener_forwards_to_its_target_group_with_health_checks(deployed: Deployed, port: int) -> None:
-    name, container_port = LISTENERS[port]
-    elb = deployed.client("elbv2")
-    listener = next(
-        listener for listener in elb.describe_listeners(
-            LoadBalancerArn=deployed.physical["LoadBalancer"])["Listeners"]
-        if listener["Port"] == port
-    )
+def test_the_listeners_of_each_load_balancer(deployed: Deployed) -> None:
+    assert sorted(_listeners(deployed, "LoadBalancer")) == sorted(LISTENER_PORTS)
+    assert sorted(_listeners(deployed, "InternalLoadBalancer")) == [5000, 8000]
+
+
+@pytest.mark.parametrize(("port", "to"), sorted(REDIRECTS.items()))
+def test_http_redirects_to_https(deployed: Deployed, port: int, to: str) -> None:
+    listener = _listeners(deployed, "LoadBalancer")[port]
     assert listener["Protocol"] == "HTTP"
+    [action] = listener["DefaultActions"]
+    assert action["Type"] == "redirect"
+    assert action["RedirectConfig"] == {"Protocol": "HTTPS", "Port": to, "StatusCode": "HTTP_301"}
+
+
+@pytest.mark.parametrize("port", [443, 7443])
+def test_https_listener_with_the_certificate_and_a_tls_1_2_policy(deployed: Deployed, port: int) -> None:
+    listener = _listeners(deployed, "LoadBalancer")[port]
+    assert listener["Protocol"] == "HTTPS"
+    assert listener["Certificates"] == [{"CertificateArn": deployed.parameters["CertificateArn"]}]
+    assert listener["SslPolicy"] == "ELBSecurityPolicy-TLS13-1-2-2021-06"
+
+
+@pytest.mark.parametrize(("balancer", "port"), sorted(LISTENERS))
+def test_listener_forwards_to_its_target_group_with_health_checks(
+    deployed: Deployed, balancer: str, port: int
+) -> None:
+    name, container_port = LISTENERS[(balancer, port)]
+    elb = deployed.client("elbv2")
+    listener = _listeners(deployed, balancer)[port]
+    assert listener["Protocol"] == ("HTTPS" if balancer == "LoadBalancer" else "HTTP")
     [action] = listener["DefaultActions"]
     assert action["Type"] == "forward"
     group = elb.describe_target_groups(TargetGroupArns=[action["TargetGroupArn"]])["TargetGroups"][0]
@@ -372,8 +423,8 @@ def test_role_managed_policies(resolved: dict[str, Any]) -> None:
 
     assert managed("TaskRole") == []
     assert managed("TaskExecutionRole") == ["AmazonECSTaskExecutionRolePolicy"]
-    assert managed("InstanceRole") == [
-        "AmazonEC2ContainerServiceforEC2Role", "AmazonSSMManagedInstanceCore"]
+    # Not AmazonSSMManagedInstanceCore: it reads every SSM parameter (test_template.py).
+    assert managed("InstanceRole") == ["AmazonEC2ContainerServiceforEC2Role"]
 
 
 def test_execution_role_has_one_inline_policy(deployed: Deployed) -> None:
@@ -417,8 +468,8 @@ def test_the_stack_has_exactly_the_expected_security_groups(deployed: Deployed) 
 
 @pytest.mark.parametrize(
     "group",
-    ["LoadBalancerSecurityGroup", "TasksSecurityGroup", "InstancesSecurityGroup",
-     "DatabaseSecurityGroup", "DbAdminSecurityGroup"],
+    ["LoadBalancerSecurityGroup", "InternalLoadBalancerSecurityGroup", "TasksSecurityGroup",
+     "InstancesSecurityGroup", "DatabaseSecurityGroup", "DbAdminSecurityGroup"],
 )
 def test_every_inbound_rule_of_the_deployed_group(deployed: Deployed, group: str) -> None:
     expected = EXPECTED_INGRESS[deployed.mode]

@@ -11,7 +11,8 @@ from botocore.stub import Stubber
 
 from ecs_gitops.aws.clients import Clients
 from ecs_gitops.aws.codecommit import CodeCommitSource
-from ecs_gitops.errors import ConflictError, SourceError
+from ecs_gitops.desired import load_environment_text
+from ecs_gitops.errors import ConflictError, DesiredStateError, SourceError
 
 REPO = "ecs-gitops"
 A, B, C = "a" * 40, "b" * 40, "c" * 40
@@ -67,6 +68,21 @@ def test_read_file_and_missing_file(source: Any) -> None:
     stub.add_client_error("get_file", "FileDoesNotExistException", "none")
     assert src.read_file(B, "x.yaml") == "a: 1"
     assert src.read_file(B, "y.yaml") is None
+
+
+def test_a_file_that_is_not_utf8_is_read_and_reported_by_the_loader(source: Any) -> None:
+    src, stub = source
+    content = b"schemaVersion: 1\nbranch: caf\xe9\n"  # Latin-1, as an old editor saves it
+    stub.add_response("get_file", {"commitId": B, "blobId": "1", "filePath": "x.yaml",
+                                   "fileMode": "NORMAL", "fileSize": len(content),
+                                   "fileContent": content},
+                      {"repositoryName": REPO, "commitSpecifier": B, "filePath": "x.yaml"})
+    text = src.read_file(B, "x.yaml")  # no UnicodeDecodeError out of the adapter
+    assert text is not None
+    with pytest.raises(DesiredStateError) as info:
+        load_environment_text(text, "x.yaml")
+    assert [str(p) for p in info.value.problems] == [
+        "x.yaml:2:12: the file is not UTF-8 text: byte 0xE9 here cannot be decoded"]
 
 
 def test_commit_and_ancestry(source: Any) -> None:

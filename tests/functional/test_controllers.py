@@ -142,7 +142,7 @@ def _deployed(world: World) -> None:
 def test_deployment_completed_marks_the_release_healthy(world: World) -> None:
     _deployed(world)
     result = world.invoke("DeploymentEventsFunction",
-                          load_event("ecs-deployment-completed-api-production.json"))
+                          world.deployment_event("ecs-deployment-completed-api-production.json"))
     assert result["kind"] == "release healthy", result
     ddb = world.clients.client("dynamodb")
     items = ddb.query(TableName=world.refs["StateTable"], KeyConditionExpression="pk = :p",
@@ -168,7 +168,7 @@ def test_deployment_failed_reverts_git_and_does_not_loop(world: World) -> None:
     world.clients.client("ecs").update_service(cluster="dbscluster", service="api",
                                                taskDefinition=good_td)
     result = world.invoke("DeploymentEventsFunction",
-                          load_event("ecs-deployment-failed-api-production.json"))
+                          world.deployment_event("ecs-deployment-failed-api-production.json"))
     assert result["kind"] == "reverted", result
     assert world.pinned("main", "production", "api") == DEV_TAG_BEFORE
     assert "revert api" in world.git("log", "-1", "--format=%B", "main")

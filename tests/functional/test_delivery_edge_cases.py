@@ -40,14 +40,14 @@ def test_a_revert_that_fails_is_retried_not_lost(world: World, monkeypatch: Any)
         m.setattr(LocalGitSource, "put_file", moved)
         with pytest.raises(ConflictError):  # transient: Lambda retries
             world.invoke("DeploymentEventsFunction",
-                         load_event("ecs-deployment-failed-api-production.json"))
+                         world.deployment_event("ecs-deployment-failed-api-production.json"))
     assert world.pinned("main", "production", "api") == bad
     # meanwhile the schedule must not redeploy the image that failed
     held = world.invoke("ReconcileFunction", load_event("scheduled-reconcile.json"))
     assert held["outcomes"][0]["kind"] == "in sync", held
     assert "failed a rollout" in held["outcomes"][0]["held_back"][0]
     retried = world.invoke("DeploymentEventsFunction",
-                           load_event("ecs-deployment-failed-api-production.json"))
+                           world.deployment_event("ecs-deployment-failed-api-production.json"))
     assert retried["kind"] == "reverted", retried
     assert world.pinned("main", "production", "api") == PINNED
 
@@ -63,7 +63,7 @@ def test_a_late_failure_never_reverts_a_newer_tag(world: World) -> None:
     world.invoke("BuildFinishedFunction", event)
     assert world.pinned("main", "production", "api") == fixed
     result = world.invoke("DeploymentEventsFunction",
-                          load_event("ecs-deployment-failed-api-production.json"))
+                          world.deployment_event("ecs-deployment-failed-api-production.json"))
     assert (result["kind"], result["reason"]) == ("release failed", "MOVED_ON"), result
     assert world.pinned("main", "production", "api") == fixed
 

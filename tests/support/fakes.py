@@ -30,7 +30,14 @@ from ecs_gitops.errors import ConflictError, PreflightError, SourceError
 from ecs_gitops.events import CodeBuildStateChange, Trigger
 from ecs_gitops.render import normalize_task_definition, register_input
 from ecs_gitops.source import Commit
-from ecs_gitops.store import PROCESSED_TTL, BadImage, Release, ReleaseState
+from ecs_gitops.store import (
+    PROCESSED_TTL,
+    BadImage,
+    ClaimRecord,
+    ClaimStatus,
+    Release,
+    ReleaseState,
+)
 from ecs_gitops.verify import Requirements
 
 
@@ -116,6 +123,18 @@ class FakeGit:
                 todo.extend(self.commits[current][0])
         return False
 
+    def file_history(self, tip: str, path: str, *, limit: int) -> list[str]:
+        out: list[str] = []
+        current: str | None = tip
+        while current is not None and len(out) < limit:
+            parents = self.commits[current][0]
+            parent = parents[0] if parents else None
+            before = self.commits[parent][1].get(path) if parent else None
+            if self.commits[current][1].get(path) != before:
+                out.append(current)
+            current = parent
+        return out
+
     def put_file(self, *, branch: str, parent: str, path: str, content: str, message: str) -> str:
         if self.branches.get(branch) != parent:
             raise ConflictError(f"branch {branch} moved past {parent[:12]}")
@@ -133,20 +152,31 @@ class FakeStore:
     """The Store port in memory, with a clock for expiries."""
 
     now: float = 1_800_000_000.0
-    claims: dict[str, float] = field(default_factory=dict)  # key -> expiry
+    claims: dict[str, ClaimRecord] = field(default_factory=dict)
     leases: dict[str, tuple[str, float]] = field(default_factory=dict)
     values: dict[str, str] = field(default_factory=dict)
     release_log: list[Release] = field(default_factory=list)
+    latest: dict[tuple[str, str], str] = field(default_factory=dict)  # -> record_key
 
-    def claim(self, key: str, *, ttl: int = PROCESSED_TTL) -> bool:
-        expiry = self.claims.get(key)
-        if expiry is not None and expiry > self.now:
-            return False
-        self.claims[key] = self.now + ttl
-        return True
+    def begin(self, key: str, *, in_progress_seconds: float, ttl: int = PROCESSED_TTL
+              ) -> tuple[bool, ClaimRecord | None]:
+        old = self.claims.get(key)
+        if old is not None and old.expires_at >= self.now and not (
+                old.status is ClaimStatus.IN_PROGRESS and old.in_progress_until < self.now):
+            return False, old
+        self.claims[key] = ClaimRecord(key, ClaimStatus.IN_PROGRESS,
+                                       self.now + in_progress_seconds, self.now + ttl)
+        return True, old
 
-    def unclaim(self, key: str) -> None:
+    def complete(self, key: str, outcome: str, *, ttl: int = PROCESSED_TTL) -> None:
+        self.claims[key] = ClaimRecord(key, ClaimStatus.COMPLETED, 0, self.now + ttl, outcome)
+
+    def forget(self, key: str) -> None:
         self.claims.pop(key, None)
+
+    def claim_record(self, key: str) -> ClaimRecord | None:
+        found = self.claims.get(key)
+        return found if found is not None and found.expires_at >= self.now else None
 
     def acquire_lease(self, name: str, owner: str, *, seconds: int) -> bool:
         held = self.leases.get(name)
@@ -162,6 +192,9 @@ class FakeStore:
     def get_value(self, key: str) -> str | None:
         return self.values.get(key)
 
+    def get_values(self, keys: list[str]) -> dict[str, str]:
+        return {k: self.values[k] for k in keys if k in self.values}
+
     def put_value(self, key: str, value: str) -> None:
         self.values[key] = value
 
@@ -171,18 +204,40 @@ class FakeStore:
         self.values[key] = value
         return True
 
-    def record_release(self, release: Release) -> None:
-        key = (release.environment, release.service, release.started_at)
-        self.release_log = [r for r in self.release_log
-                            if (r.environment, r.service, r.started_at) != key]
+    def record_releases(self, releases: list[Release]) -> None:
+        for release in releases:
+            self._put_release(release)
+            self.latest[(release.environment, release.service)] = release.record_key
+
+    def _put_release(self, release: Release) -> None:
+        key = (release.environment, release.service, release.record_key)
+        for n, old in enumerate(self.release_log):
+            if (old.environment, old.service, old.record_key) == key:
+                self.release_log[n] = release
+                return
         self.release_log.append(release)
+
+    def latest_releases(self, environment: str, services: list[str]) -> dict[str, Release]:
+        out = {}
+        for service in services:
+            key = self.latest.get((environment, service))
+            found = [r for r in self.release_log if (r.environment, r.service, r.record_key)
+                     == (environment, service, key)]
+            if found:
+                out[service] = found[0]
+        return out
+
+    def bad_images(self, keys: list[str]) -> dict[str, BadImage]:
+        return {k: BadImage.decode(self.values[k]) for k in keys if k in self.values}
 
     def releases(self, environment: str, service: str, *, limit: int = 20) -> list[Release]:
         mine = [r for r in self.release_log if (r.environment, r.service) == (environment, service)]
-        return sorted(mine, key=lambda r: r.started_at, reverse=True)[:limit]
+        # newest first: by start time, then (one clock tick) by the order written
+        order = {id(r): n for n, r in enumerate(self.release_log)}
+        return sorted(mine, key=lambda r: (r.started_at, order[id(r)]), reverse=True)[:limit]
 
     def set_outcome(self, release: Release, outcome: ReleaseState, reason: str = "") -> None:
-        self.record_release(replace(release, outcome=outcome, reason=reason))
+        self._put_release(replace(release, outcome=outcome, reason=reason))
 
     def bad_image(self, key: str) -> BadImage | None:
         value = self.values.get(key)
@@ -195,10 +250,11 @@ class FakeStore:
 # ----------------------------------------------------------- builds, ECR, SNS, bus
 @dataclass
 class FakeBuilds:
-    """CodeBuild: StartBuild keyed by idempotency token; builds a test sets the result of."""
+    """CodeBuild: StartBuild keyed by idempotency token; builds a test finishes."""
 
     started: list[dict[str, Any]] = field(default_factory=list)
     finished: dict[str, list[CodeBuildStateChange]] = field(default_factory=dict)
+    resolved: dict[str, str] = field(default_factory=dict)  # build id -> commit
 
     def start_build(self, *, project: str, source_version: str, token: str,
                     environment: Mapping[str, str] | None = None) -> str:
@@ -208,10 +264,18 @@ class FakeBuilds:
         build_id = f"{project}:{len(self.started) + 1}"
         self.started.append({"id": build_id, "project": project, "source_version":
                              source_version, "token": token, "environment": dict(environment or {})})
+        self.resolved[build_id] = source_version
         return build_id
 
-    def recent_builds(self, project: str, *, limit: int = 20) -> list[CodeBuildStateChange]:
-        return list(reversed(self.finished.get(project, [])))[:limit]
+    def resolved_commit(self, build_id: str) -> str | None:
+        return self.resolved.get(build_id.rsplit(":build/", 1)[-1])
+
+    def builds_of(self, project: str, commit: str) -> list[str]:
+        return [b["id"] for b in reversed(self.started)
+                if b["project"] == project and b["source_version"] == commit]
+
+    def finished_since(self, project: str, since: Any) -> list[CodeBuildStateChange]:
+        return list(reversed(self.finished.get(project, [])))
 
     def finish(self, project: str, build_id: str, *, status: str, commit: str,
                tag: str | None = None) -> CodeBuildStateChange:
@@ -276,18 +340,22 @@ class FakeCloud:
     calls: list[tuple[str, Any]] = field(default_factory=list)
     _deployments: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
 
-    def observe(self, env: Environment) -> EnvironmentSnapshot:
-        self.calls.append(("observe", env.environment))
+    def _snapshots(self, cluster: str) -> dict[str, ServiceSnapshot]:
         services = {}
         for name, raw in self.services.items():
             services[name] = ServiceSnapshot(
-                name=name, arn=f"arn:aws:ecs:us-east-1:123456789012:service/{env.cluster}/{name}",
+                name=name, arn=f"arn:aws:ecs:us-east-1:123456789012:service/{cluster}/{name}",
                 status="ACTIVE", task_definition=raw["taskDefinition"],
                 desired_count=raw.get("desiredCount", 1), running_count=raw.get("desiredCount", 1),
                 pending_count=0, raw_fields={k: v for k, v in raw.items()
                                              if k not in ("taskDefinition", "tags", "deployments")},
                 tags=raw.get("tags", {}),
                 deployments=tuple(raw.get("deployments", ())))
+        return services
+
+    def observe(self, env: Environment) -> EnvironmentSnapshot:
+        self.calls.append(("observe", env.environment))
+        services = self._snapshots(env.cluster)
         latest: dict[str, TaskDefinitionSnapshot] = {}
         for snapshot in self.task_definitions.values():
             if snapshot.revision >= latest.get(snapshot.family, snapshot).revision:
@@ -365,6 +433,10 @@ class FakeCloud:
         self.scaling.pop(resource_id.rsplit("/", 1)[-1], None)
         self.calls.append(("deregister_scalable_target", resource_id))
 
+    def describe_services(self, cluster: str, names: list[str]) -> dict[str, ServiceSnapshot]:
+        self.calls.append(("describe_services", tuple(names)))
+        return {n: s for n, s in self._snapshots(cluster).items() if n in names}
+
     def running_task_definition(self, cluster: str, service: str) -> str | None:
         found = self.services.get(service)
         return found["taskDefinition"] if found else None
@@ -375,7 +447,8 @@ class FakeCloud:
 
     def writes(self) -> list[tuple[str, Any]]:
         """The mutating calls made, in order."""
-        return [c for c in self.calls if c[0] not in ("observe", "preflight")]
+        return [c for c in self.calls
+                if c[0] not in ("observe", "preflight", "describe_services")]
 
 
 # ------------------------------------------------------------------------ world
@@ -398,9 +471,23 @@ class Fakes:
         source = _SourceView(self.git)
         ports = {"settings": self.settings, "source": source, "store": self.store,
                  "builds": self.builds, "registry": self.registry, "notifier": self.notifier,
-                 "bus": self.bus, "cloud": self.cloud}
+                 "bus": self.bus, "cloud": self.cloud, "clock": FakeClock(self.store)}
         ports.update(override)
         return Ports(**ports)
+
+
+class FakeClock:
+    """The store's clock as the controllers' `Clock`, with a fixed budget per call."""
+
+    def __init__(self, store: FakeStore, budget: float = 60.0) -> None:
+        self._store = store
+        self.budget = budget
+
+    def now(self) -> float:
+        return self._store.now
+
+    def remaining(self) -> float:
+        return self.budget
 
 
 class _SourceView:

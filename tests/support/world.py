@@ -61,13 +61,18 @@ class World:
         for app in ("api", "simpleweb"):
             (self.repo / "apps" / app).mkdir(parents=True)
             (self.repo / "apps" / app / "main.py").write_text(f"print('{app} v1')\n")
+            (self.repo / "apps" / app / "buildspec.yml").write_text("version: 0.2\n")
         (self.repo / "README.md").write_text("demo\n")
         self.git("add", "-A")
         self.git("commit", "-q", "-m", "initial")
         self.git("branch", "development")
 
     def commit(self, branch: str, files: dict[str, str], message: str = "change") -> str:
+        """A person's commit on `branch`, on top of its tip as it is now (the controllers
+        move branches without a work tree: the checkout is brought up to date first, so
+        that the commit never silently reverts a write-back)."""
         self.git("checkout", "-q", branch)
+        self.git("reset", "-q", "--hard", f"refs/heads/{branch}")
         for path, text in files.items():
             target = self.repo / path
             target.parent.mkdir(parents=True, exist_ok=True)
@@ -135,6 +140,22 @@ class World:
                 variable["value"] = commit
         if build_id:
             event["detail"]["build-id"] = build_id
+        return event
+
+    def deployment_event(self, name: str, *, environment: str = "production",
+                         service: str = "api", deployment_id: str | None = None
+                         ) -> dict[str, Any]:
+        """A sample deployment event about the deployment ecs-gitops last started for
+        `service` (its newest release's deployment id), or `deployment_id`."""
+        event = load_event(name)
+        if deployment_id is None:
+            from ecs_gitops.aws.dynamodb import DynamoStore
+
+            releases = DynamoStore(self.clients, self.refs["StateTable"]).releases(
+                environment, service, limit=1)
+            assert releases, f"no release of {service} in {environment}"
+            deployment_id = releases[0].deployment_id
+        event["detail"]["deploymentId"] = deployment_id
         return event
 
     def put_image(self, repository: str, tag: str) -> None:

@@ -3,6 +3,7 @@ steps, what each status leaves behind, and what is recorded."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -16,10 +17,12 @@ from ecs_gitops.events import Trigger
 from ecs_gitops.plan import CreateService, PendingRevision, RegisterTaskDefinition, UpdateService
 from ecs_gitops.store import BadImage, ReleaseState, applied_key, attempted_key, bad_image_key
 
+NOW = datetime(2026, 11, 30, 12, 0, tzinfo=UTC)
+
 
 def _run(env: Any, cloud: FakeCloud, store: Any = None, **kwargs: Any) -> Any:
     kwargs.setdefault("trigger", Trigger.PUSH)
-    return reconcile_once(env, cloud, store=store, revision="c1", clock=lambda: "t", **kwargs)
+    return reconcile_once(env, cloud, store=store, revision="c1", clock=lambda: NOW, **kwargs)
 
 
 def test_first_apply_creates_everything_and_records_each_release() -> None:

@@ -27,8 +27,18 @@ EVENT: dict[str, Any] = {
                "referenceName": "main", "commitId": "a" * 40}}
 
 
+class _Context:
+    def get_remaining_time_in_millis(self) -> int:
+        return 30_000
+
+
+CONTEXT = _Context()
+
+
 def _ports() -> Any:
-    return object()
+    from fakes import Fakes
+
+    return Fakes().ports()
 
 
 def test_a_malformed_event_is_ignored_not_retried() -> None:
@@ -37,7 +47,7 @@ def test_a_malformed_event_is_ignored_not_retried() -> None:
     def never(_e: Any, _p: Any) -> Outcome:
         raise AssertionError("Must not be called")
 
-    result = run(broken, CodeCommitEvent, never, _ports)
+    result = run(broken, CONTEXT, CodeCommitEvent, never, _ports)
     assert result["ignored"] is True
     assert any("repositoryName" in p for p in result["problems"])
 
@@ -51,7 +61,7 @@ def test_transient_errors_are_raised_for_lambda_to_retry(error: EcsGitopsError) 
         raise error
 
     with pytest.raises(type(error)):
-        run(EVENT, CodeCommitEvent, fails, _ports)
+        run(EVENT, CONTEXT, CodeCommitEvent, fails, _ports)
 
 
 @pytest.mark.parametrize("error", [
@@ -62,7 +72,7 @@ def test_other_errors_of_ours_are_reported_not_retried(error: EcsGitopsError) ->
     def fails(_e: Any, _p: Any) -> Outcome:
         raise error
 
-    result = run(EVENT, CodeCommitEvent, fails, _ports)
+    result = run(EVENT, CONTEXT, CodeCommitEvent, fails, _ports)
     assert (result["kind"], result["reason"]) == (Kind.FAILED.value, Reason.ERROR.name)
     assert result["error_type"] == type(error).__name__
 
@@ -72,14 +82,14 @@ def test_a_bug_is_raised() -> None:
         raise ZeroDivisionError
 
     with pytest.raises(ZeroDivisionError):
-        run(EVENT, CodeCommitEvent, buggy, _ports)
+        run(EVENT, CONTEXT, CodeCommitEvent, buggy, _ports)
 
 
 def test_the_outcome_is_returned_as_data_with_its_text() -> None:
     outcome = each([Outcome(Kind.NO_BUILD, Reason.NO_APP_CHANGED,
                             {"environment": "production", "commit": "b" * 40}),
                     Outcome(Kind.IGNORED, Reason.UNTRACKED_BRANCH, {"branch": "x"})])
-    result = run(EVENT, CodeCommitEvent, lambda _e, _p: outcome, _ports)
+    result = run(EVENT, CONTEXT, CodeCommitEvent, lambda _e, _p: outcome, _ports)
     assert [o["kind"] for o in result["outcomes"]] == ["no build", "ignored"]
     assert result["outcomes"][0]["action"] == (
         "no build: no file under a service's build source changed (production, bbbbbbbbbbbb)")

@@ -20,8 +20,13 @@ from ecs_gitops.desired.model import Environment
 from ecs_gitops.errors import AwsError, EcsGitopsError
 
 DOCKER_PARAMETERS = ("/docker/username", "/docker/password")
+# The target groups of infra/environment.yaml, with its ports: a target group's port is
+# the container's (80 for simpleweb, 5000 for the api), not the listener's. The
+# listeners are 443 and 7443 (HTTPS; 80 and 7000 redirect) on the public load
+# balancer for simpleweb, 5000 and 8000 on the internal one for the api
+# (infra/README.md, "The four services"); infra/tests checks that both agree.
 PORTS = {"simpleweb-production": 80, "api-production": 5000,
-         "simpleweb-development": 7000, "api-development": 8000}
+         "simpleweb-development": 80, "api-development": 5000}
 
 
 def image_manifest(repository: str, tag: str, content: bytes = b"") -> str:

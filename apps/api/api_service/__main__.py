@@ -1,8 +1,9 @@
-"""Command line: ``python -m api_service [serve|migrate|seed|healthcheck]``.
+"""Command line: ``python -m api_service [serve|migrate|seed|healthcheck|fetch-ca]``.
 
 ``serve`` (the default, and the image's command) runs uvicorn on ``0.0.0.0:$PORT``;
 ``migrate`` creates the schema; ``seed`` inserts sample users; ``healthcheck``
-is the image's HEALTHCHECK probe.
+is the image's HEALTHCHECK probe; ``fetch-ca`` downloads the RDS CA bundle (the
+Dockerfile runs it at build time).
 """
 
 from __future__ import annotations
@@ -11,11 +12,13 @@ import argparse
 import logging
 import os
 import sys
+from pathlib import Path
 
 from api_service import migrations
 from api_service.db import Database, DatabaseUnavailableError
+from api_service.fetch_ca import RDS_GLOBAL_BUNDLE_URL, FetchError, fetch
 from api_service.healthcheck import probe
-from api_service.settings import Settings, SettingsError, from_env
+from api_service.settings import BUNDLED_CA, Settings, SettingsError, from_env
 
 log = logging.getLogger("api_service")
 
@@ -28,15 +31,28 @@ def main(argv: list[str] | None = None) -> int:
     seed = sub.add_parser("seed", help="insert sample users (idempotent)")
     seed.add_argument("--count", type=int, default=12, help="how many users (default 12)")
     sub.add_parser("healthcheck", help="exit 0 when /health answers on 127.0.0.1:$PORT")
+    fetch_ca = sub.add_parser("fetch-ca", help="download the RDS CA bundle the database is verified with")
+    fetch_ca.add_argument("--url", default=RDS_GLOBAL_BUNDLE_URL, help="https URL of the PEM bundle")
+    fetch_ca.add_argument("--output", default=BUNDLED_CA, help="where to write it (default: bundled path)")
     args = parser.parse_args(argv)
     logging.basicConfig(level=log_level().upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     if args.command == "healthcheck":
         return probe()
+    if args.command == "fetch-ca":
+        try:
+            count = fetch(args.url, Path(args.output))
+        except FetchError as exc:
+            log.error("fetch-ca: %s", exc)
+            return 1
+        log.info("fetch-ca: %d CA certificates from %s written to %s", count, args.url, args.output)
+        return 0
     try:
         settings = from_env()
     except SettingsError as exc:
         log.error("invalid configuration: %s", exc)
         return 2
+    if args.command in ("migrate", "seed"):
+        log.info("database: %s", settings.describe())
     try:
         if args.command == "migrate":
             applied = migrations.migrate(Database(settings))

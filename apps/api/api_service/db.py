@@ -9,7 +9,9 @@ Every statement is parameterised (``%s`` placeholders filled in by the driver).
 from __future__ import annotations
 
 import logging
+import os
 import queue
+import ssl
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
 from typing import Any, TypeVar
@@ -40,10 +42,29 @@ class DatabaseUnavailableError(DatabaseError):
     """
 
 
+# Client error 2026 (CR_SSL_CONNECTION_ERROR): PyMySQL's refusal of a server that does
+# not offer TLS when a CA is configured.
+CR_SSL_CONNECTION_ERROR = 2026
+
+
 def describe_error(exc: BaseException) -> str:
-    """The error's class and number: enough for an operator, never a credential."""
+    """The error's class and number: enough for an operator, never a credential.
+
+    TLS failures also say why (the certificate check's reason, or that the server
+    offers no TLS): OpenSSL's and PyMySQL's words, which name hosts, never secrets.
+    """
     code = exc.args[0] if exc.args and isinstance(exc.args[0], int) else None
-    return type(exc).__name__ + (f" errno={code}" if code is not None else "")
+    text = type(exc).__name__ + (f" errno={code}" if code is not None else "")
+    # PyMySQL turns an OSError during connect (TLS failures included) into
+    # OperationalError 2003 and keeps the original as `original_exception`.
+    cause = getattr(exc, "original_exception", None) or exc
+    if isinstance(cause, ssl.SSLCertVerificationError):
+        text += f" (SSLCertVerificationError: {cause.verify_message})"
+    elif isinstance(cause, ssl.SSLError):
+        text += f" (SSLError: {cause.reason})"
+    elif code == CR_SSL_CONNECTION_ERROR:
+        text += " (TLS required but the server does not offer it)"
+    return text
 
 
 # OSError covers refused connections and socket time-outs (TimeoutError).
@@ -67,11 +88,20 @@ class Database:
 
     def _connect(self) -> Connection[Any]:
         s = self._settings
-        ssl: dict[str, Any] = {}
-        if s.db_ssl_ca:
-            ssl = {"ssl_ca": s.db_ssl_ca, "ssl_verify_cert": True, "ssl_verify_identity": True}
+        ssl: dict[str, Any]
+        if s.db_tls == "off":
+            # Explicit opt-out (settings.DB_TLS): no TLS at all, not PyMySQL's default of
+            # "encrypt if the server offers it, unverified".
+            ssl = {"ssl_disabled": True}
+        else:
+            if not os.path.isfile(s.ca_bundle):
+                log.error("database connect refused: CA bundle %s missing (DB_SSL_CA)", s.ca_bundle)
+                raise DatabaseUnavailableError("TLS CA bundle missing")
+            # With a CA given PyMySQL requires TLS: a server that does not offer it is
+            # refused (CR_SSL_CONNECTION_ERROR), never spoken to in plain text.
+            ssl = {"ssl_ca": s.ca_bundle, "ssl_verify_cert": True, "ssl_verify_identity": True}
         try:
-            return self._connect_fn(
+            conn = self._connect_fn(
                 host=s.db_host,
                 port=s.db_port,
                 user=s.db_user,
@@ -89,6 +119,13 @@ class Database:
         except _UNAVAILABLE as exc:
             log.warning("database connect to %s:%s failed: %s", s.db_host, s.db_port, describe_error(exc))
             raise DatabaseUnavailableError(describe_error(exc)) from None
+        if s.db_tls != "off" and not getattr(conn, "_secure", False):
+            # Belt and braces over PyMySQL's own refusal (its private flag; should it
+            # be renamed, every connection fails closed here and the tests say so).
+            _close(conn)
+            log.error("database connect to %s:%s refused: not encrypted", s.db_host, s.db_port)
+            raise DatabaseUnavailableError("TLS not in force")
+        return conn
 
     def _take(self) -> Connection[Any] | None:
         try:

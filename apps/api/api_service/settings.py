@@ -16,6 +16,12 @@ variable           SSM parameter
 
 The password is kept out of ``repr`` so that logging the settings, or a traceback
 that shows them, never prints it.
+
+TLS to the database is verified by default (``DB_TLS=verify``): the server must present
+a certificate signed by a CA of ``DB_SSL_CA`` (default: the RDS global bundle that the
+image downloads at build time, :data:`BUNDLED_CA`) for the host name the api connects
+to, and a server that does not offer TLS is refused. ``DB_TLS=off`` is the explicit,
+logged opt-out for tests and a local database without TLS; it is never the default.
 """
 
 from __future__ import annotations
@@ -23,9 +29,15 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 
 DEFAULT_PORT = 5000
 DEFAULT_DB_PORT = 3306
+# Where the Dockerfile puts the RDS global CA bundle (``python -m api_service fetch-ca``
+# at build time, from the URL AWS documents in "Using SSL/TLS to encrypt a connection
+# to a DB instance": https://truststore.pki.rds.amazonaws.com/global/global-bundle.pem).
+BUNDLED_CA = str(Path(__file__).resolve().parent / "certs" / "rds-global-bundle.pem")
+TLS_MODES = ("verify", "off")
 
 
 class SettingsError(ValueError):
@@ -41,8 +53,10 @@ class Settings:
     db_user: str
     db_password: str = field(repr=False)
     db_port: int = DEFAULT_DB_PORT
-    # Path to a PEM bundle (e.g. the RDS global bundle); when set, TLS is required
-    # and the server certificate and host name are verified.
+    # "verify": TLS required, the certificate checked against ca_bundle and the host
+    # name against db_host. "off": plain text (tests and a local database only).
+    db_tls: str = "verify"
+    # Path to a PEM CA bundle; None means the bundled RDS one (BUNDLED_CA).
     db_ssl_ca: str | None = None
     db_connect_timeout: float = 3.0
     db_read_timeout: float = 5.0
@@ -50,11 +64,22 @@ class Settings:
     port: int = DEFAULT_PORT
     migrate_on_start: bool = True
 
+    @property
+    def ca_bundle(self) -> str:
+        """The CA bundle that verifies the database's certificate."""
+        return self.db_ssl_ca or BUNDLED_CA
+
+    def describe_tls(self) -> str:
+        """What is in force for TLS to the database, as the log says it."""
+        if self.db_tls == "off":
+            return "tls=off (DB_TLS=off: plain text, for tests and a local database only)"
+        missing = "" if os.path.isfile(self.ca_bundle) else " (missing: every connection is refused)"
+        return f"tls=verified ca={self.ca_bundle}{missing} host={self.db_host}"
+
     def describe(self) -> str:
         """One log line that says where the service connects, without the password."""
-        tls = "on" if self.db_ssl_ca else "off"
         return (
-            f"db={self.db_user}@{self.db_host}:{self.db_port}/{self.db_name} tls={tls} "
+            f"db={self.db_user}@{self.db_host}:{self.db_port}/{self.db_name} {self.describe_tls()} "
             f"connect_timeout={self.db_connect_timeout}s read_timeout={self.db_read_timeout}s "
             f"pool={self.db_pool_size} port={self.port}"
         )
@@ -95,6 +120,7 @@ def from_env(environ: Mapping[str, str] | None = None) -> Settings:
         db_user=env.get("DB_USERNAME", "").strip(),
         db_password=env.get("DB_PASSWORD", ""),
         db_port=int(number("DB_PORT", DEFAULT_DB_PORT, low=1, high=65535)),
+        db_tls=env.get("DB_TLS", "").strip().lower() or "verify",
         db_ssl_ca=env.get("DB_SSL_CA", "").strip() or None,
         db_connect_timeout=number("DB_CONNECT_TIMEOUT", 3.0, low=0.1, high=60),
         db_read_timeout=number("DB_READ_TIMEOUT", 5.0, low=0.1, high=300),
@@ -103,8 +129,12 @@ def from_env(environ: Mapping[str, str] | None = None) -> Settings:
         migrate_on_start=env.get("DB_MIGRATE_ON_START", "true").strip().lower()
         not in {"0", "false", "no", "off"},
     )
+    if settings.db_tls not in TLS_MODES:
+        problems.append("DB_TLS must be verify or off")
     if settings.db_ssl_ca and not os.path.isfile(settings.db_ssl_ca):
         problems.append("DB_SSL_CA does not name a readable file")
+    if settings.db_ssl_ca and settings.db_tls == "off":
+        problems.append("DB_SSL_CA is set but DB_TLS=off: remove one")
     if problems:
         raise SettingsError("; ".join(problems))
     return settings

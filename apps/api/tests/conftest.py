@@ -8,10 +8,14 @@ worker) creates a database of its own, with a unique name, and drops it at the e
 
 from __future__ import annotations
 
+import datetime
+import ipaddress
 import os
 import socket
 import uuid
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import pymysql
@@ -32,6 +36,9 @@ def server_settings(**overrides: object) -> Settings:
         "db_user": os.environ.get("TEST_DB_USER", "root"),
         "db_password": os.environ.get("TEST_DB_PASSWORD", ""),
         "db_name": "",
+        # The machine's MariaDB speaks no TLS: the explicit opt-out, logged as such.
+        # test_api_tls.py runs a MariaDB with TLS for the verified default.
+        "db_tls": "off",
         "db_connect_timeout": 2.0,
         "db_read_timeout": 5.0,
     }
@@ -123,3 +130,77 @@ def silent_server() -> Iterator[int]:
         sock.bind(("127.0.0.1", 0))
         sock.listen(16)
         yield sock.getsockname()[1]
+
+
+# ---------------------------------------------------------------- certificates
+@dataclass(frozen=True)
+class Pki:
+    ca: Path  # the CA that signed the server's certificate
+    other_ca: Path  # a CA that did not
+    server_cert: Path
+    server_key: Path
+
+
+def _make_pki(directory: Path) -> Pki:
+    """A CA, a server certificate it signed (for 127.0.0.1 and mariadb.test), and an
+    unrelated CA, as PEM files in ``directory``."""
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    now = datetime.datetime.now(datetime.UTC)
+
+    def name(common: str) -> x509.Name:
+        return x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common)])
+
+    def ca(common: str) -> tuple[Any, Any]:
+        key = ec.generate_private_key(ec.SECP256R1())
+        cert = (x509.CertificateBuilder().subject_name(name(common)).issuer_name(name(common))
+                .public_key(key.public_key()).serial_number(x509.random_serial_number())
+                .not_valid_before(now - datetime.timedelta(minutes=5))
+                .not_valid_after(now + datetime.timedelta(days=1))
+                .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
+                .add_extension(x509.KeyUsage(digital_signature=True, key_cert_sign=True, crl_sign=True,
+                                             content_commitment=False, key_encipherment=False,
+                                             data_encipherment=False, key_agreement=False,
+                                             encipher_only=False, decipher_only=False), critical=True)
+                .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)
+                .sign(key, hashes.SHA256()))
+        return cert, key
+
+    def pem(cert: Any) -> bytes:
+        return bytes(cert.public_bytes(serialization.Encoding.PEM))
+
+    ca_cert, ca_key = ca("ecs-gitops test CA")
+    other_cert, _ = ca("some other CA")
+    server_key = ec.generate_private_key(ec.SECP256R1())
+    # Valid for the address the api connects to (127.0.0.1) and a DNS name; not for
+    # "localhost", which the wrong-host test uses.
+    server_cert = (
+        x509.CertificateBuilder().subject_name(name("mariadb.test")).issuer_name(ca_cert.subject)
+        .public_key(server_key.public_key()).serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(minutes=5))
+        .not_valid_after(now + datetime.timedelta(days=1))
+        .add_extension(x509.SubjectAlternativeName([
+            x509.DNSName("mariadb.test"), x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
+            critical=False)
+        .add_extension(x509.ExtendedKeyUsage([x509.oid.ExtendedKeyUsageOID.SERVER_AUTH]), critical=False)
+        .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(ca_key.public_key()),
+                       critical=False)
+        .sign(ca_key, hashes.SHA256()))
+    pki = Pki(directory / "ca.pem", directory / "other-ca.pem",
+              directory / "server-cert.pem", directory / "server-key.pem")
+    pki.ca.write_bytes(pem(ca_cert))
+    pki.other_ca.write_bytes(pem(other_cert))
+    pki.server_cert.write_bytes(pem(server_cert))
+    pki.server_key.write_bytes(server_key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.TraditionalOpenSSL,
+        serialization.NoEncryption()))
+    return pki
+
+
+@pytest.fixture(scope="session")
+def pki(tmp_path_factory: pytest.TempPathFactory) -> Pki:
+    """Certificates made for this test run (no network: never the real RDS bundle)."""
+    return _make_pki(tmp_path_factory.mktemp("pki"))

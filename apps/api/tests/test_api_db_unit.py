@@ -8,7 +8,7 @@ from typing import Any
 import pymysql
 import pytest
 from api_service.db import Database, DatabaseUnavailableError
-from api_service.settings import Settings
+from api_service.settings import BUNDLED_CA, Settings
 from api_service.web import create_app
 from fastapi.testclient import TestClient
 
@@ -37,10 +37,11 @@ class FakeCursor:
 
 
 class FakeConnection:
-    def __init__(self, fail: BaseException | None = None) -> None:
+    def __init__(self, fail: BaseException | None = None, *, secure: bool = False) -> None:
         self.statements: list[str] = []
         self.fail = fail
         self.closed = False
+        self._secure = secure  # what PyMySQL sets once the socket is wrapped in TLS
 
     def cursor(self, *_: object) -> FakeCursor:
         return FakeCursor(self.statements, self.fail)
@@ -61,7 +62,8 @@ class FakeDriver:
         return self.connections.pop(0) if self.connections else FakeConnection()
 
 
-SETTINGS = Settings(db_host="db.internal", db_name="app", db_user="u", db_password="p")
+# The opt-out, as the tests of pooling and time-outs need no TLS.
+SETTINGS = Settings(db_host="db.internal", db_name="app", db_user="u", db_password="p", db_tls="off")
 
 
 def test_connections_have_time_outs_utf8mb4_and_utc() -> None:
@@ -72,17 +74,53 @@ def test_connections_have_time_outs_utf8mb4_and_utc() -> None:
     assert options["read_timeout"] == options["write_timeout"] == 5.0
     assert options["charset"] == "utf8mb4"
     assert options["init_command"] == "SET time_zone = '+00:00'"
-    assert not any(key.startswith("ssl") for key in options)
 
 
-def test_a_ca_bundle_turns_on_verified_tls(tmp_path: Path) -> None:
+def test_the_opt_out_is_plain_text_not_pymysql_s_unverified_default() -> None:
+    # Without any ssl option PyMySQL would encrypt when the server offers it, without
+    # checking the certificate; the opt-out turns TLS off altogether instead.
     driver = FakeDriver()
-    ca = tmp_path / "rds-global-bundle.pem"
-    Database(Settings(**{**SETTINGS.__dict__, "db_ssl_ca": str(ca)}), connect=driver).ping()
+    Database(SETTINGS, connect=driver).ping()
     [options] = driver.calls
-    assert options["ssl_ca"] == str(ca)
-    assert options["ssl_verify_cert"] is True
-    assert options["ssl_verify_identity"] is True
+    assert {k: v for k, v in options.items() if k.startswith("ssl")} == {"ssl_disabled": True}
+
+
+def test_verified_tls_is_the_default_with_the_bundled_ca() -> None:
+    settings = Settings(db_host="db.internal", db_name="app", db_user="u", db_password="p")
+    assert settings.db_tls == "verify"
+    assert settings.ca_bundle == BUNDLED_CA
+    assert settings.ca_bundle.endswith("api_service/certs/rds-global-bundle.pem")
+
+
+def test_verify_checks_the_certificate_and_the_host_name(tmp_path: Path) -> None:
+    ca = tmp_path / "rds-global-bundle.pem"
+    ca.write_text("-----BEGIN CERTIFICATE-----\n")
+    driver = FakeDriver(FakeConnection(secure=True))
+    Database(Settings(**{**SETTINGS.__dict__, "db_tls": "verify", "db_ssl_ca": str(ca)}),
+             connect=driver).ping()
+    [options] = driver.calls
+    assert {k: v for k, v in options.items() if k.startswith("ssl")} == {
+        "ssl_ca": str(ca), "ssl_verify_cert": True, "ssl_verify_identity": True}
+
+
+def test_a_connection_that_is_not_encrypted_is_refused(tmp_path: Path) -> None:
+    ca = tmp_path / "ca.pem"
+    ca.write_text("-----BEGIN CERTIFICATE-----\n")
+    plain = FakeConnection(secure=False)
+    settings = Settings(**{**SETTINGS.__dict__, "db_tls": "verify", "db_ssl_ca": str(ca)})
+    with pytest.raises(DatabaseUnavailableError, match="TLS not in force"):
+        Database(settings, connect=FakeDriver(plain)).ping()
+    assert plain.closed
+    assert plain.statements == []  # nothing was sent over it
+
+
+def test_a_missing_ca_bundle_refuses_every_connection(tmp_path: Path) -> None:
+    driver = FakeDriver()
+    settings = Settings(**{**SETTINGS.__dict__, "db_tls": "verify", "db_ssl_ca": str(tmp_path / "none.pem")})
+    assert "(missing: every connection is refused)" in settings.describe()
+    with pytest.raises(DatabaseUnavailableError, match="CA bundle missing"):
+        Database(settings, connect=driver).ping()
+    assert driver.calls == []
 
 
 def test_connections_are_reused_and_a_failed_one_is_not() -> None:

@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from api_service.settings import Settings, SettingsError, from_env
+from api_service.settings import BUNDLED_CA, Settings, SettingsError, from_env
 
 SECRET = "pa55-word-that-must-not-leak"
 ENV = {
@@ -76,7 +76,31 @@ def test_tls_ca_and_tuning(tmp_path: Path) -> None:
         8081,
     )
     assert not s.migrate_on_start
-    assert "tls=on" in s.describe()
+    assert f"tls=verified ca={ca} host=db.example.internal " in s.describe()
+
+
+def test_tls_is_verified_by_default_and_the_log_says_so() -> None:
+    s = from_env(ENV)
+    assert s.db_tls == "verify"
+    assert s.ca_bundle == BUNDLED_CA
+    assert f"tls=verified ca={BUNDLED_CA}" in s.describe()
+    assert "host=db.example.internal" in s.describe()
+
+
+def test_plain_text_is_an_explicit_opt_out_and_the_log_says_so() -> None:
+    s = from_env({**ENV, "DB_TLS": "off"})
+    assert s.db_tls == "off"
+    assert "tls=off (DB_TLS=off: plain text, for tests and a local database only)" in s.describe()
+
+
+@pytest.mark.parametrize(("env", "problem"), [
+    ({"DB_TLS": "preferred"}, "DB_TLS must be verify or off"),
+    ({"DB_TLS": "required"}, "DB_TLS must be verify or off"),
+    ({"DB_TLS": "off", "DB_SSL_CA": __file__}, "DB_SSL_CA is set but DB_TLS=off: remove one"),
+])
+def test_tls_settings_that_cannot_be_meant(env: dict[str, str], problem: str) -> None:
+    with pytest.raises(SettingsError, match=problem):
+        from_env({**ENV, **env})
 
 
 def test_password_is_in_neither_repr_nor_description() -> None:

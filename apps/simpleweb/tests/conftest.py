@@ -97,6 +97,9 @@ def db_env(database: str, **overrides: str) -> dict[str, str]:
         "DB_USERNAME": os.environ.get("TEST_DB_USER", "root"),
         "DB_PASSWORD": os.environ.get("TEST_DB_PASSWORD", ""),
         "DB_NAME": database,
+        # The test server speaks no TLS: the api's explicit opt-out (its default is
+        # verified TLS, apps/api/README.md).
+        "DB_TLS": "off",
         **overrides,
     }
 

@@ -15,13 +15,15 @@ service is updated, with the ECS deployment id that UpdateService/CreateService 
 
 from __future__ import annotations
 
+import math
+import re
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from typing import Protocol
 
-from ecs_gitops.actual import EnvironmentSnapshot
+from ecs_gitops.actual import EnvironmentSnapshot, ServiceSnapshot
 from ecs_gitops.apply import ApplyResult, CloudPort, apply
 from ecs_gitops.desired.model import Environment, Service
 from ecs_gitops.errors import PreflightError
@@ -37,6 +39,11 @@ from ecs_gitops.store import (
     bad_image_key,
 )
 from ecs_gitops.verify import Requirements, requirements
+
+# Rollout deadline (ours, not ECS's): a rolling deployment replaces the tasks in
+# ceil(100 / (maximumPercent - minimumHealthyPercent)) batches; each batch gets the
+# health-check grace period plus this long to start and pass its health checks.
+BATCH_MINUTES = 10
 
 
 class Cloud(CloudPort, Protocol):
@@ -56,6 +63,10 @@ class Cloud(CloudPort, Protocol):
 
     def running_task_definition(self, cluster: str, service: str) -> str | None:
         """The ARN of the service's current task definition (None: no such service)."""
+
+    def describe_services(self, cluster: str, names: list[str]
+                          ) -> Mapping[str, ServiceSnapshot]:
+        """The ACTIVE services among `names` (DescribeServices, 10 a call)."""
 
 
 class Status(StrEnum):
@@ -87,6 +98,22 @@ class HeldBack:
 
 
 @dataclass(frozen=True, slots=True)
+class Settled:
+    """An earlier release whose end the cluster shows (its ECS event may have been lost).
+
+    Attributes:
+        release: the release as recorded (IN_PROGRESS).
+        state: what the cluster says: HEALTHY, FAILED (rolled back) or STUCK (past its
+            deadline and still rolling out).
+        why: one line for people.
+    """
+
+    release: Release
+    state: ReleaseState
+    why: str
+
+
+@dataclass(frozen=True, slots=True)
 class Reconciled:
     """What `reconcile_once` observed, planned and did.
 
@@ -101,6 +128,8 @@ class Reconciled:
         result: the apply result; None unless something was applied or dry-run.
         missing: what the preflight did not find (status PREFLIGHT_FAILED).
         refused_roles: roles named by the file that the stack may not pass (REFUSED).
+        settled: earlier releases the observed cluster showed to have ended (recorded
+            by `reconcile_once`; only reported by `preview`).
     """
 
     status: Status
@@ -112,10 +141,8 @@ class Reconciled:
     result: ApplyResult | None = None
     missing: tuple[str, ...] = ()
     refused_roles: tuple[str, ...] = field(default=())
-
-
-def _now() -> str:
-    return datetime.now(UTC).isoformat(timespec="microseconds")
+    settled: tuple[Settled, ...] = ()
+    in_progress: Mapping[str, Release] = field(default_factory=dict)  # still rolling out
 
 
 def reconcile_once(
@@ -129,7 +156,7 @@ def reconcile_once(
     allowed_roles: frozenset[str] = frozenset(),
     confirm: Callable[[Plan], bool] | None = None,
     on_action: Callable[[Action], None] | None = None,
-    clock: Callable[[], str] = _now,
+    clock: Callable[[], datetime] = lambda: datetime.now(UTC),
 ) -> Reconciled:
     """Make the environment's services equal to `desired`, once.
 
@@ -146,7 +173,7 @@ def reconcile_once(
         allowed_roles: task/execution role ARNs the stack may pass (empty: any).
         confirm: asked with the plan before anything is changed; False declines.
         on_action: called before each action is applied (progress output).
-        clock: ISO-8601 timestamps for release records.
+        clock: the current time (UTC), for release records and deadlines.
 
     Returns:
         A `Reconciled`. Refusals, drift reports, a declined confirmation and a failed
@@ -156,60 +183,72 @@ def reconcile_once(
         AwsError: an AWS call failed (transient ones, e.g. throttling, are marked so);
             what was applied before it is recorded.
     """
-    # 1-4. Observe, plan, refuse roles, hold back known-bad images (read-only).
-    seen = preview(desired, cloud, store=store, allowed_roles=allowed_roles)
+    # 1-5. Observe, plan, refuse roles, settle earlier releases, hold back known-bad
+    #      images: the read-only start every caller shares.
+    seen = preview(desired, cloud, store=store, allowed_roles=allowed_roles, clock=clock)
+    # 6. Record what the cluster showed of earlier releases (lost ECS events), and the
+    #    releases of a run that died between UpdateService and its record.
+    if store is not None and not dry_run and seen.status is not Status.REFUSED:
+        record_settled(store, seen.settled, at=clock())
+        recover_interrupted(seen, store, revision=revision, now=clock())
     if seen.status is not Status.PLANNED:
         return seen
-    desired, the_plan, snapshot, held_back = (seen.desired, seen.plan, seen.snapshot,
-                                              seen.held_back)
-    # 5. Gate: drift found by the schedule is only reported when selfHeal is off; an
-    #    operator may decline.
+    desired, the_plan = seen.desired, seen.plan
+    # 7. Gate: drift found by the schedule is only reported when selfHeal is off.
     if trigger is Trigger.SCHEDULE and not desired.self_heal:
-        return Reconciled(Status.DRIFT_REPORTED, the_plan, snapshot, desired, held_back)
-    # 6. Preflight: everything the plan refers to exists, before the first write.
+        return replace(seen, status=Status.DRIFT_REPORTED)
+    # 8. Preflight: everything the plan refers to exists, before the first write.
     try:
         cloud.preflight(requirements(the_plan))
     except PreflightError as exc:
-        return Reconciled(Status.PREFLIGHT_FAILED, the_plan, snapshot, desired, held_back,
-                          missing=exc.missing)
+        return replace(seen, status=Status.PREFLIGHT_FAILED, missing=exc.missing)
+    # 9. An operator may decline; a dry run stops here, having checked everything.
     if confirm is not None and not confirm(the_plan):
-        return Reconciled(Status.DECLINED, the_plan, snapshot, desired, held_back)
-    # 7. A dry run stops here, having checked everything.
+        return replace(seen, status=Status.DECLINED)
     if dry_run:
         result = apply(the_plan, cloud, dry_run=True, on_action=on_action)
-        return Reconciled(Status.DRY_RUN, the_plan, snapshot, desired, held_back,
-                          result=result)
-    # 8. Apply, recording each release (with its deployment id) as its service changes.
+        return replace(seen, status=Status.DRY_RUN, result=result)
+    # 10. Apply, recording each release (with its deployment id and deadline) as its
+    #     service changes; a release still rolling out is superseded by the new one.
     if store is not None:
         store.put_value(attempted_key(desired.environment), revision)
     releases: list[Release] = []
+    previous = {s.release.service: s for s in seen.settled}
 
     def record(action: Action, deployment_id: str | None, registered: Mapping[str, str]) -> None:
         release = release_of(action, desired, revision=revision, trigger=trigger,
                              deployment_id=deployment_id, registered=registered,
-                             started_at=clock())
-        if release is not None:
-            releases.append(release)
-            if store is not None:
-                store.record_release(release)
+                             started=clock())
+        if release is None:
+            return
+        releases.append(release)
+        if store is not None:
+            store.record_releases([release])
+            superseded = seen.in_progress.get(release.service)
+            if superseded is not None and release.service not in previous:
+                store.set_outcome(superseded, ReleaseState.SUPERSEDED,
+                                  f"superseded by {release.deployment_id or release.image}")
 
     result = apply(the_plan, cloud, on_action=on_action, on_applied=record)
-    # 9. Record the revision now applied.
+    # 11. Record the revision now applied.
     if store is not None:
         store.put_value(applied_key(desired.environment), revision)
-    return Reconciled(Status.APPLIED, the_plan, snapshot, desired, held_back,
-                      tuple(releases), result)
+    return replace(seen, status=Status.APPLIED, releases=tuple(releases), result=result)
 
 
 def preview(desired: Environment, cloud: Cloud, *, store: Store | None,
-            allowed_roles: frozenset[str] = frozenset()) -> Reconciled:
+            allowed_roles: frozenset[str] = frozenset(),
+            clock: Callable[[], datetime] = lambda: datetime.now(UTC)) -> Reconciled:
     """The read-only start of every reconcile: what `reconcile_once` would apply.
 
     `ecs-gitops plan` and `status` show this; `reconcile_once` continues from it.
+    With a store, it reads (in batches) the latest release and the known-bad records of
+    the services the plan changes, nothing on a no-op.
 
     Returns:
         A `Reconciled` with status IN_SYNC, PLANNED or REFUSED (roles the stack may not
-        pass); its plan already keeps known-bad images back (listed in `held_back`).
+        pass); its plan keeps known-bad images back (listed in `held_back`), and
+        `settled` lists earlier releases whose end the cluster shows.
     """
     # 1. Observe what runs.
     snapshot = cloud.observe(desired)
@@ -220,18 +259,48 @@ def preview(desired: Environment, cloud: Cloud, *, store: Store | None,
                            if r and allowed_roles and r not in allowed_roles))
     if refused:
         return Reconciled(Status.REFUSED, the_plan, snapshot, desired, refused_roles=refused)
-    # 4. Hold back images that already failed a rollout: keep what runs instead.
-    held_back: tuple[HeldBack, ...] = ()
-    if store is not None and not the_plan.empty:
-        desired, held_back = hold_back_bad_images(desired, the_plan, cloud, store)
-        if held_back:
-            the_plan = plan(desired, snapshot)
+    if store is None or the_plan.empty:
+        status = Status.IN_SYNC if the_plan.empty else Status.PLANNED
+        return Reconciled(status, the_plan, snapshot, desired)
+    # 4. Settle the earlier releases of the services about to change from what the
+    #    cluster shows: an ECS event may have been lost (a failed image must not be
+    #    deployed again because its FAILED event never arrived).
+    changing = sorted(changing_services(the_plan))
+    latest = store.latest_releases(desired.environment, changing)
+    in_progress = {s: r for s, r in latest.items() if r.outcome is ReleaseState.IN_PROGRESS}
+    settled = settle_releases(in_progress, snapshot.services, now=clock())
+    # 5. Hold back images that failed a rollout: keep what runs instead.
+    bad = store.bad_images([bad_image_key(desired.environment, s.name, s.image.tag)
+                            for s in desired.services if s.ecs_name in changing])
+    for done in settled:
+        if done.state is ReleaseState.FAILED:
+            bad[bad_image_key(desired.environment, _name(desired, done.release.service),
+                              done.release.tag)] = BadImage(done.release.deployment_id,
+                                                            reason=done.why)
+    desired, held_back = hold_back_bad_images(desired, the_plan, snapshot, bad)
+    if held_back:
+        the_plan = plan(desired, snapshot)
     status = Status.IN_SYNC if the_plan.empty else Status.PLANNED
-    return Reconciled(status, the_plan, snapshot, desired, held_back)
+    return Reconciled(status, the_plan, snapshot, desired, held_back, settled=settled,
+                      in_progress={s: r for s, r in in_progress.items()
+                                   if s not in {d.release.service for d in settled}})
+
+
+def _name(desired: Environment, ecs_name: str) -> str:
+    return desired.service(ecs_name).name
+
+
+def release_deadline(service: Service, started: datetime) -> datetime:
+    """When a rollout of `service` started at `started` should have ended (see
+    `BATCH_MINUTES`): grace + batches x 10 minutes."""
+    grace = service.load_balancer.health_check_grace_period if service.load_balancer else 0
+    surge = service.deployment.maximum_percent - service.deployment.minimum_healthy_percent
+    batches = min(20, math.ceil(100 / max(1, surge)))
+    return started + timedelta(seconds=batches * (grace + BATCH_MINUTES * 60))
 
 
 def release_of(action: Action, desired: Environment, *, revision: str, trigger: Trigger,
-               deployment_id: str | None, registered: Mapping[str, str], started_at: str
+               deployment_id: str | None, registered: Mapping[str, str], started: datetime
                ) -> Release | None:
     """The release an applied action starts: a CreateService, or an UpdateService that
     changes the task definition; None for any other action."""
@@ -243,8 +312,13 @@ def release_of(action: Action, desired: Environment, *, revision: str, trigger: 
     return Release(
         environment=desired.environment, service=action.service, commit=revision,
         task_definition=arn, image=f"{service.image.repository}:{service.image.tag}",
-        outcome=ReleaseState.IN_PROGRESS, started_at=started_at, reason=trigger.value,
-        deployment_id=deployment_id or "")
+        outcome=ReleaseState.IN_PROGRESS, started_at=_iso(started), reason=trigger.value,
+        deployment_id=deployment_id or "",
+        deadline=_iso(release_deadline(service, started)))
+
+
+def _iso(moment: datetime) -> str:
+    return moment.astimezone(UTC).isoformat(timespec="microseconds")
 
 
 def changing_services(the_plan: Plan) -> set[str]:
@@ -253,29 +327,138 @@ def changing_services(the_plan: Plan) -> set[str]:
             if isinstance(a, RegisterTaskDefinition | CreateService | UpdateService)}
 
 
-def hold_back_bad_images(desired: Environment, the_plan: Plan, cloud: Cloud, store: Store
-                         ) -> tuple[Environment, tuple[HeldBack, ...]]:
+_REVISION = re.compile(r":(\d+)$")
+
+
+def _revision(arn: str) -> int:
+    match = _REVISION.search(arn)
+    return int(match.group(1)) if match else 0
+
+
+def settle_releases(in_progress: Mapping[str, Release],
+                    services: Mapping[str, ServiceSnapshot], *, now: datetime
+                    ) -> tuple[Settled, ...]:
+    """Which IN_PROGRESS releases the observed cluster shows to have ended. Pure.
+
+    A release's deployment (by id) that ECS reports COMPLETED is HEALTHY, FAILED is
+    FAILED. A deployment ECS no longer lists has ended: HEALTHY when the service runs
+    the release's task definition; FAILED when it runs an *older* revision of the family
+    (the circuit breaker rolled back to the last completed deployment); otherwise the
+    service was changed outside ecs-gitops, which says nothing about the release. A
+    deployment still rolling out past the release's deadline is STUCK.
+    """
+    out: list[Settled] = []
+    for name, release in sorted(in_progress.items()):
+        service = services.get(name)
+        if service is None:
+            continue
+        settled = _settle(release, service, now)
+        if settled is not None:
+            out.append(settled)
+    return tuple(out)
+
+
+def _settle(release: Release, service: ServiceSnapshot, now: datetime) -> Settled | None:
+    deployment = next((d for d in service.deployments
+                       if release.deployment_id and d.id == release.deployment_id), None)
+    if deployment is not None:
+        if deployment.rollout_state == "COMPLETED":
+            return Settled(release, ReleaseState.HEALTHY,
+                           f"ECS reports deployment {deployment.id} completed")
+        if deployment.rollout_state == "FAILED":
+            return Settled(release, ReleaseState.FAILED,
+                           f"ECS reports deployment {deployment.id} failed")
+        if release.deadline and now.isoformat() > release.deadline:
+            return Settled(release, ReleaseState.STUCK,
+                           f"deployment {deployment.id} still rolling out after its deadline "
+                           f"{release.deadline}")
+        return None
+    if service.task_definition == release.task_definition:
+        return Settled(release, ReleaseState.HEALTHY,
+                       "the service runs the release's task definition")
+    if _revision(service.task_definition) < _revision(release.task_definition):
+        return Settled(release, ReleaseState.FAILED,
+                       f"ECS rolled the service back to {service.task_definition.rsplit('/', 1)[-1]}")
+    return None
+
+
+def recover_interrupted(seen: Reconciled, store: Store, *, revision: str, now: datetime
+                        ) -> tuple[Release, ...]:
+    """Record the releases a run killed mid-apply started but never recorded.
+
+    A run marks the revision it attempts before its first write and the one it applied
+    after its last (as Flux's kustomize-controller does): when the two differ, the last
+    run was interrupted. Every service that now runs what the file renders, on a task
+    definition its latest release does not name, was updated by that run: its PRIMARY
+    deployment becomes a release (so that its ECS events are matched and it is
+    settled). Costs one batched read of the marks per reconcile; the releases are read
+    only after an interruption.
+    """
+    environment = seen.desired.environment
+    marks = store.get_values([attempted_key(environment), applied_key(environment)])
+    attempted = marks.get(attempted_key(environment))
+    if not attempted or attempted == marks.get(applied_key(environment)):
+        return ()
+    changing = changing_services(seen.plan)
+    candidates = [s for s in seen.desired.services
+                  if s.ecs_name in seen.snapshot.services and s.ecs_name not in changing]
+    latest = store.latest_releases(environment, [s.ecs_name for s in candidates])
+    recovered: list[Release] = []
+    for service in candidates:
+        running = seen.snapshot.services[service.ecs_name]
+        primary = next((d for d in running.deployments if d.status == "PRIMARY"), None)
+        known = latest.get(service.ecs_name)
+        if primary is None or (known is not None
+                               and known.task_definition == running.task_definition):
+            continue
+        state = {"COMPLETED": ReleaseState.HEALTHY, "FAILED": ReleaseState.FAILED}.get(
+            primary.rollout_state or "", ReleaseState.IN_PROGRESS)
+        recovered.append(Release(
+            environment=environment, service=service.ecs_name, commit=attempted,
+            task_definition=running.task_definition,
+            image=f"{service.image.repository}:{service.image.tag}", outcome=state,
+            started_at=_iso(now), reason="recovered: the run that started it was interrupted",
+            deployment_id=primary.id, deadline=_iso(release_deadline(service, now))))
+    if recovered:
+        store.record_releases(recovered)
+    if seen.plan.empty:  # nothing left to apply: what runs is this revision
+        store.put_value(applied_key(environment), revision)
+    return tuple(recovered)
+
+
+def record_settled(store: Store, settled: tuple[Settled, ...], *, at: datetime) -> None:
+    """Write what `settle_releases` found: outcomes, and failed images as known-bad."""
+    for done in settled:
+        store.set_outcome(done.release, done.state, done.why)
+        if done.state is ReleaseState.FAILED:
+            store.mark_bad_image(
+                bad_image_key(done.release.environment, done.release.service, done.release.tag),
+                BadImage(done.release.deployment_id, at=_iso(at), reason=done.why))
+
+
+def hold_back_bad_images(desired: Environment, the_plan: Plan, snapshot: EnvironmentSnapshot,
+                         bad: Mapping[str, BadImage]) -> tuple[Environment, tuple[HeldBack, ...]]:
     """`desired` with every image that already failed a rollout replaced by the one
-    that runs, and what was held back.
+    that runs, and what was held back. Pure.
 
     The revert commit may not have landed yet (or could not be written), and a
-    known-bad image must not be deployed again. Reads one record per service the
-    plan changes; nothing on a no-op.
+    known-bad image must not be deployed again. `bad` holds the known-bad records
+    (by `bad_image_key`) of the services the plan changes.
     """
     changing = changing_services(the_plan)
     held: list[HeldBack] = []
     services: list[Service] = []
     for service in desired.services:
-        bad = (store.bad_image(bad_image_key(desired.environment, service.name,
-                                             service.image.tag))
-               if service.ecs_name in changing else None)
-        if bad is not None:
-            running = cloud.running_image(desired.cluster, service.ecs_name)
-            tag = running.rsplit(":", 1)[-1] if running and ":" in running else None
-            if tag and tag != service.image.tag:
-                held.append(HeldBack(service.name, service.image.tag, tag, bad))
-                service = service.model_copy(update={
-                    "image": service.image.model_copy(update={"tag": tag})})
+        record = bad.get(bad_image_key(desired.environment, service.name, service.image.tag))
+        current = snapshot.services.get(service.ecs_name)
+        running = snapshot.task_definitions.get(current.task_definition) if current else None
+        image = running.image() if running else None
+        tag = image.rsplit(":", 1)[-1] if image and ":" in image else None
+        if record is not None and service.ecs_name in changing and tag \
+                and tag != service.image.tag:
+            held.append(HeldBack(service.name, service.image.tag, tag, record))
+            service = service.model_copy(update={
+                "image": service.image.model_copy(update={"tag": tag})})
         services.append(service)
     if not held:
         return desired, ()

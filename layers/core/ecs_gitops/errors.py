@@ -74,6 +74,12 @@ class LeaseHeldError(EcsGitopsError):
     transient = True
 
 
+class ClaimInProgressError(EcsGitopsError):
+    """Another invocation is handling the same event right now; try again later."""
+
+    transient = True
+
+
 class ConflictError(EcsGitopsError):
     """A concurrent writer got there first (e.g. the branch moved); try again."""
 

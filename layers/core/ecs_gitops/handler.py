@@ -15,12 +15,14 @@ import logging
 import os
 import sys
 from collections.abc import Callable
+from dataclasses import replace
 from typing import Any, TypeVar
 
 from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.metrics import MetricUnit
 from pydantic import BaseModel, ValidationError
 
+from ecs_gitops.clock import LambdaClock
 from ecs_gitops.controllers.outcome import Kind, Outcome, Reason
 from ecs_gitops.controllers.ports import Ports
 from ecs_gitops.errors import EcsGitopsError
@@ -51,6 +53,7 @@ E = TypeVar("E", bound=BaseModel)
 
 def run(
     event: dict[str, Any],
+    context: Any,
     model: type[E],
     handle: Callable[[E, Ports], Outcome],
     ports: Callable[[], Ports],
@@ -59,6 +62,7 @@ def run(
 
     Args:
         event: the raw EventBridge event Lambda received.
+        context: Lambda's context (its remaining time bounds claims and reconciles).
         model: the event's pydantic model (unknown fields tolerated).
         handle: the controller's `handle(event, ports) -> Outcome`.
         ports: the composition root (built once per container, cached).
@@ -83,7 +87,7 @@ def run(
         return {"action": "ignored: malformed event", "kind": Kind.IGNORED.value,
                 "ignored": True, "problems": problems}
     try:
-        outcome = handle(parsed, ports())
+        outcome = handle(parsed, replace(ports(), clock=LambdaClock(context)))
     except EcsGitopsError as exc:
         if exc.transient:
             logger.warning("transient failure: Lambda will retry", extra={"error": str(exc)})

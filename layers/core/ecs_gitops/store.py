@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Protocol
 
-from ecs_gitops.errors import LeaseHeldError
+from ecs_gitops.errors import ClaimInProgressError, LeaseHeldError
 
 # Longer than EventBridge's maximum event age (24 h) and Lambda's asynchronous retry
 # window (MaximumEventAgeInSeconds, at most 6 h): a duplicate delivery always finds it.
@@ -29,7 +29,37 @@ class ReleaseState(StrEnum):
     IN_PROGRESS = "IN_PROGRESS"
     HEALTHY = "HEALTHY"
     FAILED = "FAILED"
+    SUPERSEDED = "SUPERSEDED"  # a newer release of the service started before it ended
+    STUCK = "STUCK"  # not finished by its deadline (reported)
     NO_CHANGE = "NO_CHANGE"
+
+
+class ClaimStatus(StrEnum):
+    """A processed-event record's state (Powertools' idempotency record states)."""
+
+    IN_PROGRESS = "IN_PROGRESS"
+    COMPLETED = "COMPLETED"
+
+
+@dataclass(frozen=True, slots=True)
+class ClaimRecord:
+    """A processed-event record as stored.
+
+    Attributes:
+        key: the claim's key (see the key formats below).
+        status: IN_PROGRESS while someone works on it, COMPLETED after.
+        in_progress_until: epoch seconds after which an IN_PROGRESS record is work to
+            redo (its worker was killed); at most the function's timeout after it began.
+        expires_at: epoch seconds after which the record means nothing (DynamoDB's TTL
+            deletes it up to 48 h later, so readers compare the time themselves).
+        outcome: what the work did (a short text), once COMPLETED.
+    """
+
+    key: str
+    status: ClaimStatus
+    in_progress_until: float
+    expires_at: float
+    outcome: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,10 +72,12 @@ class Release:
         task_definition: the ARN the service was updated to.
         image: `repository:tag`.
         outcome: a `ReleaseState`.
-        started_at: ISO-8601 UTC timestamp; also the record's sort key.
+        started_at: ISO-8601 UTC timestamp; the record's sort key starts with it.
         reason: why the reconcile ran (a `Trigger` value), or the failure's reason.
         deployment_id: the ECS deployment UpdateService/CreateService started
             (`ecs-svc/...`); empty when ECS did not report one.
+        deadline: ISO-8601 UTC time by which the rollout should have ended; past it,
+            a release still IN_PROGRESS is STUCK (see `engine.release_deadline`).
     """
 
     environment: str
@@ -57,11 +89,18 @@ class Release:
     started_at: str
     reason: str = ""
     deployment_id: str = ""
+    deadline: str = ""
 
     @property
     def tag(self) -> str:
         """The image tag of the release."""
         return self.image.rsplit(":", 1)[-1]
+
+    @property
+    def record_key(self) -> str:
+        """The release's sort key: its start time (so that newest sorts last) and what
+        makes it unique when two start within one clock tick."""
+        return f"{self.started_at}#{self.deployment_id or self.task_definition}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -126,6 +165,11 @@ def tip_key(branch: str) -> str:
     return f"tip#{branch}"
 
 
+def sweep_key(project: str) -> str:
+    """When the sweep last read the finished builds of `project` (ISO-8601 UTC)."""
+    return f"sweep#builds#{project}"
+
+
 def bad_image_key(environment: str, service: str, tag: str) -> str:
     """An image of `service` that failed a rollout in `environment`."""
     return f"bad-image#{environment}#{service}#{tag}"
@@ -149,11 +193,24 @@ def lease_key(environment: str) -> str:
 class Store(Protocol):
     """The state the controllers keep between invocations (see the module docstring)."""
 
-    def claim(self, key: str, *, ttl: int = PROCESSED_TTL) -> bool:
-        """Record `key` as processed; False when it already was (the caller skips)."""
+    def begin(self, key: str, *, in_progress_seconds: float, ttl: int = PROCESSED_TTL
+              ) -> tuple[bool, ClaimRecord | None]:
+        """Take the claim `key` as IN_PROGRESS (one conditional write).
 
-    def unclaim(self, key: str) -> None:
-        """Forget a claim whose work failed, so that a retry can do it."""
+        It is taken when there is no record, the record expired, or it is IN_PROGRESS
+        past its `in_progress_until` (the worker died). Returns (taken, the record that
+        was there before): when not taken, that record stands (COMPLETED, or IN_PROGRESS
+        by a live worker); when taken over from a dead worker, it tells the caller to
+        look for what that worker may already have done."""
+
+    def complete(self, key: str, outcome: str, *, ttl: int = PROCESSED_TTL) -> None:
+        """Mark the claim COMPLETED with what the work did."""
+
+    def forget(self, key: str) -> None:
+        """Delete the claim: its work failed (or is left for later) and may be redone."""
+
+    def claim_record(self, key: str) -> ClaimRecord | None:
+        """The claim's record, or None."""
 
     def acquire_lease(self, name: str, owner: str, *, seconds: int) -> bool:
         """Take (or renew, for the same owner) the lease `name` for `seconds`; False
@@ -165,26 +222,96 @@ class Store(Protocol):
     def get_value(self, key: str) -> str | None:
         """A stored value, or None."""
 
+    def get_values(self, keys: list[str]) -> dict[str, str]:
+        """The values stored under `keys` (missing ones left out; batched reads)."""
+
     def put_value(self, key: str, value: str) -> None:
         """Store a value (unconditionally)."""
 
     def compare_and_set(self, key: str, expected: str | None, value: str) -> bool:
         """Set `key` to `value` only if it is still `expected` (None: absent)."""
 
-    def record_release(self, release: Release) -> None:
-        """Write (or overwrite) a release record."""
+    def record_releases(self, releases: list[Release]) -> None:
+        """Write (or overwrite) release records; each becomes its service's latest."""
 
     def releases(self, environment: str, service: str, *, limit: int = 20) -> list[Release]:
         """The service's releases, newest first."""
 
+    def latest_releases(self, environment: str, services: list[str]) -> dict[str, Release]:
+        """The newest release of each of `services` that has one (batched reads)."""
+
     def set_outcome(self, release: Release, outcome: ReleaseState, reason: str = "") -> None:
-        """Change a release's outcome (and reason)."""
+        """Change a release's outcome (and reason), in its history and as the latest."""
 
     def bad_image(self, key: str) -> BadImage | None:
         """The known-bad image record under `key` (see `bad_image_key`), or None."""
 
+    def bad_images(self, keys: list[str]) -> dict[str, BadImage]:
+        """The known-bad image records among `keys` (batched reads)."""
+
     def mark_bad_image(self, key: str, bad: BadImage) -> None:
         """Remember an image as bad (it failed a rollout)."""
+
+
+class Claim:
+    """The handle `claimed` yields: whether the work was done before, and a way to
+    leave it for later instead of completing it."""
+
+    def __init__(self, key: str, standing: ClaimRecord | None, *, redo: bool = False) -> None:
+        self.key = key
+        self.standing = standing  # the COMPLETED record, when the work was done before
+        self.redo = redo  # taken over from a worker that died: it may have done part of it
+        self.outcome = ""
+        self.released = False
+
+    @property
+    def done_before(self) -> bool:
+        """True when the work was already done: the caller does nothing."""
+        return self.standing is not None
+
+    def release(self) -> None:
+        """At the end of the block, delete the claim instead of completing it (the work
+        is not consumed: a retry or the sweep should do it again)."""
+        self.released = True
+
+
+@contextmanager
+def claimed(store: Store, key: str, *, seconds: float, ttl: int = PROCESSED_TTL
+            ) -> Iterator[Claim]:
+    """Do the work of `key` once, with the semantics of Powertools' idempotency utility
+    (aws_lambda_powertools/utilities/idempotency/base.py):
+
+    - the claim is recorded IN_PROGRESS, valid for `seconds` (the invocation's remaining
+      time, never more than the function's timeout);
+    - when the block ends normally it is COMPLETED (or deleted after `Claim.release`);
+    - when the block raises an Exception it is deleted, so that a retry does the work;
+    - when the process is killed (a time-out, out of memory: nothing runs) it stays
+      IN_PROGRESS until `seconds` have passed, and is then work to redo.
+
+    The block is entered in every case; `Claim.done_before` says that a COMPLETED record
+    stands and the block must do nothing.
+
+    Raises:
+        ClaimInProgressError: a live worker holds the claim (transient: Lambda retries
+            the event later, when the work is done or the worker is known dead).
+    """
+    taken, previous = store.begin(key, in_progress_seconds=seconds, ttl=ttl)
+    if not taken and previous is not None and previous.status is ClaimStatus.IN_PROGRESS:
+        raise ClaimInProgressError(f"{key} is being handled by another invocation")
+    claim = Claim(key, None if taken else previous, redo=taken and previous is not None
+                  and previous.status is ClaimStatus.IN_PROGRESS)
+    if claim.done_before:
+        yield claim
+        return
+    try:
+        yield claim
+    except Exception:
+        store.forget(key)
+        raise
+    if claim.released:
+        store.forget(key)
+    else:
+        store.complete(key, claim.outcome, ttl=ttl)
 
 
 @contextmanager

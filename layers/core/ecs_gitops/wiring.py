@@ -42,7 +42,11 @@ def settings_from(environ: Mapping[str, str]) -> Settings:
     return Settings(branches=branches,
                     desired_dir=environ.get("DESIRED_STATE_DIR", "desired_state"),
                     dry_run=environ.get("DRY_RUN", "false").lower() == "true",
-                    allowed_roles=roles)
+                    allowed_roles=roles,
+                    account=environ.get("ACCOUNT_ID") or None,
+                    region=environ.get("AWS_REGION") or None,
+                    repository=environ.get("REPOSITORY_NAME") or None,
+                    cluster=environ.get("CLUSTER_NAME") or None)
 
 
 def source_from(environ: Mapping[str, str], clients: Clients) -> GitSource:
@@ -81,6 +85,7 @@ def ports_from(environ: Mapping[str, str]) -> Ports:
 
 
 _KEYS = ("AWS_REGION", "AWS_DEFAULT_REGION", "AWS_ENDPOINT_URL", "TABLE_NAME", "TOPIC_ARN",
+         "ACCOUNT_ID", "CLUSTER_NAME",
          "EVENT_BUS_NAME", "REPOSITORY_NAME", "GIT_SOURCE", "BRANCH_ENVIRONMENTS",
          "DESIRED_STATE_DIR", "DRY_RUN", "TASK_ROLE_ARN", "EXECUTION_ROLE_ARN")
 

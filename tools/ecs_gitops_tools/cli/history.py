@@ -16,6 +16,7 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from ecs_gitops.desired import Environment, load_environment, load_environment_text
@@ -76,7 +77,7 @@ def history(
         path = resolve_file(environment)
         found = revisions(path, limit)
     except EcsGitopsError as exc:
-        err.print(f"[red]error:[/red] {exc}", highlight=False, soft_wrap=True)
+        err.print(f"[red]error:[/red] {escape(str(exc))}", highlight=False, soft_wrap=True)
         raise typer.Exit(1) from None
     table = Table(title=f"history of {path}")
     for column in ("commit", "date", "by", "what", "image tags"):
@@ -267,7 +268,7 @@ def rollback(
             _git("push", "-q", push, f"{branch.ref}:{branch.ref}")
             pushed = _git("ls-remote", push, branch.ref).split()[0:1]
     except (EcsGitopsError, ValueError) as exc:
-        err.print(f"[red]error:[/red] {exc}", highlight=False, soft_wrap=True)
+        err.print(f"[red]error:[/red] {escape(str(exc))}", highlight=False, soft_wrap=True)
         raise typer.Exit(1) from None
     where = "" if branch.checked_out_here else f" (on {branch.name}; your checkout is untouched)"
     console.print(f"[green]committed[/green] {commit[:10]}: {service} {current[:12]} -> "

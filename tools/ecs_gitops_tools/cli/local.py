@@ -15,6 +15,7 @@ from typing import Annotated, Any
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 from ecs_gitops.errors import EcsGitopsError
 from ecs_gitops_tools.cli.target import LOCAL_DIR, local_dir, repo_root
@@ -130,7 +131,7 @@ def up(
             if process.poll() is not None:
                 lines = log_path.read_text().strip().splitlines()
                 if process.returncode == EXIT_BUSY and lines:
-                    err.print(f"[red]error:[/red] {lines[-1].removeprefix('busy: ')}",
+                    err.print(f"[red]error:[/red] {escape(lines[-1].removeprefix('busy: '))}",
                               highlight=False)
                 else:
                     err.print(f"[red]error:[/red] it stopped (exit {process.returncode}); "
@@ -206,7 +207,7 @@ def local_status(
     timeline = (directory or local_dir()) / "timeline.log"
     if timeline.exists():
         for text in timeline.read_text().splitlines()[-lines:]:
-            console.print(text, highlight=False, soft_wrap=True)
+            console.print(text, highlight=False, soft_wrap=True, markup=False)
 
 
 @local_app.command()
@@ -245,7 +246,7 @@ def wait(
     with (folder / "timeline.log").open("rb") as timeline:
         timeline.seek(int(idle.get("since", 0)))
         for text in timeline.read().decode("utf-8", errors="replace").splitlines():
-            console.print(text, highlight=False, soft_wrap=True)
+            console.print(text, highlight=False, soft_wrap=True, markup=False)
     console.print("[green]quiet[/green]: nothing left to deliver", highlight=False)
 
 
@@ -320,7 +321,7 @@ def invoke_command(
             except Exception as exc:  # as Lambda reports an unhandled error
                 result = {"errorType": type(exc).__name__, "errorMessage": str(exc)}
     except EcsGitopsError as exc:
-        err.print(f"[red]error:[/red] {exc}", highlight=False)
+        err.print(f"[red]error:[/red] {escape(str(exc))}", highlight=False)
         raise typer.Exit(1) from None
     sys.stdout.write(json.dumps(result, indent=2, default=str) + "\n")
     from ecs_gitops_tools.local.timeline import failed

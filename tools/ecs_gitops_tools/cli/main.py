@@ -18,6 +18,7 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 from ecs_gitops.actual import ServiceSnapshot
 from ecs_gitops.aws.clients import Clients
@@ -56,10 +57,10 @@ err = Console(stderr=True)
 def _fail(exc: EcsGitopsError) -> typer.Exit:
     if isinstance(exc, DesiredStateError):
         for problem in exc.problems:
-            err.print(f"[red]{problem}[/red]", highlight=False, soft_wrap=True)
+            err.print(f"[red]{escape(str(problem))}[/red]", highlight=False, soft_wrap=True)
         err.print(f"[red]{len(exc.problems)} problem(s); nothing was applied.[/red]")
     else:
-        err.print(f"[red]error:[/red] {exc}", highlight=False, soft_wrap=True)
+        err.print(f"[red]error:[/red] {escape(str(exc))}", highlight=False, soft_wrap=True)
     return typer.Exit(1)
 
 
@@ -92,8 +93,8 @@ def validate(
         err.print("[red]error:[/red] no files given and no desired_state/*.yaml here")
         raise typer.Exit(1)
     problems = iter_problems(paths)
-    for problem in problems:
-        err.print(f"[red]{problem}[/red]", highlight=False, soft_wrap=True)
+    for problem in problems:  # escaped: a key like '[/x]' is text, not Rich markup
+        err.print(f"[red]{escape(str(problem))}[/red]", highlight=False, soft_wrap=True)
     if problems:
         err.print(f"[red]{len(problems)} problem(s) in {len(paths)} file(s)[/red]")
         raise typer.Exit(1)

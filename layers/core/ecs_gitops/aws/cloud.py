@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from ecs_gitops.actual import EnvironmentSnapshot, TaskDefinitionSnapshot
+from ecs_gitops.actual import EnvironmentSnapshot, ServiceSnapshot, TaskDefinitionSnapshot
 from ecs_gitops.aws import preflight
 from ecs_gitops.aws.autoscaling import AutoscalingAdapter
 from ecs_gitops.aws.clients import Clients
@@ -65,6 +65,11 @@ class AwsCloud:
     def deregister_scalable_target(self, resource_id: str) -> None:
         """DeregisterScalableTarget."""
         self.autoscaling.deregister_scalable_target(resource_id)
+
+    def describe_services(self, cluster: str, names: list[str]
+                          ) -> Mapping[str, ServiceSnapshot]:
+        """DescribeServices of `names` (10 a call): the ACTIVE ones."""
+        return self.ecs.describe_services(cluster, names)
 
     def running_task_definition(self, cluster: str, service: str) -> str | None:
         """The service's current task definition ARN (one DescribeServices), None if absent."""

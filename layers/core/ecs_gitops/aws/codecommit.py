@@ -23,11 +23,14 @@ def _code(exc: ClientError) -> str:
 
 
 class CodeCommitSource:
+    """The `GitSource` port on CodeCommit's API, for one repository."""
+
     def __init__(self, clients: Clients, repository: str) -> None:
         self.repository = repository
         self.cc: Any = clients.client("codecommit")
 
     def branch_tip(self, branch: str) -> str:
+        """GetBranch (SourceError if there is no such branch)."""
         try:
             response = self.cc.get_branch(repositoryName=self.repository, branchName=branch)
         except ClientError as exc:
@@ -38,6 +41,7 @@ class CodeCommitSource:
         return str(response["branch"]["commitId"])
 
     def changed_paths(self, before: str | None, after: str) -> list[str]:
+        """GetDifferences, every page (both sides of renames)."""
         kwargs: dict[str, Any] = {"repositoryName": self.repository,
                                   "afterCommitSpecifier": after}
         if before is not None:
@@ -53,6 +57,7 @@ class CodeCommitSource:
         return paths
 
     def read_file(self, commit: str, path: str) -> str | None:
+        """GetFile, or None when the file is not there."""
         try:
             response = self.cc.get_file(repositoryName=self.repository, commitSpecifier=commit,
                                         filePath=path)
@@ -62,9 +67,12 @@ class CodeCommitSource:
             with translate("GetFile"):
                 raise
         content = response["fileContent"]
-        return content.decode("utf-8") if isinstance(content, bytes) else str(content)
+        # Not UTF-8? Keep the bytes (as surrogateescape): the loader reports them, located.
+        return content.decode("utf-8", "surrogateescape") if isinstance(content, bytes) \
+            else str(content)
 
     def commit(self, commit_id: str) -> Commit:
+        """GetCommit."""
         with translate("GetCommit"):
             raw = self.cc.get_commit(repositoryName=self.repository, commitId=commit_id)["commit"]
         return Commit(id=raw.get("commitId", commit_id), message=raw.get("message", ""),
@@ -86,7 +94,30 @@ class CodeCommitSource:
                 raise
         return bool(response.get("baseCommitId") == ancestor)
 
+    def file_history(self, tip: str, path: str, *, limit: int) -> list[str]:
+        """ListFileCommitHistory from `tip` (newest first), at most `limit` commits."""
+        ids: list[str] = []
+        token: str | None = None
+        while len(ids) < limit:
+            kwargs: dict[str, Any] = {"repositoryName": self.repository, "commitSpecifier": tip,
+                                      "filePath": path, "maxResults": min(100, limit)}
+            if token:
+                kwargs["nextToken"] = token
+            try:
+                response = self.cc.list_file_commit_history(**kwargs)
+            except ClientError as exc:
+                if _code(exc) in ("FileDoesNotExistException", "PathDoesNotExistException"):
+                    return ids
+                with translate("ListFileCommitHistory"):
+                    raise
+            ids += [str(v["commit"]["commitId"]) for v in response.get("revisionDag", ())]
+            token = response.get("nextToken")
+            if not token:
+                break
+        return ids[:limit]
+
     def put_file(self, *, branch: str, parent: str, path: str, content: str, message: str) -> str:
+        """CreateCommit naming `parent` (ConflictError when the branch moved past it)."""
         try:
             response = self.cc.create_commit(
                 repositoryName=self.repository, branchName=branch, parentCommitId=parent,

@@ -13,9 +13,19 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from ecs_gitops.aws.clients import Clients, translate
-from ecs_gitops.store import PROCESSED_TTL, BadImage, Release, ReleaseState
+from ecs_gitops.errors import AwsError
+from ecs_gitops.store import (
+    PROCESSED_TTL,
+    BadImage,
+    ClaimRecord,
+    ClaimStatus,
+    Release,
+    ReleaseState,
+)
 
 _NONE = "-"
+BATCH_GET = 100  # BatchGetItem: at most 100 keys a call
+BATCH_WRITE = 25  # BatchWriteItem: at most 25 puts a call
 
 
 class DynamoStore:
@@ -51,17 +61,53 @@ class DynamoStore:
             with translate("PutItem"):
                 raise
 
-    def claim(self, key: str, *, ttl: int = PROCESSED_TTL) -> bool:
-        now = int(self.clock())
-        return self._put_if(
-            {"pk": {"S": f"processed#{key}"}, "sk": {"S": _NONE},
-             "expires_at": {"N": str(now + ttl)}},
-            "attribute_not_exists(pk)")
+    def begin(self, key: str, *, in_progress_seconds: float, ttl: int = PROCESSED_TTL
+              ) -> tuple[bool, ClaimRecord | None]:
+        now = self.clock()
+        item = {"pk": {"S": f"processed#{key}"}, "sk": {"S": _NONE},
+                "status": {"S": ClaimStatus.IN_PROGRESS.value},
+                "in_progress_until": {"N": str(int(now + in_progress_seconds))},
+                "expires_at": {"N": str(int(now + ttl))}}
+        try:
+            response = self.ddb.put_item(
+                TableName=self.table, Item=item,
+                ConditionExpression="attribute_not_exists(pk) OR expires_at < :now OR "
+                                    "(#s = :ip AND in_progress_until < :now)",
+                ExpressionAttributeNames={"#s": "status"},
+                ExpressionAttributeValues={":now": {"N": str(int(now))},
+                                           ":ip": {"S": ClaimStatus.IN_PROGRESS.value}},
+                ReturnValues="ALL_OLD", ReturnValuesOnConditionCheckFailure="ALL_OLD")
+        except ClientError as exc:
+            if exc.response["Error"]["Code"] != "ConditionalCheckFailedException":
+                with translate("PutItem"):
+                    raise
+            old: dict[str, Any] | None = exc.response.get("Item")  # type: ignore[assignment]
+            record = _claim(key, old) if old else self.claim_record(key)
+            # Deleted meanwhile by a worker that failed: a retry may take it at once.
+            return False, record or ClaimRecord(key, ClaimStatus.IN_PROGRESS, now, now)
+        previous = response.get("Attributes")
+        return True, _claim(key, previous) if previous else None
 
-    def unclaim(self, key: str) -> None:
+    def complete(self, key: str, outcome: str, *, ttl: int = PROCESSED_TTL) -> None:
+        now = self.clock()
+        with translate("PutItem"):
+            self.ddb.put_item(TableName=self.table, Item={
+                "pk": {"S": f"processed#{key}"}, "sk": {"S": _NONE},
+                "status": {"S": ClaimStatus.COMPLETED.value}, "in_progress_until": {"N": "0"},
+                "expires_at": {"N": str(int(now + ttl))}, "outcome": {"S": outcome[:1024]}})
+
+    def forget(self, key: str) -> None:
         with translate("DeleteItem"):
             self.ddb.delete_item(TableName=self.table,
                                  Key={"pk": {"S": f"processed#{key}"}, "sk": {"S": _NONE}})
+
+    def claim_record(self, key: str) -> ClaimRecord | None:
+        with translate("GetItem"):
+            found = self.ddb.get_item(TableName=self.table, ConsistentRead=True, Key={
+                "pk": {"S": f"processed#{key}"}, "sk": {"S": _NONE}}).get("Item")
+        if not found or float(found["expires_at"]["N"]) < self.clock():
+            return None
+        return _claim(key, found)
 
     def acquire_lease(self, name: str, owner: str, *, seconds: int) -> bool:
         now = int(self.clock())
@@ -89,6 +135,10 @@ class DynamoStore:
         found = item.get("Item")
         return str(found["value"]["S"]) if found else None
 
+    def get_values(self, keys: list[str]) -> dict[str, str]:
+        items = self._read_batches([f"value#{k}" for k in keys])
+        return {k: str(items[f"value#{k}"]["value"]["S"]) for k in keys if f"value#{k}" in items}
+
     def put_value(self, key: str, value: str) -> None:
         with translate("PutItem"):
             self.ddb.put_item(TableName=self.table, Item={
@@ -100,9 +150,66 @@ class DynamoStore:
             return self._put_if(item, "attribute_not_exists(pk)")
         return self._put_if(item, "#v = :old", {":old": {"S": expected}}, {"#v": "value"})
 
-    def record_release(self, release: Release) -> None:
-        with translate("PutItem"):
-            self.ddb.put_item(TableName=self.table, Item=_release_item(release))
+    def record_releases(self, releases: list[Release]) -> None:
+        items = []
+        for release in releases:
+            items.append(_release_item(release))
+            items.append({**_release_item(release), "pk": {"S": _latest(release.environment,
+                                                                        release.service)},
+                          "sk": {"S": _NONE}, "record_key": {"S": release.record_key}})
+        self._write_batches(items)
+
+    def _write_batches(self, items: list[dict[str, Any]]) -> None:
+        """BatchWriteItem, 25 items a call (its limit), resending unprocessed items."""
+        for start in range(0, len(items), BATCH_WRITE):
+            requests: list[dict[str, Any]] = [{"PutRequest": {"Item": i}}
+                                              for i in items[start:start + BATCH_WRITE]]
+            for attempt in range(8):
+                with translate("BatchWriteItem"):
+                    response = self.ddb.batch_write_item(RequestItems={self.table: requests})
+                requests = response.get("UnprocessedItems", {}).get(self.table, [])
+                if not requests:
+                    break
+                time.sleep(min(2.0, 0.05 * 2 ** attempt))
+            if requests:
+                raise AwsError("BatchWriteItem", "UnprocessedItems",
+                               f"{len(requests)} items not written", transient=True)
+
+    def _read_batches(self, keys: list[str]) -> dict[str, dict[str, Any]]:
+        """BatchGetItem of `pk` values (sk "-"), 100 keys a call (its limit), consistent."""
+        found: dict[str, dict[str, Any]] = {}
+        unique = list(dict.fromkeys(keys))
+        for start in range(0, len(unique), BATCH_GET):
+            request: dict[str, Any] = {"Keys": [{"pk": {"S": k}, "sk": {"S": _NONE}}
+                                                for k in unique[start:start + BATCH_GET]],
+                                       "ConsistentRead": True}
+            for attempt in range(8):
+                with translate("BatchGetItem"):
+                    response = self.ddb.batch_get_item(RequestItems={self.table: request})
+                for item in response.get("Responses", {}).get(self.table, []):
+                    found[item["pk"]["S"]] = item
+                request = response.get("UnprocessedKeys", {}).get(self.table) or {}
+                if not request:
+                    break
+                time.sleep(min(2.0, 0.05 * 2 ** attempt))
+            if request:
+                raise AwsError("BatchGetItem", "UnprocessedKeys", "keys not read",
+                               transient=True)
+        return found
+
+    def latest_releases(self, environment: str, services: list[str]) -> dict[str, Release]:
+        items = self._read_batches([_latest(environment, s) for s in services])
+        out = {}
+        for service in services:
+            item = items.get(_latest(environment, service))
+            if item is not None:
+                out[service] = _release(item)
+        return out
+
+    def bad_images(self, keys: list[str]) -> dict[str, BadImage]:
+        items = self._read_batches([f"value#{k}" for k in keys])
+        return {k: BadImage.decode(items[f"value#{k}"]["value"]["S"])
+                for k in keys if f"value#{k}" in items}
 
     def releases(self, environment: str, service: str, *, limit: int = 20) -> list[Release]:
         with translate("Query"):
@@ -120,23 +227,48 @@ class DynamoStore:
         self.put_value(key, bad.encode())
 
     def set_outcome(self, release: Release, outcome: ReleaseState, reason: str = "") -> None:
+        values = {":o": {"S": ReleaseState(outcome).value}, ":r": {"S": reason}}
         with translate("UpdateItem"):
             self.ddb.update_item(
                 TableName=self.table,
                 Key={"pk": {"S": f"release#{release.environment}#{release.service}"},
-                     "sk": {"S": release.started_at}},
+                     "sk": {"S": release.record_key}},
                 UpdateExpression="SET outcome = :o, reason = :r",
-                ExpressionAttributeValues={":o": {"S": ReleaseState(outcome).value},
-                                           ":r": {"S": reason}})
+                ExpressionAttributeValues=values)
+        try:  # the latest pointer, only while it is still this release
+            self.ddb.update_item(
+                TableName=self.table,
+                Key={"pk": {"S": _latest(release.environment, release.service)},
+                     "sk": {"S": _NONE}},
+                UpdateExpression="SET outcome = :o, reason = :r",
+                ConditionExpression="record_key = :s",
+                ExpressionAttributeValues={**values, ":s": {"S": release.record_key}})
+        except ClientError as exc:
+            if exc.response["Error"]["Code"] != "ConditionalCheckFailedException":
+                with translate("UpdateItem"):
+                    raise
+
+
+def _claim(key: str, item: dict[str, Any]) -> ClaimRecord:
+    return ClaimRecord(
+        key=key, status=ClaimStatus(item.get("status", {}).get("S", ClaimStatus.COMPLETED)),
+        in_progress_until=float(item.get("in_progress_until", {}).get("N", "0")),
+        expires_at=float(item.get("expires_at", {}).get("N", "0")),
+        outcome=item.get("outcome", {}).get("S", ""))
+
+
+def _latest(environment: str, service: str) -> str:
+    return f"latest-release#{environment}#{service}"
 
 
 def _release_item(r: Release) -> dict[str, Any]:
     return {
-        "pk": {"S": f"release#{r.environment}#{r.service}"}, "sk": {"S": r.started_at},
+        "pk": {"S": f"release#{r.environment}#{r.service}"}, "sk": {"S": r.record_key},
+        "started_at": {"S": r.started_at},
         "environment": {"S": r.environment}, "service": {"S": r.service},
         "commit": {"S": r.commit}, "task_definition": {"S": r.task_definition},
         "image": {"S": r.image}, "outcome": {"S": r.outcome.value}, "reason": {"S": r.reason},
-        "deployment_id": {"S": r.deployment_id},
+        "deployment_id": {"S": r.deployment_id}, "deadline": {"S": r.deadline},
     }
 
 
@@ -145,5 +277,7 @@ def _release(item: dict[str, Any]) -> Release:
         environment=item["environment"]["S"], service=item["service"]["S"],
         commit=item["commit"]["S"], task_definition=item["task_definition"]["S"],
         image=item["image"]["S"], outcome=ReleaseState(item["outcome"]["S"]),
-        started_at=item["sk"]["S"], reason=item.get("reason", {}).get("S", ""),
-        deployment_id=item.get("deployment_id", {}).get("S", ""))
+        started_at=item.get("started_at", item["sk"])["S"],
+        reason=item.get("reason", {}).get("S", ""),
+        deployment_id=item.get("deployment_id", {}).get("S", ""),
+        deadline=item.get("deadline", {}).get("S", ""))

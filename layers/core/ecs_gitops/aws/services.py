@@ -4,11 +4,15 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
+from datetime import datetime
 from typing import Any
 
 from ecs_gitops.aws.clients import Clients, translate
 from ecs_gitops.errors import AwsError, NotFoundError
 from ecs_gitops.events import EVENT_SOURCE, RECONCILE_REQUESTED, CodeBuildStateChange, Trigger
+
+# CodeBuild's terminal build statuses (BatchGetBuilds `buildStatus`).
+FINISHED = ("SUCCEEDED", "FAILED", "FAULT", "STOPPED", "TIMED_OUT")
 
 
 class CodeBuildBuilds:
@@ -30,31 +34,67 @@ class CodeBuildBuilds:
         with translate("StartBuild"):
             return str(self.cb.start_build(**kwargs)["build"]["id"])
 
-    def recent_builds(self, project: str, *, limit: int = 20) -> list[CodeBuildStateChange]:
-        """ListBuildsForProject (newest first) and BatchGetBuilds, each build shaped as
-        its "Build State Change" event's detail."""
+    def resolved_commit(self, build_id: str) -> str | None:
+        """BatchGetBuilds' resolvedSourceVersion of one build (None if unknown)."""
+        with translate("BatchGetBuilds"):
+            builds = self.cb.batch_get_builds(ids=[build_id.rsplit(":build/", 1)[-1]])
+        found = builds.get("builds") or [{}]
+        version = found[0].get("resolvedSourceVersion")
+        return str(version) if version else None
+
+    def builds_of(self, project: str, commit: str) -> list[str]:
+        """Ids of the project's last 100 builds whose source is `commit` (newest first)."""
         with translate("ListBuildsForProject"):
-            # No sortOrder: the default is newest first, and ListBuildsForProject refuses
-            # a sortOrder on projects with more than 100 builds.
-            ids = self.cb.list_builds_for_project(projectName=project).get("ids", [])[:limit]
+            ids = self.cb.list_builds_for_project(projectName=project).get("ids", [])
         if not ids:
             return []
         with translate("BatchGetBuilds"):
-            builds = self.cb.batch_get_builds(ids=ids).get("builds", [])
-        return [
-            CodeBuildStateChange.model_validate({
-                "build-status": b.get("buildStatus", ""),
-                "project-name": b.get("projectName", project),
-                "build-id": b["id"],
-                "additional-information": {
-                    "source-version": b.get("resolvedSourceVersion") or b.get("sourceVersion"),
-                    "exported-environment-variables": [
-                        {"name": v["name"], "value": v.get("value", "")}
-                        for v in b.get("exportedEnvironmentVariables", ())],
-                },
-            })
-            for b in builds
-        ]
+            builds = self.cb.batch_get_builds(ids=ids[:100]).get("builds", [])
+        return [b["id"] for b in builds
+                if commit in (b.get("resolvedSourceVersion"), b.get("sourceVersion"))]
+
+    def finished_since(self, project: str, since: datetime) -> list[CodeBuildStateChange]:
+        """ListBuildsForProject pages (ids newest first, 100 a page) and BatchGetBuilds
+        (at most 100 ids a call), until a page's oldest build started before `since`;
+        the finished builds, shaped as their "Build State Change" events' details."""
+        out: list[CodeBuildStateChange] = []
+        kwargs: dict[str, Any] = {"projectName": project}
+        while True:
+            # No sortOrder: the default is newest first, and ListBuildsForProject refuses
+            # a sortOrder on projects with more than 100 builds.
+            with translate("ListBuildsForProject"):
+                page = self.cb.list_builds_for_project(**kwargs)
+            ids = page.get("ids", [])
+            if not ids:
+                return out
+            with translate("BatchGetBuilds"):
+                builds = self.cb.batch_get_builds(ids=ids[:100]).get("builds", [])
+            oldest = None
+            for b in builds:
+                start = b.get("startTime")
+                if isinstance(start, datetime):
+                    oldest = start if oldest is None or start < oldest else oldest
+                    if start < since:
+                        continue
+                if b.get("buildStatus") in FINISHED:
+                    out.append(_as_event(b, project))
+            if page.get("nextToken") is None or (oldest is not None and oldest < since):
+                return out
+            kwargs["nextToken"] = page["nextToken"]
+
+
+def _as_event(b: Mapping[str, Any], project: str) -> CodeBuildStateChange:
+    return CodeBuildStateChange.model_validate({
+        "build-status": b.get("buildStatus", ""),
+        "project-name": b.get("projectName", project),
+        "build-id": b["id"],
+        "additional-information": {
+            "source-version": b.get("resolvedSourceVersion") or b.get("sourceVersion"),
+            "exported-environment-variables": [
+                {"name": v["name"], "value": v.get("value", "")}
+                for v in b.get("exportedEnvironmentVariables", ())],
+        },
+    })
 
 
 class EcrRegistry:

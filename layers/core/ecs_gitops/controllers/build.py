@@ -1,9 +1,11 @@
 """Build finished: write the new image tag back to git, or report the failure.
 
 Only SUCCEEDED builds of a project that a desired-state file names are written
-back, only when the image is in ECR, only when the built commit is newer than the
-one pinned (git ancestry, invariant 3), and never an image that already failed a
-rollout. FAILED, STOPPED, FAULT and TIMED_OUT are recorded and notified.
+back, only when the image is in ECR, and only when git allows it (invariant 12): the
+commit the build really built is on the environment's branch, newer than the one
+pinned (git ancestry, invariant 3), and not older than a person's later change of the
+tag (a rollback, say). Never an image that already failed a rollout. FAILED, STOPPED,
+FAULT and TIMED_OUT are notified. Each build is handled once (a claim per build).
 """
 
 from __future__ import annotations
@@ -11,21 +13,22 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from ecs_gitops.controllers.lookup import Found, find_service
+from ecs_gitops.controllers.lookup import Found, find_service, not_ours
 from ecs_gitops.controllers.outcome import Kind, Outcome, Reason, ignore
 from ecs_gitops.controllers.ports import Ports
-from ecs_gitops.controllers.writeback import Veto, write_tag
+from ecs_gitops.controllers.writeback import Veto, tag_setter, write_tag
 from ecs_gitops.events import CodeBuildEvent, CodeBuildStateChange
-from ecs_gitops.store import bad_image_key, build_key
+from ecs_gitops.source import is_write_back
+from ecs_gitops.store import bad_image_key, build_key, claimed
 
 # CodeBuild's terminal build statuses (BatchGetBuilds `buildStatus`).
 FINISHED = ("SUCCEEDED", "FAILED", "FAULT", "STOPPED", "TIMED_OUT")
-_COMMIT = re.compile(r"^[0-9a-f]{40}$")
+COMMIT = re.compile(r"^[0-9a-f]{40}$")
 
 
 def handle(event: CodeBuildEvent, ports: Ports) -> Outcome:
     """A CodeBuild "Build State Change" event."""
-    return handle_build(event.detail, ports)
+    return not_ours(ports, event) or handle_build(event.detail, ports)
 
 
 def handle_build(detail: CodeBuildStateChange, ports: Ports) -> Outcome:
@@ -37,20 +40,31 @@ def handle_build(detail: CodeBuildStateChange, ports: Ports) -> Outcome:
                          and s.build.project == detail.project_name)
     if found is None:
         return ignore(Reason.UNKNOWN_PROJECT, project=detail.project_name)
-    key = build_key(detail.build_id)
-    if not ports.store.claim(key):
-        return ignore(Reason.ALREADY_PROCESSED, what=f"build {detail.build_id}",
-                      environment=found.environment, service=found.service.name)
-    try:
-        return _handle(detail, ports, found, key)
-    except Exception:
-        ports.store.unclaim(key)
-        raise
+    with claimed(ports.store, build_key(detail.build_id), seconds=ports.clock.remaining()) \
+            as claim:
+        if claim.done_before:
+            return ignore(Reason.ALREADY_PROCESSED, what=f"build {detail.build_id}",
+                          environment=found.environment, service=found.service.name)
+        outcome = _handle(detail, ports, found)
+        if outcome.reason is Reason.IMAGE_MISSING:
+            # Not consumed: a later delivery or the sweep may find the image pushed by then.
+            claim.release()
+        claim.outcome = outcome.text()
+        return outcome
 
 
-def _handle(detail: CodeBuildStateChange, ports: Ports, found: Found, key: str) -> Outcome:
+def built_commit(detail: CodeBuildStateChange, ports: Ports) -> str | None:
+    """The commit the build really built: its source version when that is a commit id,
+    else CodeBuild's resolvedSourceVersion (a build started by hand may name a branch)."""
+    version = detail.additional_information.source_version or ""
+    if COMMIT.match(version):
+        return version
+    return ports.builds.resolved_commit(detail.build_id)
+
+
+def _handle(detail: CodeBuildStateChange, ports: Ports, found: Found) -> Outcome:
     branch, environment, service = found.branch, found.environment, found.service
-    commit = detail.additional_information.source_version or ""
+    commit = built_commit(detail, ports) or ""
     tag = detail.exported("IMAGE_TAG") or commit
     facts: dict[str, Any] = {"environment": environment, "service": service.name,
                              "build": detail.build_id, "commit": commit, "tag": tag}
@@ -59,6 +73,8 @@ def _handle(detail: CodeBuildStateChange, ports: Ports, found: Found, key: str) 
             f"ecs-gitops: build {detail.build_status} for {service.name} ({environment})",
             {**facts, "status": detail.build_status})
         return Outcome(Kind.BUILD_FAILED, None, {**facts, "status": detail.build_status})
+    if not commit:
+        return Outcome(Kind.NOT_WRITTEN, Reason.UNRESOLVED_COMMIT, facts)
     if not tag:
         return ignore(Reason.NO_TAG, **facts)
     if ports.store.bad_image(bad_image_key(environment, service.name, tag)) is not None:
@@ -66,24 +82,29 @@ def _handle(detail: CodeBuildStateChange, ports: Ports, found: Found, key: str) 
     if not ports.registry.image_exists(service.image.repository, tag):
         ports.notifier.notify(f"ecs-gitops: image missing for {service.name}",
                               {**facts, "repository": service.image.repository})
-        # Not consumed: a later delivery or the sweep may find the image pushed by then.
-        ports.store.unclaim(key)
         return Outcome(Kind.NOT_WRITTEN, Reason.IMAGE_MISSING,
                        {**facts, "repository": service.image.repository})
 
-    def older(current: str, tip: str) -> Veto:
-        if commit and _COMMIT.match(commit) and not ports.source.is_ancestor(commit, tip):
+    def may_write(current: str, tip: str) -> Veto:
+        """Git decides (invariant 12): on the branch, newer than what is pinned, and not
+        over a later change of the tag made by a person."""
+        if not ports.source.is_ancestor(commit, tip):
             return Reason.NOT_ON_BRANCH, {"branch": branch}
-        if commit and _COMMIT.match(current) and current != commit \
+        if COMMIT.match(current) and current != commit \
                 and ports.source.is_ancestor(commit, current):
             return Reason.NOT_NEWER, {"pinned": current}
+        setter = tag_setter(ports, tip=tip, environment=environment, service=service.name,
+                            tag=current)
+        if setter is not None and not is_write_back(setter.message) \
+                and not ports.source.is_ancestor(setter.id, commit):
+            return Reason.PINNED_BY_PERSON, {"pinned": current, "setter": setter.id}
         return None
 
     result = write_tag(
         ports, branch=branch, environment=environment, service=service.name, tag=tag,
         message=f"deploy {service.name} {tag[:12]} to {environment}\n\n"
-                f"Built by {detail.build_id} from {commit or 'unknown commit'}.",
-        veto=older)
+                f"Built by {detail.build_id} from {commit}.",
+        veto=may_write)
     if result.commit is None:
         return Outcome(Kind.NOT_WRITTEN, result.reason, {**facts, **result.facts})
     return Outcome(Kind.WROTE_BACK, None,

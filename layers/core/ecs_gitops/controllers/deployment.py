@@ -1,30 +1,43 @@
 """Deployment events: record the outcome of a rollout; revert git when it failed.
 
-SERVICE_DEPLOYMENT_COMPLETED marks the release in progress healthy, when the service
-runs that release's task definition (the deployment ECS starts to roll a failed one
-back also completes, and events arrive unordered). SERVICE_DEPLOYMENT_FAILED (the
-circuit breaker rolled back) marks the release failed, notifies, remembers its image
-as bad, and commits the tag that runs again after the rollback, so that git says
-what runs and the next reconcile plans nothing (no redeploy loop). The revert is
-written only while git still pins the failed image: a newer tag written meanwhile
-is never reverted.
+Events are matched to releases by the ECS deployment id that UpdateService or
+CreateService returned (invariant 13): a late event of a superseded deployment only
+closes that deployment's own release, never the current one. COMPLETED marks its
+release healthy. FAILED (the circuit breaker rolled back) marks it failed, notifies,
+remembers its image as bad, and commits the tag that runs again after the rollback, so
+that git says what runs and the next reconcile plans nothing (no redeploy loop). The
+revert is written only while git still pins the failed image: a newer tag written
+meanwhile is never reverted. An event of a deployment ecs-gitops did not start (a
+rollback's own deployment, a change made outside) is noted and changes nothing.
 """
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 
-from ecs_gitops.controllers.lookup import Found, find_service
+from ecs_gitops.controllers.lookup import Found, find_service, not_ours
 from ecs_gitops.controllers.outcome import Kind, Outcome, Reason, ignore
 from ecs_gitops.controllers.ports import Ports
 from ecs_gitops.controllers.writeback import Veto, write_tag
+from ecs_gitops.desired import Environment
+from ecs_gitops.engine import Settled
 from ecs_gitops.events import EcsDeploymentEvent
-from ecs_gitops.store import BadImage, Release, ReleaseState, bad_image_key, deployment_key
+from ecs_gitops.store import (
+    BadImage,
+    Release,
+    ReleaseState,
+    bad_image_key,
+    claimed,
+    deployment_key,
+)
 
 # ECS "ECS Deployment State Change" event names this controller acts on.
 COMPLETED = "SERVICE_DEPLOYMENT_COMPLETED"
 FAILED = "SERVICE_DEPLOYMENT_FAILED"
+# How many of a service's releases to search for the event's deployment id.
+SEARCH = 10
 
 
 def handle(event: EcsDeploymentEvent, ports: Ports) -> Outcome:
@@ -35,57 +48,76 @@ def handle(event: EcsDeploymentEvent, ports: Ports) -> Outcome:
     arn = event.service_arn
     name = arn.rsplit("/", 1)[-1]
     cluster = arn.split("/")[-2] if arn.count("/") >= 2 else None
+    foreign = not_ours(ports, event, cluster=cluster)
+    if foreign is not None:
+        return foreign
     found = find_service(ports, lambda s: s.ecs_name == name, cluster=cluster)
     if found is None:
         return ignore(Reason.UNKNOWN_SERVICE, service=name)
     key = deployment_key(detail.deployment_id, detail.event_name)
-    if not ports.store.claim(key):
-        return ignore(Reason.ALREADY_PROCESSED,
-                      what=f"{detail.event_name} of {detail.deployment_id}",
-                      environment=found.environment, service=name)
-    try:
-        return _handle(event, ports, found, cluster or found.desired.cluster, name)
-    except Exception:
-        ports.store.unclaim(key)  # a retry must be able to do the work (e.g. the revert)
-        raise
+    with claimed(ports.store, key, seconds=ports.clock.remaining()) as claim:
+        if claim.done_before:
+            return ignore(Reason.ALREADY_PROCESSED,
+                          what=f"{detail.event_name} of {detail.deployment_id}",
+                          environment=found.environment, service=name)
+        outcome = _handle(event, ports, found, cluster or found.desired.cluster, name)
+        claim.outcome = outcome.text()
+        return outcome
+
+
+def release_of_deployment(ports: Ports, environment: str, service: str, deployment_id: str
+                          ) -> Release | None:
+    """The release that started `deployment_id`, among the service's newest releases."""
+    for release in ports.store.releases(environment, service, limit=SEARCH):
+        if release.deployment_id and release.deployment_id == deployment_id:
+            return release
+    return None
 
 
 def _handle(event: EcsDeploymentEvent, ports: Ports, found: Found, cluster: str, name: str
             ) -> Outcome:
     detail = event.detail
-    environment, service = found.environment, found.service
-    # Only the newest release can be the one this deployment belongs to; an older one
-    # left IN_PROGRESS was superseded before its outcome arrived.
-    releases = ports.store.releases(environment, name, limit=1)
-    latest: Release | None = releases[0] if releases else None
-    release = latest if latest is not None and latest.outcome is ReleaseState.IN_PROGRESS \
-        else None
+    environment = found.environment
     facts: dict[str, Any] = {"environment": environment, "service": name,
                              "deployment": detail.deployment_id,
                              "ecs_reason": detail.reason or ""}
-    running_td = ports.cloud.running_task_definition(cluster, name)
+    release = release_of_deployment(ports, environment, name, detail.deployment_id)
+    if release is None:
+        return Outcome(Kind.DEPLOYMENT_NOTED, Reason.NOT_THIS_RELEASE, facts)
+    facts["image"] = release.image
     if detail.event_name == COMPLETED:
-        if release is None or running_td != release.task_definition:
-            return Outcome(Kind.DEPLOYMENT_NOTED, Reason.NOT_THIS_RELEASE, facts)
-        ports.store.set_outcome(release, ReleaseState.HEALTHY, detail.reason or "")
+        if release.outcome in (ReleaseState.IN_PROGRESS, ReleaseState.STUCK):
+            ports.store.set_outcome(release, ReleaseState.HEALTHY, detail.reason or "")
         ports.notifier.notify(f"ecs-gitops: {name} deployed in {environment}", facts)
-        return Outcome(Kind.RELEASE_HEALTHY, None, {**facts, "image": release.image})
+        return Outcome(Kind.RELEASE_HEALTHY, None, facts)
+    return revert_failed(ports, found, cluster=cluster, release=release,
+                         deployment_id=detail.deployment_id, why=detail.reason or "")
 
-    # The failed image: the newest release's (what was deployed; FAILED already when this
-    # is a retry), else what git pins now.
-    failed = latest if latest is not None and latest.outcome in (
-        ReleaseState.IN_PROGRESS, ReleaseState.FAILED) else None
-    failed_tag = failed.tag if failed else service.image.tag
-    if release is not None:
-        ports.store.set_outcome(release, ReleaseState.FAILED, detail.reason or "")
+
+def revert_failed(ports: Ports, found: Found, *, cluster: str, release: Release,
+                  deployment_id: str, why: str) -> Outcome:
+    """A release's rollout failed: record it, remember the image as bad, notify, and
+    commit the tag that runs again after ECS's rollback while git still pins the failed
+    one. Shared by the FAILED event and the reconcile that finds a lost one.
+
+    Raises:
+        ConflictError: the branch kept moving (transient).
+    """
+    environment, service = found.environment, found.service
+    failed_tag = release.tag
+    facts: dict[str, Any] = {"environment": environment, "service": release.service,
+                             "deployment": deployment_id, "ecs_reason": why,
+                             "bad_tag": failed_tag}
+    if release.outcome is not ReleaseState.FAILED:
+        ports.store.set_outcome(release, ReleaseState.FAILED, why)
     ports.store.mark_bad_image(
         bad_image_key(environment, service.name, failed_tag),
-        BadImage(detail.deployment_id, at=datetime.now(UTC).isoformat(timespec="seconds"),
-                 reason=detail.reason or ""))
-    running = ports.cloud.running_image(cluster, name)
+        BadImage(deployment_id, at=datetime.now(UTC).isoformat(timespec="seconds"), reason=why))
+    running = ports.cloud.running_image(cluster, release.service)
     good_tag = running.rsplit(":", 1)[-1] if running and ":" in running else None
-    facts.update(bad_tag=failed_tag, running=running)
-    ports.notifier.notify(f"ecs-gitops: {name} rollout FAILED in {environment}", facts)
+    facts["running"] = running
+    ports.notifier.notify(f"ecs-gitops: {release.service} rollout FAILED in {environment}",
+                          facts)
     if not good_tag or good_tag == failed_tag:
         return Outcome(Kind.RELEASE_FAILED, Reason.NOTHING_TO_REVERT, facts)
 
@@ -97,10 +129,37 @@ def _handle(event: EcsDeploymentEvent, ports: Ports, found: Found, cluster: str,
     result = write_tag(
         ports, branch=found.branch, environment=environment, service=service.name, tag=good_tag,
         message=f"revert {service.name} to {good_tag[:12]} in {environment}\n\n"
-                f"Deployment {detail.deployment_id} of {failed_tag[:12]} failed and ECS rolled "
-                f"back: {detail.reason or 'no reason given'}.",
+                f"Deployment {deployment_id} of {failed_tag[:12]} failed and ECS rolled "
+                f"back: {why or 'no reason given'}.",
         veto=moved_on)
     if result.commit is None:
         return Outcome(Kind.RELEASE_FAILED, result.reason, {**facts, **result.facts})
     return Outcome(Kind.REVERTED, None, {**facts, "reverted_to": good_tag,
                                          "revert_commit": result.commit})
+
+
+def act_on_settled(ports: Ports, *, branch: str, tip: str, desired: Environment,
+                   settled: tuple[Settled, ...]) -> list[str]:
+    """What people and git must hear of releases found ended without their event
+    (already recorded by `engine.record_settled`): a FAILED one is reverted like a
+    FAILED event would have been; a STUCK one is notified. Returns one line each."""
+    lines: list[str] = []
+    for done in settled:
+        release = done.release
+        lines.append(f"{release.service}: {done.state.value} ({done.why})")
+        if done.state is ReleaseState.STUCK:
+            ports.notifier.notify(
+                f"ecs-gitops: {release.service} rollout STUCK in {release.environment}",
+                {"environment": release.environment, "service": release.service,
+                 "deployment": release.deployment_id, "deadline": release.deadline,
+                 "why": done.why})
+        elif done.state is ReleaseState.FAILED:
+            try:
+                service = desired.service(release.service)
+            except LookupError:
+                continue
+            found = Found(branch, release.environment, tip, desired, service)
+            revert_failed(ports, found, cluster=desired.cluster,
+                          release=replace(release, outcome=ReleaseState.FAILED),
+                          deployment_id=release.deployment_id, why=done.why)
+    return lines

@@ -7,6 +7,9 @@ import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from aws_lambda_powertools.utilities.parser.models import EventBridgeModel
+
+from ecs_gitops.controllers.outcome import Outcome, Reason, ignore
 from ecs_gitops.controllers.ports import Ports
 from ecs_gitops.desired import Environment, load_environment_text
 from ecs_gitops.desired.model import Service
@@ -61,4 +64,22 @@ def find_service(ports: Ports, predicate: Callable[[Service], bool], *,
         for service in desired.services:
             if predicate(service):
                 return Found(branch, environment, tip, desired, service)
+    return None
+
+
+def not_ours(ports: Ports, event: EventBridgeModel, *, repository: str | None = None,
+             cluster: str | None = None) -> Outcome | None:
+    """An IGNORED outcome when `event` is not this stack's (invariant 14): another
+    account or region, another repository, another cluster. None when it is ours.
+
+    The template's rules filter the same; this is the second lock, for events that reach
+    the function another way (a rule edited by hand, a test, `sam local invoke`)."""
+    settings = ports.settings
+    checks = (("account", event.account, settings.account),
+              ("region", event.region, settings.region),
+              ("repository", repository, settings.repository),
+              ("cluster", cluster, settings.cluster))
+    for what, seen, expected in checks:
+        if expected and seen is not None and seen != expected:
+            return ignore(Reason.NOT_OURS, what=f"{what} {seen}", expected=expected)
     return None

@@ -64,7 +64,7 @@ class Reason(StrEnum):
     UNKNOWN_SERVICE = "service {service} is not in any desired state"
     UNTRACKED_ENVIRONMENT = "environment {environment} is not tracked"
     EVENT_NOT_HANDLED = "{event} is not an event this function acts on"
-    NOT_OURS = "{what} is not this stack's ({expected})"
+    NOT_OURS = "{what} is not this stack's (expected {expected})"
     # duplicates
     ALREADY_PROCESSED = "{what} was already handled"
     LEASE_HELD = "another reconcile of {environment} holds the lease"
@@ -72,6 +72,7 @@ class Reason(StrEnum):
     WRITE_BACK_COMMIT = "write-back commit: only a reconcile"
     NO_APP_CHANGED = "no file under a service's build source changed"
     INVALID_FILE = "{path} at {commit:.12} is invalid"
+    NO_BUILDSPEC = "{missing} does not exist at {commit:.12} (folder deleted?)"
     # build finished / write-back
     NO_TAG = "the build has neither a source version nor an IMAGE_TAG"
     KNOWN_BAD_IMAGE = "image {tag:.12} failed a rollout before; not deployed again"
@@ -79,6 +80,9 @@ class Reason(StrEnum):
     ALREADY_PINNED = "{service} already pins {tag:.12}"
     NOT_ON_BRANCH = "built commit {commit:.12} is not on {branch}"
     NOT_NEWER = "built commit {commit:.12} is not newer than pinned {pinned:.12}"
+    PINNED_BY_PERSON = ("a person pinned {pinned:.12} in {setter:.12}, after built commit "
+                        "{commit:.12}")
+    UNRESOLVED_COMMIT = "the commit build {build} built is unknown"
     MOVED_ON = "git already moved on from {failed:.12} (pins {pinned:.12})"
     DRY_RUN = "dry run: would write {service}={tag:.12}"
     NOTHING_TO_REVERT = "nothing to revert: the running image is the failed one"
@@ -88,7 +92,11 @@ class Reason(StrEnum):
     NOT_CONFIRMED = "not confirmed"
     MISSING = "missing: {missing}"
     # deployment events
-    NOT_THIS_RELEASE = "no release in progress runs this deployment's task definition"
+    NOT_THIS_RELEASE = "deployment {deployment} is none that ecs-gitops started"
+    # sweep
+    FIRST_SWEEP = "first sweep of {branch}: tip recorded"
+    RELEASES_SETTLED = "releases found ended without their ECS event: {settled}"
+    DRY_RUN_SETTLED = "dry run: would settle {settled}"
     # errors
     ERROR = "{error}"
 

@@ -8,9 +8,11 @@ implement them on AWS, the unit tests' fakes in memory. The composition root
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any, Protocol
 
+from ecs_gitops.clock import Clock, FixedBudget
 from ecs_gitops.engine import Cloud
 from ecs_gitops.events import CodeBuildStateChange, Trigger
 from ecs_gitops.source import GitSource
@@ -25,9 +27,16 @@ class Builds(Protocol):
         """StartBuild of `source_version` (a commit id) with an idempotency token (the
         same token within 5 minutes starts no second build); returns the build id."""
 
-    def recent_builds(self, project: str, *, limit: int = 20) -> list[CodeBuildStateChange]:
-        """The project's newest builds (newest first), shaped as their state-change
-        events would be, so that the sweep hands them to the build controller."""
+    def resolved_commit(self, build_id: str) -> str | None:
+        """The commit a build checked out (BatchGetBuilds' resolvedSourceVersion)."""
+
+    def builds_of(self, project: str, commit: str) -> list[str]:
+        """Ids of the project's recent builds of `commit` (newest first)."""
+
+    def finished_since(self, project: str, since: datetime) -> list[CodeBuildStateChange]:
+        """The project's finished builds that started after `since` (every page, newest
+        first), shaped as their state-change events would be, so that the sweep hands
+        them to the build controller."""
 
 
 class Registry(Protocol):
@@ -63,6 +72,9 @@ class Settings:
         lease_seconds: how long a reconcile may hold an environment's lease; no
             longer than the function's timeout.
         allowed_roles: task and execution role ARNs the stack may pass (empty: any).
+        account, region: the stack's; events from elsewhere are not ours (None: any).
+        repository: the CodeCommit repository whose pushes are ours (None: any).
+        cluster: the ECS cluster whose deployment events are ours (None: any).
     """
 
     branches: Mapping[str, str]
@@ -70,6 +82,10 @@ class Settings:
     dry_run: bool = False
     lease_seconds: int = 300
     allowed_roles: frozenset[str] = frozenset()
+    account: str | None = None
+    region: str | None = None
+    repository: str | None = None
+    cluster: str | None = None
 
     def path(self, environment: str) -> str:
         """The repository path of `environment`'s desired-state file."""
@@ -92,3 +108,5 @@ class Ports:
     notifier: Notifier
     bus: Bus
     cloud: Cloud
+    # This invocation's clock; the handler replaces it with the Lambda context's.
+    clock: Clock = field(default_factory=lambda: FixedBudget(60.0))

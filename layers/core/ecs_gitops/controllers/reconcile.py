@@ -11,9 +11,11 @@ the schedule is reported, not corrected.
 from __future__ import annotations
 
 import uuid
+from datetime import UTC, datetime
 from typing import Any
 
-from ecs_gitops.controllers.lookup import desired_at
+from ecs_gitops.controllers.deployment import act_on_settled
+from ecs_gitops.controllers.lookup import desired_at, not_ours
 from ecs_gitops.controllers.outcome import Kind, Outcome, Reason, each, ignore
 from ecs_gitops.controllers.ports import Ports
 from ecs_gitops.engine import Reconciled, Status, reconcile_once
@@ -32,6 +34,9 @@ def handle(event: ReconcileEvent | ScheduledEvent, ports: Ports) -> Outcome:
     Raises:
         EcsGitopsError: the first transient failure (after every environment ran).
     """
+    foreign = not_ours(ports, event)
+    if foreign is not None:
+        return foreign
     if isinstance(event, ScheduledEvent):
         environment, trigger = None, Trigger.SCHEDULE
     else:
@@ -88,10 +93,15 @@ def _reconcile(ports: Ports, *, environment: str, branch: str, trigger: Trigger)
                               {**facts, "problems": problems})
         return Outcome(Kind.INVALID_DESIRED_STATE, Reason.INVALID_FILE,
                        {**facts, "path": ports.settings.path(environment), "problems": problems})
-    # Observe, plan, hold back, preflight, apply, record: the engine's one sequence.
+    # Observe, settle, plan, hold back, preflight, apply, record: the engine's sequence.
     done = reconcile_once(desired, ports.cloud, store=ports.store, revision=tip,
                           trigger=trigger, dry_run=ports.settings.dry_run,
-                          allowed_roles=ports.settings.allowed_roles)
+                          allowed_roles=ports.settings.allowed_roles,
+                          clock=lambda: datetime.fromtimestamp(ports.clock.now(), UTC))
+    # Releases the cluster showed ended without their ECS event: revert, or report.
+    if done.settled and not ports.settings.dry_run:
+        facts["settled"] = act_on_settled(ports, branch=branch, tip=tip, desired=desired,
+                                          settled=done.settled)
     return _report(ports, environment, done, facts)
 
 

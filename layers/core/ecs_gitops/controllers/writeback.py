@@ -12,15 +12,18 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+import yaml
+
 from ecs_gitops.controllers.lookup import desired_at
 from ecs_gitops.controllers.outcome import Reason
 from ecs_gitops.controllers.ports import Ports
 from ecs_gitops.desired.edit import set_image_tag
 from ecs_gitops.desired.loader import load_environment_text
 from ecs_gitops.errors import ConflictError
-from ecs_gitops.source import WRITE_BACK_MARKER
+from ecs_gitops.source import WRITE_BACK_MARKER, Commit
 
 ATTEMPTS = 5
+HISTORY = 30  # commits of the file's history looked at to find who set a tag
 
 # A veto: why not to write (and the facts of that reason), or None to write.
 Veto = tuple[Reason, Mapping[str, Any]] | None
@@ -86,3 +89,37 @@ def write_tag(
             continue
         return WriteBack(new, None, current)
     raise ConflictError(f"{branch} kept moving: gave up after {ATTEMPTS} attempts")
+
+
+def pinned_tag(text: str | None, service: str) -> str | None:
+    """The image tag `service` (name or serviceName) pins in a desired-state text, read
+    leniently (an old or invalid version of the file gives None, never an error)."""
+    if text is None:
+        return None
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError:
+        return None
+    services = data.get("services") if isinstance(data, dict) else None
+    for item in services if isinstance(services, list) else ():
+        if isinstance(item, dict) and service in (item.get("name"), item.get("serviceName")):
+            image = item.get("image")
+            tag = image.get("tag") if isinstance(image, dict) else None
+            return str(tag) if tag is not None else None
+    return None
+
+
+def tag_setter(ports: Ports, *, tip: str, environment: str, service: str, tag: str
+               ) -> Commit | None:
+    """The commit that set `service`'s tag to its current value `tag`, from the file's
+    git history (newest first, at most `HISTORY` commits); None when not found.
+
+    Decided from git alone, so the answer survives the expiry of any record."""
+    path = ports.settings.path(environment)
+    history = ports.source.file_history(tip, path, limit=HISTORY)
+    setter: str | None = None
+    for commit in history:
+        if pinned_tag(ports.source.read_file(commit, path), service) != tag:
+            break
+        setter = commit
+    return ports.source.commit(setter) if setter else None

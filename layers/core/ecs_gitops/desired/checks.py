@@ -98,10 +98,12 @@ def check_size(cpu: int, memory: int, launch_type: str) -> list[tuple[Loc, str]]
 
 
 def check_unique_names(names: Iterable[Any]) -> list[tuple[Loc, str]]:
-    seen: dict[Any, int] = {}
+    """`(index, "name")` of every name already seen; non-strings (a type error of their
+    own, reported by the model) are skipped, so raw YAML values never break this."""
+    seen: dict[str, int] = {}
     problems: list[tuple[Loc, str]] = []
     for index, name in enumerate(names):
-        if name is None:
+        if not isinstance(name, str):
             continue
         if name in seen:
             problems.append(

@@ -1,16 +1,17 @@
 """Read a desired-state file and report every problem with file, line and field.
 
-The YAML is parsed once into a node tree that keeps line/column marks; pydantic
-validates the data, and each error's location is mapped back onto that tree.
-Duplicate keys (which YAML parsers silently resolve as "last one wins") are
-errors. Cross-field rules are checked again over the raw data, because pydantic
-skips a model's cross-field validator when one of its fields is already broken and
-an operator wants every problem of the file in one go.
+The YAML is read once, within bounds (`document`), into a node tree that keeps
+line/column marks and the plain data; duplicate and non-string keys are problems
+of their own. pydantic validates the data, and each error's location is mapped
+back onto that tree. Cross-field rules are checked again over the raw data, because
+pydantic skips a model's cross-field validator when one of its fields is already
+broken and an operator wants every problem of the file in one go.
 """
 
 from __future__ import annotations
 
 import difflib
+import stat
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
@@ -20,43 +21,12 @@ from pydantic import BaseModel, ValidationError
 from pydantic_core import ErrorDetails
 
 from ecs_gitops.desired import checks
+from ecs_gitops.desired.document import MAX_CHARS, read_document
+from ecs_gitops.desired.document import format_loc as _format_loc
 from ecs_gitops.desired.model import Environment, parse_cpu, parse_memory
 from ecs_gitops.errors import DesiredStateError, Problem
 
 Loc = tuple[str | int, ...]
-
-
-class _MarkedLoader(yaml.SafeLoader):
-    """SafeLoader that records duplicate keys instead of keeping the last one silently."""
-
-    def __init__(self, stream: str) -> None:
-        super().__init__(stream)
-        self.duplicates: list[tuple[yaml.Node, Any]] = []
-
-    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
-        seen: set[Any] = set()
-        for key_node, _ in node.value:
-            if key_node.tag == "tag:yaml.org,2002:merge":
-                continue  # `<<: *defaults` merges a mapping; it is not a key of its own
-            key = self.construct_object(key_node, deep=True)
-            try:
-                duplicate = key in seen
-            except TypeError:  # unhashable key: let the base class report it
-                continue
-            if duplicate:
-                self.duplicates.append((key_node, key))
-            seen.add(key)
-        return super().construct_mapping(node, deep=deep)
-
-
-def _format_loc(loc: Loc) -> str:
-    out = ""
-    for part in loc:
-        if isinstance(part, int):
-            out += f"[{part}]"
-        else:
-            out += f".{part}" if out else str(part)
-    return out
 
 
 def _find(root: yaml.Node | None, loc: Loc) -> tuple[yaml.Node | None, Loc]:
@@ -80,24 +50,6 @@ def _find(root: yaml.Node | None, loc: Loc) -> tuple[yaml.Node | None, Loc]:
             return node, tuple(found)
         found.append(part)
     return node, tuple(found)
-
-
-def _path_of(node: yaml.Node | None, target: yaml.Node, here: Loc = ()) -> Loc | None:
-    """The path of the mapping key `target` in the tree under `node`."""
-    if isinstance(node, yaml.MappingNode):
-        for key_node, value_node in node.value:
-            key: Loc = (*here, str(key_node.value))
-            if key_node is target:
-                return key
-            found = _path_of(value_node, target, key)
-            if found is not None:
-                return found
-    elif isinstance(node, yaml.SequenceNode):
-        for index, item in enumerate(node.value):
-            found = _path_of(item, target, (*here, index))
-            if found is not None:
-                return found
-    return None
 
 
 def _key_node(root: yaml.Node | None, loc: Loc) -> yaml.Node | None:
@@ -220,27 +172,30 @@ def _locate(root: yaml.Node | None, loc: Loc, at_key: bool) -> tuple[int, int]:
 
 
 def load_environment_text(text: str, path: str = "<string>") -> Environment:
-    """Validate a desired-state document; raise `DesiredStateError` with every problem."""
-    loader = _MarkedLoader(text)
-    try:
-        root = loader.get_single_node()
-        data = loader.construct_document(root) if root is not None else None
-    except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        line, column = (mark.line + 1, mark.column + 1) if mark else (1, 1)
-        what = " ".join(p for p in (exc.context, exc.problem) if p)
-        raise DesiredStateError([Problem(path, line, column, "", f"malformed YAML: {what}")]) \
-            from None
-    except yaml.YAMLError as exc:
-        raise DesiredStateError([Problem(path, 1, 1, "", f"malformed YAML: {exc}")]) from None
-    finally:
-        loader.dispose()
+    """Validate a desired-state document; raise `DesiredStateError` with every problem.
 
-    problems: list[Problem] = []
-    for key_node, key in loader.duplicates:
-        where = _path_of(root, key_node) or (str(key),)
-        problems.append(Problem(path, key_node.start_mark.line + 1, key_node.start_mark.column + 1,
-                                _format_loc(where), f"duplicate key {key!r}: each key may appear once"))
+    `text` is the file's text (bytes that were not UTF-8 may be carried as
+    `surrogateescape` code points, and are reported). Whatever the text, this returns
+    an `Environment` or raises `DesiredStateError`, within bounded time and memory:
+    see `ecs_gitops.desired.document` for the bounds. A bug of ours on some odd
+    input is reported as a problem of the file too, so that one file never stops a
+    reconcile or the CLI with a traceback.
+    """
+    try:
+        return _validate(text, path)
+    except DesiredStateError:
+        raise
+    except Exception as exc:  # a bug of ours: say so, as a problem of this file
+        raise DesiredStateError([Problem(
+            path, 1, 1, "", f"internal error while checking this file ({type(exc).__name__}: "
+            f"{exc}); please report it with the file")]) from exc
+
+
+def _validate(text: str, path: str) -> Environment:
+    document = read_document(text, path)
+    root, data = document.root, document.data
+    problems = [Problem(path, f.line, f.column, _format_loc(f.loc), f.message)
+                for f in document.findings]
     if not isinstance(data, Mapping):
         problems.append(Problem(path, 1, 1, "", "the file must be a mapping "
                                 "(schemaVersion, environment, services, ...)"))
@@ -269,16 +224,31 @@ def load_environment_text(text: str, path: str = "<string>") -> Environment:
 
 
 def load_environment(path: str | Path) -> Environment:
-    """Read and validate one desired-state file."""
+    """Read and validate one desired-state file (see `load_environment_text`).
+
+    Raises `DesiredStateError` for a file that is missing, not a regular file (a
+    directory, a FIFO that would block, a device that never ends), unreadable, or
+    larger than `MAX_CHARS` bytes (only that much is read), and for every problem of
+    its content. Bytes that are not UTF-8 are reported with their line and column.
+    """
     p = Path(path)
     try:
-        text = p.read_text(encoding="utf-8")
+        if not stat.S_ISREG(p.stat().st_mode):
+            raise DesiredStateError([Problem(str(p), 1, 1, "", "not a regular file (a directory "
+                                             "or a device?): give a desired-state YAML file")])
+        with p.open("rb") as handle:
+            raw = handle.read(MAX_CHARS + 1)
     except FileNotFoundError:
         raise DesiredStateError([Problem(str(p), 1, 1, "", "no such file")]) from None
-    except (OSError, UnicodeDecodeError) as exc:
+    except (OSError, ValueError) as exc:  # ValueError: a path with a NUL byte
         raise DesiredStateError([Problem(str(p), 1, 1, "", f"cannot read the file: {exc}")]) \
             from None
-    return load_environment_text(text, str(p))
+    if len(raw) > MAX_CHARS:
+        raise DesiredStateError([Problem(str(p), 1, 1, "", f"the file is larger than "
+                                         f"{MAX_CHARS:,} bytes, the most that is read (a "
+                                         "desired-state file is a few KB)")])
+    # Undecodable bytes travel as U+DC80..U+DCFF; the reader reports them where they are.
+    return load_environment_text(raw.decode("utf-8", "surrogateescape"), str(p))
 
 
 def iter_problems(paths: Iterable[str | Path]) -> list[Problem]:

@@ -8,8 +8,10 @@ that editors use to complete and check the files (`ecs-gitops schema`).
 
 from __future__ import annotations
 
+import math
 import re
 from enum import StrEnum
+from fractions import Fraction
 from typing import Annotated, Any, Literal
 
 from pydantic import (
@@ -44,47 +46,76 @@ def _raise_first(problems: list[tuple[checks.Loc, str]]) -> None:
         raise PydanticCustomError("ecs_gitops", message, {"field": ".".join(map(str, loc))})
 
 
-_CPU = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(vcpu|cpu)?\s*$", re.IGNORECASE)
-_MEM = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(mib|mb|gib|gb)?\s*$", re.IGNORECASE)
+# At most 9 digits before and after the point: enough for any size ECS offers, and
+# exact arithmetic (Fraction) on them is instant; longer strings do not match.
+_CPU = re.compile(r"^\s*(\d{1,9}(?:\.\d{1,9})?)\s*(vcpu|cpu)?\s*$", re.IGNORECASE)
+_MEM = re.compile(r"^\s*(\d{1,9}(?:\.\d{1,9})?)\s*(mib|mb|gib|gb)?\s*$", re.IGNORECASE)
+
+
+def _shown(value: object, limit: int = 40) -> str:
+    text = repr(value)
+    return text if len(text) <= limit else f"{text[:limit]}..."
+
+
+def _whole(amount: Fraction, what: str, value: object, unit: str) -> int:
+    if amount.denominator != 1:
+        raise PydanticCustomError(what, f"{what} {_shown(value)} is {float(amount):g} {unit}, "
+                                  f"not a whole number of {unit}")
+    return int(amount)
+
+
+def _finite(value: float, what: str) -> None:
+    if not math.isfinite(value):
+        raise PydanticCustomError(what, f"{what} must be a finite number, not {value}")
 
 
 def parse_cpu(value: Any) -> Any:
-    """`256`, `"256"`, `"0.25 vCPU"` and `"0.25vcpu"` all mean 256 CPU units."""
-    if isinstance(value, bool):
-        return value
-    if isinstance(value, int):
+    """Task CPU in CPU units (1024 per vCPU), from any of its notations.
+
+    `256`, `"256"`, `"0.25 vCPU"`, `"0.25vcpu"` and `0.25` (a number below 128 is
+    vCPU) all mean 256 units. Returns an int for those; other types are returned
+    as they are, for pydantic to report. Raises `PydanticCustomError` for a string
+    in no known notation, a value that is not a whole number of units (0.1 vCPU is
+    102.4) and infinities or NaN. Arithmetic is exact, so it never overflows.
+    """
+    if isinstance(value, bool | int):
         return value
     if isinstance(value, float):
-        return int(value * 1024) if value < 128 else value
+        _finite(value, "cpu")
+        return _whole(Fraction(value) * 1024, "cpu", value, "units") if value < 128 else value
     if isinstance(value, str):
         match = _CPU.match(value)
         if not match:
             raise PydanticCustomError(
-                "cpu", f"cpu must be CPU units (256) or vCPU ('0.25 vCPU'), not {value!r}"
+                "cpu", f"cpu must be CPU units (256) or vCPU ('0.25 vCPU'), not {_shown(value)}"
             )
-        number, unit = float(match.group(1)), match.group(2)
-        units = number * 1024 if unit else number
-        if units != int(units):
-            raise PydanticCustomError("cpu", f"cpu {value!r} is not a whole number of units")
-        return int(units)
+        number, unit = Fraction(match.group(1)), match.group(2)
+        return _whole(number * 1024 if unit else number, "cpu", value, "units")
     return value
 
 
 def parse_memory(value: Any) -> Any:
-    """`512`, `"512"`, `"512 MiB"` and `"0.5 GB"` all mean 512 MiB."""
-    if isinstance(value, (bool, int)):
+    """Task memory in MiB, from any of its notations.
+
+    `512`, `"512"`, `"512 MiB"` and `"0.5 GB"` all mean 512 MiB (GB and GiB are read
+    as 1024 MiB, as the ECS console does). Returns an int for those; other types are
+    returned as they are, for pydantic to report. Raises `PydanticCustomError` for a
+    string in no known notation, a value that is not a whole number of MiB, and
+    infinities or NaN. Arithmetic is exact, so it never overflows.
+    """
+    if isinstance(value, bool | int):
+        return value
+    if isinstance(value, float):
+        _finite(value, "memory")
         return value
     if isinstance(value, str):
         match = _MEM.match(value)
         if not match:
             raise PydanticCustomError(
-                "memory", f"memory must be MiB (512) or '0.5 GB', not {value!r}"
+                "memory", f"memory must be MiB (512) or '0.5 GB', not {_shown(value)}"
             )
-        number, unit = float(match.group(1)), (match.group(2) or "").lower()
-        mib = number * 1024 if unit in ("gb", "gib") else number
-        if mib != int(mib):
-            raise PydanticCustomError("memory", f"memory {value!r} is not a whole number of MiB")
-        return int(mib)
+        number, unit = Fraction(match.group(1)), (match.group(2) or "").lower()
+        return _whole(number * 1024 if unit in ("gb", "gib") else number, "memory", value, "MiB")
     return value
 
 

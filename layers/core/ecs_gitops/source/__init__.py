@@ -30,13 +30,21 @@ class GitSource(Protocol):
         """Paths that differ between two commits (all pages); `before=None`: every file."""
 
     def read_file(self, commit: str, path: str) -> str | None:
-        """The file's text at that commit, or None when it does not exist there."""
+        """The file's text at that commit, or None when it does not exist there.
+
+        Decoded as UTF-8; bytes that are not UTF-8 are kept as `surrogateescape` code
+        points (U+DC80..U+DCFF), which the desired-state loader reports with their line.
+        """
 
     def commit(self, commit_id: str) -> Commit:
         """The commit `commit_id` (SourceError if git cannot read it)."""
 
     def is_ancestor(self, ancestor: str, descendant: str) -> bool:
         """True when `ancestor` is `descendant` or reachable from it. Unknown commits: False."""
+
+    def file_history(self, tip: str, path: str, *, limit: int) -> list[str]:
+        """The commits (newest first, at most `limit`) reachable from `tip` that changed
+        `path` (CodeCommit's ListFileCommitHistory, `git log -- path`)."""
 
     def put_file(self, *, branch: str, parent: str, path: str, content: str, message: str) -> str:
         """Commit one file on top of `parent`; ConflictError if the branch moved meanwhile."""
