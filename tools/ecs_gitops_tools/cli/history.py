@@ -23,8 +23,10 @@ from ecs_gitops.desired import Environment, load_environment, load_environment_t
 from ecs_gitops.desired.edit import set_image_tag
 from ecs_gitops.errors import DesiredStateError, EcsGitopsError
 from ecs_gitops.source import is_write_back
+from ecs_gitops.store import BadImage, bad_image_key
 from ecs_gitops_tools.cli.options import Endpoint, Local, Region
 from ecs_gitops_tools.cli.target import resolve_file
+from ecs_gitops_tools.output import release_command
 
 console = Console()
 err = Console(stderr=True)
@@ -67,18 +69,47 @@ def revisions(path: Path, limit: int) -> list[Revision]:
     return found
 
 
+def _known_bad(environment: str, found: list[Revision], *, local: bool,
+               endpoint_url: str | None, region: str | None) -> tuple[dict[str, BadImage], str]:
+    """The known-bad records of every (service, tag) in `found`, one batched read; and,
+    when the state table cannot be read, why (history itself needs git only)."""
+    from ecs_gitops_tools.cli.main import _store
+    from ecs_gitops_tools.cli.target import make_clients
+
+    keys = sorted({bad_image_key(environment, name, tag) for rev in found
+                   for name, tag in rev.tags.items()})
+    try:
+        store = _store(make_clients(local=local, endpoint_url=endpoint_url, region=region),
+                       table=None, stack="ecs-gitops", local=local)
+        if store is None:
+            return {}, "no ecs-gitops stack found"
+        return store.bad_images(keys), ""
+    except EcsGitopsError as exc:
+        return {}, str(exc)
+
+
 def history(
     environment: Annotated[str, typer.Argument(help="Environment name or desired-state file.")],
     service: Annotated[str | None, typer.Option(help="Only this service's changes.")] = None,
     limit: Annotated[int, typer.Option("-n", help="How many commits to read.")] = 30,
+    local: Local = False,
+    endpoint_url: Endpoint = None,
+    region: Region = None,
 ) -> None:
-    """The deployments of an environment, from the git log of its desired-state file."""
+    """The deployments of an environment, from the git log of its desired-state file.
+
+    Images that failed a rollout are marked, and the one a reconcile holds back now (the
+    pinned image failed) is named with since when, why, and how to release it (from the
+    controllers' state table: your AWS account, or --local)."""
     try:
         path = resolve_file(environment)
         found = revisions(path, limit)
-    except EcsGitopsError as exc:
+        env = load_environment(path)
+    except (EcsGitopsError, DesiredStateError) as exc:
         err.print(f"[red]error:[/red] {escape(str(exc))}", highlight=False, soft_wrap=True)
         raise typer.Exit(1) from None
+    bad, unknown = _known_bad(env.environment, found, local=local, endpoint_url=endpoint_url,
+                              region=region or env.region)
     table = Table(title=f"history of {path}")
     for column in ("commit", "date", "by", "what", "image tags"):
         table.add_column(column)
@@ -89,10 +120,23 @@ def history(
             if service not in changed:
                 continue
             changed = {service: changed[service]}
-        tags = ", ".join(f"{k}={v[:12]}" for k, v in changed.items()) or "-"
+        tags = ", ".join(
+            f"{k}={v[:12]}" + (" (failed a rollout)" if bad_image_key(env.environment, k, v)
+                               in bad else "") for k, v in changed.items()) or "-"
         who = "ecs-gitops" if rev.write_back else rev.author
-        table.add_row(rev.commit[:10], rev.date[:19], who, rev.subject, tags)
+        table.add_row(escape(rev.commit[:10]), rev.date[:19], escape(who), escape(rev.subject),
+                      escape(tags))
     console.print(table)
+    for svc in env.services:
+        record = bad.get(bad_image_key(env.environment, svc.name, svc.image.tag))
+        if record is not None and (service is None or service == svc.name):
+            console.print(f"! held back {svc.name}: the pinned {svc.image.tag[:12]} failed a "
+                          f"rollout ({record.describe()}); reconciles keep what runs; to "
+                          f"deploy it again: {release_command(env.environment, svc.name)}",
+                          highlight=False, soft_wrap=True, markup=False)
+    if unknown:
+        console.print(f"(images held back after a failed rollout are not shown: {unknown})",
+                      style="dim", highlight=False, soft_wrap=True, markup=False)
 
 
 def _previous_tag(ran: list[str], current: str, service: str, path: str) -> str:

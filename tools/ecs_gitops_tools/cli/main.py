@@ -115,7 +115,8 @@ def plan(
         err.print("[red]error:[/red] --output must be 'text' or 'json'")
         raise typer.Exit(1)
     try:
-        _, seen = _preview(environment, local=local, endpoint_url=endpoint_url, region=region)
+        env, seen = _preview(environment, local=local, endpoint_url=endpoint_url,
+                             region=region)
     except EcsGitopsError as exc:
         raise _fail(exc) from None
     the_plan = seen.plan
@@ -126,7 +127,8 @@ def plan(
     else:
         output.print_plan(console, the_plan)
         for held in seen.held_back:
-            console.print(f"! held back {held.describe()}", highlight=False, soft_wrap=True)
+            console.print(output.held_back_line(env.environment, held), highlight=False,
+                          soft_wrap=True, markup=False)
     raise typer.Exit(0 if the_plan.empty else 2)
 
 
@@ -186,8 +188,8 @@ def _apply(env: Environment, clients: Clients, store: Store | None, *, yes: bool
                               trigger=Trigger.OPERATOR, dry_run=dry_run, confirm=confirm,
                               on_action=progress)
     for held in done.held_back:
-        console.print(f"[magenta]! held back[/magenta] {held.describe()}", highlight=False,
-                      soft_wrap=True)
+        console.print(output.held_back_line(env.environment, held), highlight=False,
+                      soft_wrap=True, markup=False)
     if done.status is Status.IN_SYNC:
         output.print_plan(console, done.plan)
         return
@@ -235,8 +237,8 @@ def status(
         raise _fail(exc) from None
     output.print_status(console, env, seen.snapshot, seen.plan)
     for held in seen.held_back:
-        console.print(f"[magenta]! held back[/magenta] {held.describe()}", highlight=False,
-                      soft_wrap=True)
+        console.print(output.held_back_line(env.environment, held), highlight=False,
+                      soft_wrap=True, markup=False)
 
 
 @app.command()
@@ -295,8 +297,10 @@ def demo(
 
 from ecs_gitops_tools.cli.history import history, rollback  # noqa: E402 - after app exists
 from ecs_gitops_tools.cli.local import invoke_command, local_app  # noqa: E402
+from ecs_gitops_tools.cli.release import release_image  # noqa: E402
 
 app.command("history")(history)
+app.command("release-image")(release_image)
 app.command("rollback")(rollback)
 app.add_typer(local_app, name="local")
 app.command("invoke")(invoke_command)
