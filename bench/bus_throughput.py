@@ -150,7 +150,7 @@ class Calls:
         found: dict[int, Clients] = {}
         for env in cloud.bus.environments.values():
             with environment(env):
-                clients = getattr(ports_from_environment().deployer, "clients", None)
+                clients = getattr(ports_from_environment().cloud, "clients", None)
             if isinstance(clients, Clients):
                 found[id(clients)] = clients
         self.clients = list(found.values())
@@ -338,10 +338,6 @@ def _push_of(commit: str) -> Callable[[Delivery], bool]:
     return lambda d: d.event.get("detail", {}).get("commitId") == commit
 
 
-def _result_action(d: Delivery) -> str:
-    return d.summary
-
-
 def tests_summary(build: BuildResult) -> str:
     text = build.log.read_text(errors="replace") if build.log.exists() else ""
     found = re.findall(r"^=*\s*(\d+ passed.*? in [0-9.]+s)", text, re.MULTILINE)
@@ -361,12 +357,12 @@ def latency_run(cloud: EmbeddedCloud, clone: Clone, timeline: Timeline, index: i
         t_push, _ = timeline.delivery("PushFunction", _push_of(commit))
         t_build, build = next((t, b) for t, b in timeline.builds if b.commit == commit)
         t_write, _ = timeline.delivery(
-            "BuildFinishedFunction", lambda d: _result_action(d) == "wrote the new tag back to git")
+            "BuildFinishedFunction", lambda d: _is(d, kind="wrote back"))
         t_reconcile, _ = timeline.delivery(
-            "ReconcileFunction", lambda d: _result_action(d).startswith("applied"))
+            "ReconcileFunction", lambda d: _is(d, kind="applied"))
         t_rollout, rollout = next((t, r) for t, r in timeline.rollouts if r.service == SERVICE)
         t_healthy, _ = timeline.delivery(
-            "DeploymentEventsFunction", lambda d: _result_action(d) == "release marked healthy")
+            "DeploymentEventsFunction", lambda d: _is(d, kind="release healthy"))
     except (LookupError, StopIteration) as exc:
         statuses = [b.status for _, b in timeline.builds]
         return Run(commit, {}, quiet, quiet, 0.0, "", False,
