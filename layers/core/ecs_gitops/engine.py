@@ -213,7 +213,7 @@ def reconcile_once(
     if store is not None:
         store.put_value(attempted_key(desired.environment), revision)
     releases: list[Release] = []
-    previous = {s.release.service: s for s in seen.settled}
+    settled_services = {s.release.service for s in seen.settled}
 
     def record(action: Action, deployment_id: str | None, registered: Mapping[str, str]) -> None:
         release = release_of(action, desired, revision=revision, trigger=trigger,
@@ -225,7 +225,7 @@ def reconcile_once(
         if store is not None:
             store.record_releases([release])
             superseded = seen.in_progress.get(release.service)
-            if superseded is not None and release.service not in previous:
+            if superseded is not None and release.service not in settled_services:
                 store.set_outcome(superseded, ReleaseState.SUPERSEDED,
                                   f"superseded by {release.deployment_id or release.image}")
 
