@@ -66,9 +66,14 @@ def test_status_and_plan_say_what_is_held_back_and_how_to_release_it(held: Dynam
     assert "failed a rollout" in json.loads(as_json.stdout)["held_back"][0]
 
 
-def test_history_marks_the_failed_image_and_names_the_held_back_one(held: DynamoStore) -> None:
-    result = runner.invoke(app, ["history", "production", "--service", "api", "--local"],
-                           env={"COLUMNS": "300"})
+def test_history_marks_the_failed_image_and_names_the_held_back_one(
+        held: DynamoStore, monkeypatch: pytest.MonkeyPatch) -> None:
+    from rich.console import Console
+
+    from ecs_gitops_tools.cli import history
+
+    monkeypatch.setattr(history, "console", Console(width=300))  # table cells unwrapped
+    result = runner.invoke(app, ["history", "production", "--service", "api", "--local"])
     assert result.exit_code == 0, result.output
     text = _text(result.output)
     assert f"api={BAD[:12]} (failed a rollout)" in text

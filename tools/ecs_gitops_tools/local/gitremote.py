@@ -95,7 +95,8 @@ class GitRemote:
 
         A branch is taken from the checkout's local branch, else from its
         `origin/<branch>`; a tracked branch the checkout has neither of starts at
-        `production`'s commit (else at HEAD). Only commits travel: uncommitted changes
+        `production`'s commit, or at HEAD's merge base with it when HEAD is on a branch
+        that forked earlier (so that `git push <remote> HEAD:<branch>` fast-forwards). Only commits travel: uncommitted changes
         are not in the remote. Raises ValueError when `source` is not a git checkout
         with at least one commit."""
         head = _resolve(source, "HEAD")
@@ -103,7 +104,12 @@ class GitRemote:
             raise ValueError(f"{source} is not a git checkout with a commit")
         found = {b: _resolve(source, f"refs/heads/{b}") or _resolve(source, f"refs/remotes/origin/{b}")
                  for b in branches}
-        fallback = found.get(production) or head
+        # A missing branch starts where HEAD left production's line: production's commit
+        # when HEAD is on it or ahead of it, else their merge base, so that pushing HEAD
+        # to it always fast-forwards.
+        base = found.get(production)
+        fork = _git(source, "merge-base", head, base).strip() if base else head
+        fallback = fork or head
         path.mkdir(parents=True, exist_ok=True)
         _git(path, "init", "-q", "--bare", "-b", production)
         seeded: list[Seeded] = []
@@ -111,7 +117,8 @@ class GitRemote:
         for branch in branches:
             commit = found[branch] or fallback
             origin = "checkout" if found[branch] else (
-                f"{production}'s commit" if found.get(production) else "HEAD")
+                "HEAD" if not base else f"{production}'s commit" if fallback == base
+                else f"where HEAD forked from {production}")
             seeded.append(Seeded(branch, commit, origin))
             specs.append(f"{commit}:refs/heads/{branch}")
         # Objects travel with a plain push (no hook is installed yet: the seed is not an event).
