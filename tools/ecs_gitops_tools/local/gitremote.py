@@ -96,9 +96,9 @@ class GitRemote:
         A branch is taken from the checkout's local branch, else from its
         `origin/<branch>`; a tracked branch the checkout has neither of starts at
         `production`'s commit, or at HEAD's merge base with it when HEAD is on a branch
-        that forked earlier (so that `git push <remote> HEAD:<branch>` fast-forwards). Only commits travel: uncommitted changes
-        are not in the remote. Raises ValueError when `source` is not a git checkout
-        with at least one commit."""
+        that forked earlier (so that `git push <remote> HEAD:<branch>` fast-forwards).
+        Only commits travel: uncommitted changes are not in the remote. Raises
+        ValueError when `source` is not a git checkout with at least one commit."""
         head = _resolve(source, "HEAD")
         if head is None:
             raise ValueError(f"{source} is not a git checkout with a commit")
