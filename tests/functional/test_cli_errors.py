@@ -44,7 +44,10 @@ def test_no_credentials_is_one_line_that_mentions_local(tmp_path: Path,
     assert "Traceback" not in done.stderr
 
 
-def test_an_unreachable_endpoint_fails_within_5_seconds() -> None:
+def test_an_unreachable_endpoint_fails_within_seconds() -> None:
+    """The probe waits CONNECT_SECONDS at most (a refused connection: at once); botocore's
+    retries took about 30 s. The bound leaves room for the interpreter's start on a
+    loaded machine."""
     with socket.socket() as s:  # a port nobody listens on
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
@@ -55,7 +58,7 @@ def test_an_unreachable_endpoint_fails_within_5_seconds() -> None:
     elapsed = time.monotonic() - started
     assert done.returncode == 1
     assert f"cannot reach http://127.0.0.1:{port} (Connection refused)" in done.stderr
-    assert elapsed < 5
+    assert elapsed < 15
 
 
 def _commands() -> list[list[str]]:
