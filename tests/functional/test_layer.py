@@ -18,8 +18,15 @@ BUILD = ROOT / ".aws-sam" / "build"
 LAYER = BUILD / "CoreLayer" / "python"
 SOURCE = ROOT / "layers" / "core" / "ecs_gitops"
 
+def _stale() -> bool:
+    """True when a runtime source file changed after the last `sam build`."""
+    built = min((p.stat().st_mtime for p in (LAYER / "ecs_gitops").rglob("*.py")), default=0)
+    return any(p.stat().st_mtime > built for p in SOURCE.rglob("*.py"))
+
+
 pytestmark = pytest.mark.skipif(
-    not LAYER.is_dir(), reason="no .aws-sam/build: scripts/test.sh runs sam build first")
+    not LAYER.is_dir() or _stale(),
+    reason="no up-to-date .aws-sam/build: scripts/test.sh runs sam build first")
 
 OPERATOR_SIDE = {"ecs_gitops_tools", "typer", "rich", "moto", "pytest", "hypothesis",
                  "click", "werkzeug", "flask", "docker", "tests", "world", "builders"}

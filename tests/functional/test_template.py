@@ -453,6 +453,9 @@ RESOURCE_STAR_JUSTIFIED = {
     "elasticloadbalancing:DescribeTargetGroups": "ELBv2 Describe* has no resource type",
     "ssm:DescribeParameters": "no resource type; returns names and types, never values",
     "ecr:GetAuthorizationToken": "no resource type for this action",
+    "ec2:DescribeSubnets": "EC2 Describe* has no resource type",
+    "ec2:DescribeSecurityGroups": "EC2 Describe* has no resource type",
+    "logs:DescribeLogGroups": "lists log groups by prefix; no narrower resource for a prefix",
 }
 
 
@@ -517,7 +520,9 @@ EXPECTED_ACTIONS = {
     "ReconcileFunctionRole": _REPOSITORY_READ | {
         "ecs:ListServices", "ecs:DescribeServices", "ecs:DescribeTaskDefinition",
         "ecs:RegisterTaskDefinition", "ecs:CreateService", "ecs:UpdateService", "ecs:DeleteService",
-        "ecs:TagResource", "iam:PassRole",
+        "ecs:TagResource", "ecs:UntagResource", "iam:PassRole",
+        "ec2:DescribeSubnets", "ec2:DescribeSecurityGroups", "logs:DescribeLogGroups",
+        "elasticfilesystem:DescribeFileSystems", "secretsmanager:DescribeSecret",
         "application-autoscaling:DescribeScalableTargets", "application-autoscaling:DescribeScalingPolicies",
         "application-autoscaling:RegisterScalableTarget", "application-autoscaling:PutScalingPolicy",
         "application-autoscaling:DeregisterScalableTarget", "iam:CreateServiceLinkedRole",
@@ -658,10 +663,28 @@ def test_reconciler_creates_services_only_with_its_tags(policies_of: Any) -> Non
     assert _decide(reconcile, "ecs:TagResource", service,
                    {**request, "ecs:CreateAction": "CreateService"}) == "allowed"
     assert _decide(reconcile, "ecs:CreateService", service, {}) == "implicitDeny"
+    # The file's own tags may come with the markers (issue 11), never without them.
     extra = {**request, "aws:RequestTag/owner": "x", "aws:TagKeys": [*sorted(tags), "owner"]}
-    assert _decide(reconcile, "ecs:CreateService", service, extra) == "implicitDeny"
+    assert _decide(reconcile, "ecs:CreateService", service, extra) == "allowed"
+    unmarked = {"aws:RequestTag/owner": "x", "aws:TagKeys": ["owner"]}
+    assert _decide(reconcile, "ecs:CreateService", service, unmarked) == "implicitDeny"
     # Tagging an existing service (to take it over) is not a create.
     assert _decide(reconcile, "ecs:TagResource", _service_arn("legacy-billing"), request) == "implicitDeny"
+
+
+@pytest.mark.parametrize("action", ["ecs:TagResource", "ecs:UntagResource"])
+def test_reconciler_changes_the_files_tags_of_its_services_but_never_the_markers(
+        policies_of: Any, action: str) -> None:
+    reconcile = policies_of("ReconcileFunctionRole")
+    managed = {"aws:ResourceTag/ecs-gitops:managed-by": "ecs-gitops"}
+    team = {**managed, "aws:TagKeys": ["team"], "aws:RequestTag/team": "payments"}
+    assert _decide(reconcile, action, _service_arn("api"), team) == "allowed"
+    # Not on a service it does not manage (no taking over), and not the markers (no
+    # letting one go, no claiming one for another environment).
+    unmanaged = {"aws:TagKeys": ["team"], "aws:RequestTag/team": "payments"}
+    assert _decide(reconcile, action, _service_arn("legacy-billing"), unmanaged) == "implicitDeny"
+    marker = {**managed, "aws:TagKeys": ["ecs-gitops:environment"]}
+    assert _decide(reconcile, action, _service_arn("api"), marker) == "implicitDeny"
 
 
 def test_reconciler_reads_only_the_services_target_tracking_alarms(policies_of: Any) -> None:

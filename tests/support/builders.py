@@ -14,15 +14,12 @@ from ecs_gitops.actual import (
 )
 from ecs_gitops.desired import Environment
 from ecs_gitops.render import (
-    ENVIRONMENT_TAG,
     Refs,
     normalize_task_definition,
-    policy_name,
-    render_service_fields,
     render_task_definition,
-    resource_id,
-    scaling_policy_config,
+    service_input,
 )
+from ecs_gitops.scaling import policy_name, resource_id, scaling_policy_config
 
 ACCOUNT = "123456789012"
 REFS = Refs(
@@ -83,19 +80,20 @@ def applied(env: Environment, *, revision: int = 3, extra: dict[str, ServiceSnap
     tds: dict[str, TaskDefinitionSnapshot] = {}
     scaling: dict[str, ScalingSnapshot] = {}
     for service in env.services:
-        arn = f"arn:aws:ecs:us-east-1:{ACCOUNT}:task-definition/{service.ecs_name}:{revision}"
+        arn = f"arn:aws:ecs:us-east-1:{ACCOUNT}:task-definition/{service.family}:{revision}"
         raw = (raw_task_definitions or {}).get(service.ecs_name)
         spec = normalize_task_definition(raw) if raw else render_task_definition(
             service, env, REFS)
-        tds[arn] = TaskDefinitionSnapshot(arn, service.ecs_name, revision, spec)
-        fields = render_service_fields(service, env, REFS)
+        tds[arn] = TaskDefinitionSnapshot(arn, service.family, revision, spec)
+        fields = service_input(service, env, REFS)
         count = service.scaling.min if service.scaling else (service.desired_count or 1)
         fields["desiredCount"] = count
+        tags = {t["key"]: t["value"] for t in fields["tags"]}
         services[service.ecs_name] = ServiceSnapshot(
             name=service.ecs_name,
             arn=f"arn:aws:ecs:us-east-1:{ACCOUNT}:service/{env.cluster}/{service.ecs_name}",
             status="ACTIVE", task_definition=arn, desired_count=count, running_count=count,
-            pending_count=0, raw_fields=fields, tags={ENVIRONMENT_TAG: env.environment},
+            pending_count=0, raw_fields=fields, tags=tags,
             deployments=(DeploymentSnapshot("ecs-svc/1", "PRIMARY", arn, "COMPLETED",
                                             count, count),),
         )
@@ -113,3 +111,37 @@ def applied(env: Environment, *, revision: int = 3, extra: dict[str, ServiceSnap
 def empty(env: Environment) -> EnvironmentSnapshot:
     return EnvironmentSnapshot(cluster=env.cluster, refs=REFS, services={},
                                task_definitions={}, scaling={})
+
+
+def echoed(env: Environment, *, refs: Refs = REFS, revision: int = 3) -> EnvironmentSnapshot:
+    """The snapshot of a cluster where `env` was applied to real ECS: each rendered
+    input passed through what ECS stores and reports (`ecs_echo`), then read back the
+    way the adapters read DescribeTaskDefinition and DescribeServices."""
+    from ecs_gitops.aws.ecs import service_fields
+    from ecs_gitops.render import create_service_input, register_task_definition_input
+    from ecs_gitops_tools.local import ecs_echo
+
+    base = applied(env, revision=revision)
+    services: dict[str, ServiceSnapshot] = {}
+    tds: dict[str, TaskDefinitionSnapshot] = {}
+    for service in env.services:
+        inputs = register_task_definition_input(service, env, refs)
+        reported = {**inputs, **ecs_echo.task_definition(inputs), "revision": revision,
+                    "status": "ACTIVE", "compatibilities": ["EC2", "FARGATE"],
+                    "requiresAttributes": [{"name": "ecs.capability.execution-role-awslogs"}]}
+        arn = f"arn:aws:ecs:us-east-1:{ACCOUNT}:task-definition/{service.family}:{revision}"
+        tds[arn] = TaskDefinitionSnapshot(arn, service.family, revision,
+                                          normalize_task_definition(reported), reported)
+        create = create_service_input(service, env, refs, arn)
+        echo = ecs_echo.service(create)
+        raw = {**echo, "desiredCount": create.get("desiredCount", 0), "tags": create["tags"],
+               "deployments": [{"status": "PRIMARY", **{k: v for k, v in echo.items()
+                                                        if k in ecs_echo.DEPLOYMENT_MEMBERS}}]}
+        old = base.services[service.ecs_name]
+        services[service.ecs_name] = ServiceSnapshot(
+            name=old.name, arn=old.arn, status="ACTIVE", task_definition=arn,
+            desired_count=old.desired_count, running_count=old.running_count,
+            pending_count=0, raw_fields=service_fields(raw), tags=old.tags,
+            deployments=old.deployments)
+    return EnvironmentSnapshot(cluster=env.cluster, refs=refs, services=services,
+                               task_definitions=tds, scaling=base.scaling)

@@ -351,8 +351,8 @@ class FakeCloud:
                 status="ACTIVE", task_definition=raw["taskDefinition"],
                 desired_count=raw.get("desiredCount", 1), running_count=raw.get("desiredCount", 1),
                 pending_count=0, raw_fields={k: v for k, v in raw.items()
-                                             if k not in ("taskDefinition", "tags", "deployments")},
-                tags=raw.get("tags", {}),
+                                             if k not in ("taskDefinition", "deployments")},
+                tags={t["key"]: t["value"] for t in raw.get("tags", ())},
                 deployments=tuple(raw.get("deployments", ())))
         return services
 
@@ -395,10 +395,7 @@ class FakeCloud:
     def create_service(self, inputs: Mapping[str, Any]) -> str | None:
         name = inputs["serviceName"]
         self.services[name] = {k: v for k, v in inputs.items()
-                               if k not in ("cluster", "serviceName", "launchType",
-                                            "schedulingStrategy", "deploymentController",
-                                            "propagateTags", "enableECSManagedTags")}
-        self.services[name]["tags"] = {t["key"]: t["value"] for t in inputs.get("tags", ())}
+                               if k not in ("cluster", "serviceName")}
         self.calls.append(("create_service", name))
         return self._deploy(name, inputs["taskDefinition"])
 
@@ -416,6 +413,22 @@ class FakeCloud:
     def delete_service(self, cluster: str, service: str) -> None:
         self.calls.append(("delete_service", service))
         del self.services[service]
+
+    def replace_service(self, cluster: str, service: str, inputs: Mapping[str, Any]
+                        ) -> str | None:
+        self.calls.append(("replace_service", service))
+        del self.services[service]
+        return self.create_service(inputs)
+
+    def tag_service(self, arn: str, set_tags: Mapping[str, str], remove: tuple[str, ...]
+                    ) -> None:
+        name = arn.rsplit("/", 1)[-1]
+        tags = {t["key"]: t["value"] for t in self.services[name].get("tags", ())}
+        tags.update(set_tags)
+        for key in remove:
+            tags.pop(key, None)
+        self.services[name]["tags"] = [{"key": k, "value": v} for k, v in tags.items()]
+        self.calls.append(("tag_service", name))
 
     def register_scalable_target(self, inputs: Mapping[str, Any]) -> None:
         name = inputs["ResourceId"].rsplit("/", 1)[-1]

@@ -308,3 +308,23 @@ def test_deleting_an_apps_folder_builds_nothing() -> None:
 
 def test_settings_default_to_checking_nothing() -> None:
     assert Settings(branches={}).account is None
+
+
+def test_a_broken_file_is_notified_once_per_commit_and_stops_no_other_environment() -> None:
+    fakes = world()
+    sweep.handle(SCHEDULE, fakes.ports())
+    before = fakes.git.branches["main"]
+    broken = fakes.git.commit("main", {PROD: "services: [\n", "apps/api/main.py": "v2"})
+    push.handle(push_event("main", broken, before), fakes.ports())
+    for _ in range(3):  # schedule ticks and sweeps
+        outcome = reconcile.handle(SCHEDULE, fakes.ports())
+        assert [p.kind for p in outcome.parts] == [Kind.INVALID_DESIRED_STATE, Kind.APPLIED
+                                                   if _ == 0 else Kind.IN_SYNC]
+        sweep.handle(SCHEDULE, fakes.ports())
+    invalid = [s for s in fakes.notifier.subjects() if "invalid" in s]
+    assert len(invalid) == 1, invalid
+    fixed = fakes.git.commit("main", {PROD: fakes.git.read_file(before, PROD)})
+    broken_again = fakes.git.commit("main", {PROD: "services: 3\n"})
+    reconcile.handle(reconcile_event("production"), fakes.ports())
+    assert len([s for s in fakes.notifier.subjects() if "invalid" in s]) == 2
+    assert fixed != broken_again

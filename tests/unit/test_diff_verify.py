@@ -8,6 +8,7 @@ import pytest
 from builders import environment, with_service
 from fakes import FakeCloud
 
+from ecs_gitops.canonical import TASK_DEFINITION
 from ecs_gitops.diff import DiffItem, diff
 from ecs_gitops.engine import preview
 from ecs_gitops.verify import requirements, split_image
@@ -19,17 +20,19 @@ from ecs_gitops.verify import requirements, split_image
     (None, {"a": 1}, (DiffItem("a", None, 1),)),
     ({"a": 1, "b": 2}, {"a": 1}, (DiffItem("b", 2, None),)),
     ({"x": {"y": [1, 2]}}, {"x": {"y": [2, 1]}}, (DiffItem("x.y", [1, 2], [2, 1]),)),
-    # lists of named things are keyed by name, whatever their order
+    # lists of named things are keyed as the managed-fields table says, whatever their order
     ({"containerDefinitions": [{"name": "a", "image": "i:1"}, {"name": "b", "image": "j:1"}]},
      {"containerDefinitions": [{"name": "b", "image": "j:1"}, {"name": "a", "image": "i:2"}]},
      (DiffItem("containers[a].image", "i:1", "i:2"),)),
-    ({"environment": [{"name": "MODE", "value": "a"}]},
-     {"environment": [{"name": "MODE", "value": "b"}, {"name": "NEW", "value": "x"}]},
-     (DiffItem("environment.MODE", "a", "b"), DiffItem("environment.NEW", None, "x"))),
+    ({"containerDefinitions": [{"name": "a", "environment": [{"name": "MODE", "value": "a"}]}]},
+     {"containerDefinitions": [{"name": "a", "environment": [
+         {"name": "MODE", "value": "b"}, {"name": "NEW", "value": "x"}]}]},
+     (DiffItem("containers[a].environment.MODE", "a", "b"),
+      DiffItem("containers[a].environment.NEW", None, "x"))),
 ], ids=["same", "change", "all-new", "removed", "list-order-matters", "containers-by-name",
         "environment-by-name"])
 def test_diff(old: Any, new: Any, expected: tuple[DiffItem, ...]) -> None:
-    assert diff(old, new) == expected
+    assert diff(old, new, TASK_DEFINITION) == expected
 
 
 @pytest.mark.parametrize(("item", "text"), [

@@ -72,8 +72,8 @@ CASES = [
      None),
     ("cpu EC2 refuses", ("cpu: 256", "cpu: 64"),
      "f.yaml:9:10: services[0].cpu: ECS refuses task cpu 64"),
-    ("missing key", ("    port: 5000\n", ""),
-     "f.yaml:7:5: services[0].port: required key is missing"),
+    ("missing key", ("    memory: 512\n", ""),
+     "f.yaml:7:5: services[0].memory: required key is missing"),
     ("desiredCount with scaling", ("    port: 5000", "    port: 5000\n    desiredCount: 2\n"
                                     "    scaling: {min: 1, max: 2}"),
      "f.yaml:12:19: services[0].desiredCount: desiredCount and scaling exclude each other"),

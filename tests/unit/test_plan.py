@@ -125,8 +125,8 @@ def test_equal_but_for_order_plans_nothing() -> None:
     for service in env.services:
         spec = render_task_definition(service, env, REFS)
         container = dict(spec["containerDefinitions"][0])
-        container["environment"] = list(reversed(container["environment"]))
-        container["secrets"] = list(reversed(container["secrets"]))
+        container["environment"] = list(reversed(container.get("environment", [])))
+        container["secrets"] = list(reversed(container.get("secrets", [])))
         container.pop("essential")  # ECS's default is essential=true
         container["cpu"] = 0  # fields ECS adds that we do not manage
         container["mountPoints"] = []
@@ -227,8 +227,8 @@ def test_fargate_renders_awsvpc_networking() -> None:
     assert spec["networkMode"] == "awsvpc"
     assert spec["containerDefinitions"][0]["portMappings"][0]["hostPort"] == 5000
     inputs = create_service_input(api, env, REFS, "td")
-    assert inputs["networkConfiguration"] == {"awsvpcConfiguration": {
-        "subnets": ["subnet-0a", "subnet-0b"], "securityGroups": ["sg-01"],
+    assert inputs["networkConfiguration"] == {"awsvpcConfiguration": {  # as written
+        "subnets": ["subnet-0b", "subnet-0a"], "securityGroups": ["sg-01"],
         "assignPublicIp": "DISABLED"}}
     assert "placementStrategy" not in inputs  # Fargate takes no placement strategy
     assert plan(env, applied(env)).empty

@@ -1,9 +1,16 @@
-"""How the CLI shows plans and status (Rich tables and colours)."""
+"""How the CLI shows plans and status (Rich tables and colours).
+
+User data (service names, environment values, tags, commit messages, error texts) is
+never read as Rich markup: it goes in `Text` objects or through `escape`, so that
+`containers[svc-a]` prints as is and a value holding `[/docs]` cannot break a print.
+"""
 
 from __future__ import annotations
 
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
+from rich.text import Text
 
 from ecs_gitops.actual import EnvironmentSnapshot, ServiceSnapshot
 from ecs_gitops.desired.model import Environment
@@ -13,19 +20,33 @@ from ecs_gitops.plan import Plan
 _COLOURS = {"+": "green", "~": "yellow", "-": "red", "!": "magenta"}
 
 
+def styled(text: str, style: str = "") -> Text:
+    """`text` as it is (never parsed as markup), in `style`."""
+    return Text(text, style=style)
+
+
+def error(console: Console, message: object, *, prefix: str = "error: ") -> None:
+    """`error: MESSAGE` in red, the message printed as it is."""
+    line = Text(prefix, style="red")
+    line.append(str(message))
+    console.print(line, highlight=False, soft_wrap=True)
+
+
 def print_plan(console: Console, plan: Plan) -> None:
+    """The plan's text, coloured by the sign of each line."""
     for line in plan.describe().splitlines():
         stripped = line.lstrip()
         colour = _COLOURS.get(stripped[:1]) if stripped else None
         if line.startswith("Plan for"):
-            console.print(f"[bold]{line}[/bold]", highlight=False)
+            console.print(styled(line, "bold"), highlight=False, soft_wrap=True)
         elif colour and not line.startswith("    "):
-            console.print(f"[{colour}]{line}[/{colour}]", highlight=False)
+            console.print(styled(line, colour), highlight=False, soft_wrap=True)
         else:
-            console.print(line, highlight=False, soft_wrap=True)
+            console.print(styled(line), highlight=False, soft_wrap=True)
 
 
 def progress_cell(service: ServiceSnapshot | None) -> str:
+    """`running/desired rollout-state` of a service (plain text: escape it to print)."""
     if service is None:
         return "missing"
     return f"{service.running_count}/{service.desired_count} {service.rollout_state.lower()}"
@@ -34,7 +55,8 @@ def progress_cell(service: ServiceSnapshot | None) -> str:
 def print_status(
     console: Console, env: Environment, snapshot: EnvironmentSnapshot, plan: Plan
 ) -> None:
-    table = Table(title=f"{env.environment} (cluster {env.cluster}, branch {env.branch})")
+    """A table per service: revision, image tag, counts, rollout, autoscaling, in sync."""
+    table = Table(title=styled(f"{env.environment} (cluster {env.cluster}, branch {env.branch})"))
     for column in ("service", "task definition", "image tag", "desired", "running",
                    "rollout", "autoscaling", "in sync"):
         table.add_column(column)
@@ -42,30 +64,32 @@ def print_status(
     for service in env.services:
         svc = snapshot.services.get(service.ecs_name)
         if svc is None:
-            table.add_row(service.ecs_name, "-", service.image.tag[:12] + " (wanted)", "-", "-",
-                          "not created", "-", "[red]no[/red]")
+            table.add_row(styled(service.ecs_name), "-", styled(service.image.tag[:12] + " (wanted)"),
+                          "-", "-", "not created", "-", styled("no", "red"))
             continue
         td = snapshot.task_definitions.get(svc.task_definition)
-        image = td.image() if td else None
+        image = td.image(service.name) if td else None
         tag = image.rsplit(":", 1)[-1] if image and ":" in image else "?"
         scaling = snapshot.scaling.get(service.ecs_name)
         rollout = svc.rollout_state
         colour = {"COMPLETED": "green", "FAILED": "red"}.get(rollout, "yellow")
         table.add_row(
-            service.ecs_name,
-            td.label if td else svc.task_definition.rsplit("/", 1)[-1],
-            tag[:12],
+            styled(service.ecs_name),
+            styled(td.label if td else svc.task_definition.rsplit("/", 1)[-1]),
+            styled(tag[:12]),
             str(svc.desired_count),
             str(svc.running_count),
-            f"[{colour}]{rollout.lower()}[/{colour}]",
+            styled(rollout.lower(), colour),
             f"{scaling.min}..{scaling.max}" if scaling else "off",
-            "[red]no[/red]" if service.ecs_name in out_of_sync else "[green]yes[/green]",
+            styled("no", "red") if service.ecs_name in out_of_sync else styled("yes", "green"),
         )
     console.print(table)
     for name in plan.unmanaged:
-        console.print(f"[magenta]unmanaged[/magenta] {name}: in the cluster, not in the file")
+        console.print(f"[magenta]unmanaged[/magenta] {escape(name)}: in the cluster, not in "
+                      "the file", highlight=False)
     for name in plan.orphaned:
-        console.print(f"[magenta]orphaned[/magenta] {name}: ours, no longer in the file")
+        console.print(f"[magenta]orphaned[/magenta] {escape(name)}: ours, no longer in the file",
+                      highlight=False)
 
 
 def release_command(environment: str, service: str) -> str:

@@ -75,6 +75,8 @@ def seed(
 
     for env in envs:
         for service in env.services:
+            if service.image.registry is not None:
+                continue  # not this account's ECR
             repo = service.image.repository
             try:
                 with translate("CreateRepository"):

@@ -25,15 +25,21 @@ class TaskDefinitionSnapshot:
     family: str
     revision: int
     spec: Mapping[str, Any]  # normalize_task_definition(...) of the registered definition
+    raw: Mapping[str, Any] = field(default_factory=dict)  # as ECS reported it (import)
 
     @property
     def label(self) -> str:
         """`family:revision`, as ECS names a revision."""
         return f"{self.family}:{self.revision}"
 
-    def image(self) -> str | None:
-        """The image URI of the first (main) container, or None without containers."""
-        containers = self.spec.get("containerDefinitions") or ()
+    def image(self, container: str | None = None) -> str | None:
+        """The image URI of `container`; by default of the first container as registered
+        (ecs-gitops registers the app container first), or None without containers."""
+        containers = list(self.raw.get("containerDefinitions") or ()) or list(
+            self.spec.get("containerDefinitions") or ())
+        for c in containers:
+            if container is not None and c.get("name") == container:
+                return str(c.get("image"))
         return containers[0].get("image") if containers else None
 
 

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from ecs_gitops.actual import TaskDefinitionSnapshot
+from ecs_gitops.errors import ReplacementRefusedError
 from ecs_gitops.plan import (
     Action,
     CreateService,
@@ -22,6 +23,7 @@ from ecs_gitops.plan import (
     PutScalingPolicy,
     RegisterScalableTarget,
     RegisterTaskDefinition,
+    ReplaceService,
     TaskDefinitionRef,
     UpdateService,
 )
@@ -45,6 +47,15 @@ class CloudPort(Protocol):
 
     def delete_service(self, cluster: str, service: str) -> None:
         """DeleteService (forced: its tasks are stopped)."""
+
+    def replace_service(self, cluster: str, service: str, inputs: Mapping[str, Any]
+                        ) -> str | None:
+        """DeleteService, wait until ECS reports it INACTIVE, CreateService with `inputs`;
+        the new deployment's id."""
+
+    def tag_service(self, arn: str, set_tags: Mapping[str, str],
+                    remove: tuple[str, ...]) -> None:
+        """TagResource for `set_tags`, UntagResource for `remove`, on the service `arn`."""
 
     def register_scalable_target(self, inputs: Mapping[str, Any]) -> None:
         """RegisterScalableTarget (creates or updates min/max)."""
@@ -81,11 +92,20 @@ def _resolve(ref: TaskDefinitionRef, registered: Mapping[str, str]) -> str:
     return ref
 
 
+def refused_replacements(plan: Plan, *, allow_replace: bool) -> list[str]:
+    """The replacements of `plan` that nobody allowed, as messages (empty: none)."""
+    return [f"service {a.service} would be replaced ({'; '.join(a.reasons)}): set "
+            "`replace: true` for it in the file or apply with --allow-replace"
+            for a in plan.actions
+            if isinstance(a, ReplaceService) and not (a.allowed or allow_replace)]
+
+
 def apply(
     plan: Plan,
     cloud: CloudPort,
     *,
     dry_run: bool = False,
+    allow_replace: bool = False,
     on_action: Callable[[Action], None] | None = None,
     on_applied: Callable[[Action, str | None, Mapping[str, str]], None] | None = None,
 ) -> ApplyResult:
@@ -95,13 +115,20 @@ def apply(
         plan: the plan to carry out.
         cloud: the mutating calls.
         dry_run: call nothing (the one place where dry run is decided).
+        allow_replace: the operator allows every replacement in the plan (otherwise
+            only those whose service says `replace: true`).
         on_action: called before each action (progress output).
         on_applied: called after each action with the deployment id it started (or
             None) and the task definitions registered so far (family -> ARN).
 
     Raises:
+        ReplacementRefusedError: before the first call, when the plan replaces a service
+            that neither the file nor `allow_replace` allows to be replaced.
         AwsError: from the first call that fails; later actions are not attempted.
     """
+    refused = refused_replacements(plan, allow_replace=allow_replace)
+    if refused and not dry_run:
+        raise ReplacementRefusedError(refused)
     registered: dict[str, str] = {}
     deployments: dict[str, str] = {}
     applied: list[Action] = []
@@ -113,7 +140,8 @@ def apply(
             continue
         deployment: str | None = None
         if isinstance(action, RegisterTaskDefinition):
-            registered[action.family] = cloud.register_task_definition(action.spec).arn
+            inputs = action.inputs if action.inputs is not None else action.spec
+            registered[action.family] = cloud.register_task_definition(inputs).arn
         elif isinstance(action, CreateService):
             inputs = dict(action.inputs)
             inputs["taskDefinition"] = _resolve(action.task_definition, registered)
@@ -122,7 +150,14 @@ def apply(
             fields = dict(action.fields)
             if action.task_definition is not None:
                 fields["taskDefinition"] = _resolve(action.task_definition, registered)
-            deployment = cloud.update_service(action.cluster, action.service, fields)
+            if fields:
+                deployment = cloud.update_service(action.cluster, action.service, fields)
+            if action.tags_set or action.tags_removed:
+                cloud.tag_service(action.arn, action.tags_set, action.tags_removed)
+        elif isinstance(action, ReplaceService):
+            inputs = dict(action.inputs)
+            inputs["taskDefinition"] = _resolve(action.task_definition, registered)
+            deployment = cloud.replace_service(action.cluster, action.service, inputs)
         elif isinstance(action, RegisterScalableTarget):
             cloud.register_scalable_target(action.inputs)
         elif isinstance(action, PutScalingPolicy):

@@ -24,11 +24,20 @@ from enum import StrEnum
 from typing import Protocol
 
 from ecs_gitops.actual import EnvironmentSnapshot, ServiceSnapshot
-from ecs_gitops.apply import ApplyResult, CloudPort, apply
+from ecs_gitops.apply import ApplyResult, CloudPort, apply, refused_replacements
 from ecs_gitops.desired.model import Environment, Service
 from ecs_gitops.errors import PreflightError
 from ecs_gitops.events import Trigger
-from ecs_gitops.plan import Action, CreateService, Plan, RegisterTaskDefinition, UpdateService, plan
+from ecs_gitops.plan import (
+    Action,
+    CreateService,
+    PendingRevision,
+    Plan,
+    RegisterTaskDefinition,
+    ReplaceService,
+    UpdateService,
+    plan,
+)
 from ecs_gitops.store import (
     BadImage,
     Release,
@@ -78,7 +87,9 @@ class Status(StrEnum):
     DRY_RUN = "dry run"  # planned and checked, nothing changed on purpose
     DRIFT_REPORTED = "drift reported"  # selfHeal is off and the schedule found drift
     DECLINED = "declined"  # the operator said no
-    PREFLIGHT_FAILED = "preflight failed"  # something the plan refers to is missing
+    # Something the plan refers to is missing, ECS would refuse it (size, target type), or
+    # it replaces a service nobody allowed to be replaced.
+    PREFLIGHT_FAILED = "preflight failed"
     REFUSED = "refused"  # the file names roles the stack may not pass
 
 
@@ -155,6 +166,7 @@ def reconcile_once(
     dry_run: bool = False,
     allowed_roles: frozenset[str] = frozenset(),
     confirm: Callable[[Plan], bool] | None = None,
+    allow_replace: bool = False,
     on_action: Callable[[Action], None] | None = None,
     clock: Callable[[], datetime] = lambda: datetime.now(UTC),
 ) -> Reconciled:
@@ -172,6 +184,9 @@ def reconcile_once(
         dry_run: plan, hold back and preflight, but change nothing.
         allowed_roles: task/execution role ARNs the stack may pass (empty: any).
         confirm: asked with the plan before anything is changed; False declines.
+        allow_replace: replace services whose change UpdateService cannot make even when
+            the file does not say `replace: true` for them (`ecs-gitops apply
+            --allow-replace`).
         on_action: called before each action is applied (progress output).
         clock: the current time (UTC), for release records and deadlines.
 
@@ -200,6 +215,10 @@ def reconcile_once(
     # 8. Preflight: everything the plan refers to exists, before the first write.
     try:
         cloud.preflight(requirements(the_plan))
+        # A replacement nobody allowed is refused here too, before the first write.
+        refused = refused_replacements(the_plan, allow_replace=allow_replace)
+        if refused and not dry_run:
+            raise PreflightError(refused)
     except PreflightError as exc:
         return replace(seen, status=Status.PREFLIGHT_FAILED, missing=exc.missing)
     # 9. An operator may decline; a dry run stops here, having checked everything.
@@ -229,7 +248,8 @@ def reconcile_once(
                 store.set_outcome(superseded, ReleaseState.SUPERSEDED,
                                   f"superseded by {release.deployment_id or release.image}")
 
-    result = apply(the_plan, cloud, on_action=on_action, on_applied=record)
+    result = apply(the_plan, cloud, allow_replace=allow_replace, on_action=on_action,
+                   on_applied=record)
     # 11. Record the revision now applied.
     if store is not None:
         store.put_value(applied_key(desired.environment), revision)
@@ -302,13 +322,14 @@ def release_deadline(service: Service, started: datetime) -> datetime:
 def release_of(action: Action, desired: Environment, *, revision: str, trigger: Trigger,
                deployment_id: str | None, registered: Mapping[str, str], started: datetime
                ) -> Release | None:
-    """The release an applied action starts: a CreateService, or an UpdateService that
-    changes the task definition; None for any other action."""
-    if not (isinstance(action, CreateService) or (
+    """The release an applied action starts: a CreateService, a ReplaceService, or an
+    UpdateService that changes the task definition; None for any other action."""
+    if not (isinstance(action, CreateService | ReplaceService) or (
             isinstance(action, UpdateService) and action.task_definition is not None)):
         return None
     service = desired.service(action.service)
-    arn = registered.get(action.service) or str(action.task_definition)
+    ref = action.task_definition
+    arn = (registered.get(ref.family) if isinstance(ref, PendingRevision) else None) or str(ref)
     return Release(
         environment=desired.environment, service=action.service, commit=revision,
         task_definition=arn, image=f"{service.image.repository}:{service.image.tag}",
@@ -324,7 +345,8 @@ def _iso(moment: datetime) -> str:
 def changing_services(the_plan: Plan) -> set[str]:
     """ECS names of the services a plan registers, creates or updates."""
     return {a.service for a in the_plan.actions
-            if isinstance(a, RegisterTaskDefinition | CreateService | UpdateService)}
+            if isinstance(a, RegisterTaskDefinition | CreateService | UpdateService
+                          | ReplaceService)}
 
 
 _REVISION = re.compile(r":(\d+)$")

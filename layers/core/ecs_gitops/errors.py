@@ -104,3 +104,13 @@ class EditError(EcsGitopsError):
 
 class UnknownServiceError(EcsGitopsError, LookupError):
     """A desired state has no service of that name."""
+
+
+class ReplacementRefusedError(PreflightError):
+    """The plan replaces a service (a change UpdateService cannot make) and neither the
+    file (`replace: true`) nor the operator (`--allow-replace`) allowed it."""
+
+
+class UnmanagedFieldError(EcsGitopsError):
+    """A rendered input holds a member that the managed-fields table does not know: it
+    would be dropped silently, so it is refused."""

@@ -12,22 +12,27 @@ environment's are deleted, and only when the file says `prune: true`.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from ecs_gitops.actual import EnvironmentSnapshot, ServiceSnapshot, TaskDefinitionSnapshot
+from ecs_gitops.canonical import SERVICE, TASK_DEFINITION, Update
 from ecs_gitops.desired.model import Environment, Service
 from ecs_gitops.diff import DiffItem, diff
 from ecs_gitops.render import (
     ENVIRONMENT_TAG,
     create_service_input,
-    normalize_policy_config,
     normalize_service_fields,
-    policy_name,
-    put_policy_input,
+    register_task_definition_input,
     render_service_fields,
     render_task_definition,
+)
+from ecs_gitops.scaling import (
+    normalize_policy_config,
+    policy_name,
+    put_policy_input,
     resource_id,
     scalable_target_input,
 )
@@ -54,23 +59,32 @@ def _short(arn: str) -> str:
 
 @dataclass(frozen=True, slots=True)
 class RegisterTaskDefinition:
+    """Register a new revision of `family` (RegisterTaskDefinition with `inputs`)."""
+
     service: str
     family: str
-    spec: Mapping[str, Any]
+    spec: Mapping[str, Any]  # canonical, what the changes are computed on
     changes: tuple[DiffItem, ...]
     previous: str | None = None  # label of the running revision, None on first deploy
+    inputs: Mapping[str, Any] | None = None  # the exact kwargs; None: send `spec`
 
     def describe(self) -> list[str]:
+        """The plan lines of this action: a summary when new, else field changes."""
         if self.previous is None:
-            container = (self.spec.get("containerDefinitions") or [{}])[0]
-            ports = ", ".join(str(p["containerPort"]) for p in container.get("portMappings", ()))
-            return [
+            containers = self.spec.get("containerDefinitions") or [{}]
+            main = next((c for c in containers if c.get("name") == self.service), containers[0])
+            ports = ", ".join(str(p.get("containerPort")) for c in containers
+                              for p in c.get("portMappings", ()))
+            lines = [
                 f"+ register task definition {self.family} (first revision)",
-                f"    image {container.get('image')}",
+                f"    image {main.get('image')}",
                 f"    cpu {self.spec.get('cpu')}, memory {self.spec.get('memory')} MiB, "
-                f"port {ports or 'none'}, {len(container.get('environment', ()))} environment "
-                f"variables, {len(container.get('secrets', ()))} secrets",
+                f"port {ports or 'none'}, {len(main.get('environment', ()))} environment "
+                f"variables, {len(main.get('secrets', ()))} secrets",
             ]
+            lines += [f"    container {c.get('name')}: {c.get('image')}"
+                      for c in containers if c is not main]
+            return lines
         lines = [f"+ register task definition {self.family} (replaces {self.previous})"]
         lines += [f"    {c.describe()}" for c in self.changes]
         return lines
@@ -97,15 +111,48 @@ class CreateService:
 
 @dataclass(frozen=True, slots=True)
 class UpdateService:
+    """UpdateService with the fields that differ; tag changes by Tag/UntagResource."""
+
     service: str
     cluster: str
     changes: tuple[DiffItem, ...]
     task_definition: TaskDefinitionRef | None  # None: the definition does not change
     fields: Mapping[str, Any]  # the UpdateService fields that differ, besides taskDefinition
+    arn: str = ""  # the service's ARN, for TagResource/UntagResource
+    tags_set: Mapping[str, str] = field(default_factory=dict)  # key -> new value
+    tags_removed: tuple[str, ...] = ()
 
     def describe(self) -> list[str]:
+        """`~ update service NAME` and one line per changed field."""
         lines = [f"~ update service {self.service}"]
         lines += [f"    {c.describe()}" for c in self.changes]
+        return lines
+
+
+@dataclass(frozen=True, slots=True)
+class ReplaceService:
+    """Delete the service and create it again: a change UpdateService cannot make.
+
+    Applied only when `allowed` (the file says `replace: true` for the service) or the
+    operator passes `--allow-replace`; otherwise apply refuses before its first write."""
+
+    service: str
+    cluster: str
+    reasons: tuple[str, ...]  # the fields UpdateService cannot change, with old -> new
+    inputs: Mapping[str, Any]  # CreateService kwargs of the new service
+    task_definition: TaskDefinitionRef
+    running: int  # tasks that stop
+    allowed: bool = False
+
+    def describe(self) -> list[str]:
+        """`-/+ replace service NAME`, why, and the interruption it causes."""
+        lines = [f"-/+ replace service {self.service} (delete, then create again)"]
+        lines += [f"    {r}: UpdateService cannot change it" for r in self.reasons]
+        lines.append(f"    interruption: its {self.running} running task(s) stop and the "
+                     "service is unavailable until the new service's tasks are running")
+        if not self.allowed:
+            lines.append("    not applied unless the service says `replace: true` or apply "
+                         "runs with --allow-replace")
         return lines
 
 
@@ -162,6 +209,7 @@ Action = (
     RegisterTaskDefinition
     | CreateService
     | UpdateService
+    | ReplaceService
     | RegisterScalableTarget
     | PutScalingPolicy
     | DeregisterScalableTarget
@@ -177,6 +225,8 @@ class Plan:
     unmanaged: tuple[str, ...] = ()  # in the cluster, not ours: reported, never touched
     orphaned: tuple[str, ...] = ()  # ours, no longer in the file, kept (prune is off)
     notes: tuple[str, ...] = field(default=())
+    # Target group ARN -> target type (instance, ip), as observe found them.
+    target_types: Mapping[str, str] = field(default_factory=dict)
 
     @property
     def empty(self) -> bool:
@@ -218,28 +268,53 @@ def _task_definition(
     spec = render_task_definition(service, env, actual.refs)
     if running is not None and running.spec == spec:
         return running.arn
-    latest = actual.family_latest.get(service.ecs_name)
+    family = service.family
+    latest = actual.family_latest.get(family)
     if latest is not None and latest.spec == spec:
         if running is None or latest.arn != running.arn:
             notes.append(f"{service.ecs_name}: reusing {latest.label}, registered earlier "
                          "but not yet deployed")
         return latest.arn
     actions.append(RegisterTaskDefinition(
-        service=service.ecs_name, family=service.ecs_name, spec=spec,
-        changes=diff(running.spec if running else None, spec),
+        service=service.ecs_name, family=family, spec=spec,
+        changes=diff(running.spec if running else None, spec, TASK_DEFINITION),
         previous=running.label if running else None,
+        inputs=register_task_definition_input(service, env, actual.refs),
     ))
-    return PendingRevision(service.ecs_name)
+    return PendingRevision(family)
 
 
 def _service_update(
     service: Service, env: Environment, actual: EnvironmentSnapshot,
     current: ServiceSnapshot, td: TaskDefinitionRef,
-) -> UpdateService | None:
+) -> UpdateService | ReplaceService | None:
     wanted = render_service_fields(service, env, actual.refs)
     have = normalize_service_fields(current.raw_fields, manage_count="desiredCount" in wanted)
-    changes = list(diff(have, wanted))
-    fields = {k: v for k, v in wanted.items() if have.get(k) != v}
+    for name, node in SERVICE.members.items():
+        if node.rule.unset_any and name not in wanted:
+            have.pop(name, None)  # left out of the file: ECS decides
+    fields: dict[str, Any] = {}
+    reasons: list[str] = []
+    for name in sorted(wanted.keys() | have.keys()):
+        new, old = wanted.get(name), have.get(name)
+        if new == old:
+            continue
+        rule = SERVICE.members[name].rule
+        if rule.update == Update.REPLACE:
+            reasons.append(f"{name} {_brief(old)} -> {_brief(new)}")
+        elif rule.update == Update.IN_PLACE:
+            if new is None and rule.clear is None:
+                reasons.append(f"{name} {_brief(old)} -> (none)")
+            else:
+                fields[name] = new if new is not None else rule.clear
+    if reasons:
+        return ReplaceService(
+            service=service.ecs_name, cluster=env.cluster, reasons=tuple(reasons),
+            inputs=create_service_input(service, env, actual.refs, str(td)),
+            task_definition=td, running=current.running_count, allowed=service.replace)
+    changes = [c for c in diff(have, wanted, SERVICE)]
+    old_tags = {str(t.get("key")): t.get("value", "") for t in have.get("tags", ())}
+    new_tags = {str(t.get("key")): t.get("value", "") for t in wanted.get("tags", ())}
     new_td: TaskDefinitionRef | None = None
     if td != current.task_definition:
         new_td = td
@@ -247,8 +322,19 @@ def _service_update(
                                    _short(str(td))))
     if not changes:
         return None
-    return UpdateService(service=service.ecs_name, cluster=env.cluster, changes=tuple(changes),
-                         task_definition=new_td, fields=fields)
+    return UpdateService(
+        service=service.ecs_name, cluster=env.cluster, changes=tuple(changes),
+        task_definition=new_td, fields=fields, arn=current.arn,
+        tags_set={k: v for k, v in new_tags.items() if old_tags.get(k) != v},
+        tags_removed=tuple(sorted(old_tags.keys() - new_tags.keys())))
+
+
+def _brief(value: Any) -> str:
+    if value is None:
+        return "(none)"
+    if isinstance(value, Mapping) and set(value) == {"type"}:
+        return str(value["type"])
+    return str(value) if isinstance(value, str) else json.dumps(value, sort_keys=True)
 
 
 def _scaling(service: Service, env: Environment, actual: EnvironmentSnapshot) -> list[Action]:
@@ -311,4 +397,5 @@ def plan(desired: Environment, actual: EnvironmentSnapshot) -> Plan:
         # else: another environment's service sharing the cluster; not ours to report.
     return Plan(environment=desired.environment, cluster=desired.cluster,
                 actions=tuple(actions), unmanaged=tuple(unmanaged),
-                orphaned=tuple(orphaned), notes=tuple(notes))
+                orphaned=tuple(orphaned), notes=tuple(notes),
+                target_types=dict(actual.refs.target_types))

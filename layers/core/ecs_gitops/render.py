@@ -1,25 +1,27 @@
-"""Desired service -> the exact ECS and Application Auto Scaling inputs.
+"""Desired service -> the exact RegisterTaskDefinition and Create/UpdateService inputs,
+and what ECS reports back, both in one canonical form.
 
-Everything here is a purely computational function with no side effects. Rendered
-task definitions go through `normalize_task_definition`, the same function that
-normalises what ECS reports, so that two definitions that mean the same thing
-(lists in another order, defaults spelt out or left out, "0.25 vCPU" or "256")
-compare equal and plan nothing.
+Everything here is a purely computational function with no side effects. The
+inputs are rendered as ECS takes them, values byte for byte; `canonical` (driven by
+the managed-fields table) then gives the form in which rendered and reported
+definitions compare, so that two things that mean the same (lists in another
+order, ECS's defaults spelt out or left out, "0.25 vCPU" or "256", `memory` or
+`MEMORY`) plan nothing. The few rules that depend on another field (the host port
+per network mode, the platform version per launch type) are applied here.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from ecs_gitops.canonical import SERVICE, TASK_DEFINITION, canonical
 from ecs_gitops.desired.model import Environment, Placement, Service, parse_cpu, parse_memory
 
 MANAGED_BY_TAG = "ecs-gitops:managed-by"
 ENVIRONMENT_TAG = "ecs-gitops:environment"
-SCALABLE_DIMENSION = "ecs:service:DesiredCount"
-CPU_METRIC = "ECSServiceAverageCPUUtilization"
 
 JSON = dict[str, Any]
 
@@ -30,11 +32,14 @@ class Refs:
 
     registry: str  # "123456789012.dkr.ecr.us-east-1.amazonaws.com"
     target_groups: Mapping[str, str] = field(default_factory=dict)  # name -> ARN
+    target_types: Mapping[str, str] = field(default_factory=dict)  # ARN -> instance | ip
 
     def image_uri(self, repository: str, tag: str) -> str:
+        """The ECR image URI of `repository:tag` in this account and region."""
         return f"{self.registry}/{repository}:{tag}"
 
     def target_group_arn(self, name_or_arn: str) -> str | None:
+        """The ARN of a target group named in the file; None if observe did not find it."""
         if name_or_arn.startswith("arn:"):
             return name_or_arn
         return self.target_groups.get(name_or_arn)
@@ -46,86 +51,45 @@ def target_group_name(arn: str) -> str:
     return match.group(1) if match else arn
 
 
-def _units(value: Any, parse: Any) -> str | None:
-    if value is None or value == "":
-        return None
-    parsed = parse(value)
-    return str(parsed)
+# --- task definition ------------------------------------------------------------------
 
 
-def _by_name(items: Sequence[Mapping[str, Any]] | None, value_key: str) -> list[JSON]:
-    return sorted(
-        ({"name": i["name"], value_key: i.get(value_key, "")} for i in items or ()),
-        key=lambda i: i["name"],
-    )
+def _dump(model: Any) -> JSON:
+    return dict(model.model_dump(by_alias=True, exclude_none=True)) if model is not None else {}
 
 
-def _normalize_container(raw: Mapping[str, Any], network_mode: str) -> JSON:
-    ports = []
-    for p in raw.get("portMappings") or ():
-        container_port = p.get("containerPort")
-        default_host = container_port if network_mode in ("awsvpc", "host") else 0
-        ports.append({
-            "containerPort": container_port,
-            "hostPort": p.get("hostPort", default_host),
-            "protocol": p.get("protocol", "tcp"),
-        })
-    out: JSON = {
-        "name": raw["name"],
-        "image": raw.get("image"),
-        "essential": raw.get("essential", True),
-        "portMappings": sorted(ports, key=lambda p: (p["containerPort"], p["protocol"])),
-        "environment": _by_name(raw.get("environment"), "value"),
-        "secrets": _by_name(raw.get("secrets"), "valueFrom"),
-    }
-    log = raw.get("logConfiguration")
-    if log:
-        out["logConfiguration"] = {
-            "logDriver": log["logDriver"],
-            "options": dict(sorted((log.get("options") or {}).items())),
-        }
-    check = raw.get("healthCheck")
-    if check:
-        out["healthCheck"] = {
-            "command": list(check["command"]),
-            "interval": check.get("interval", 30),
-            "timeout": check.get("timeout", 5),
-            "retries": check.get("retries", 3),
-            "startPeriod": check.get("startPeriod", 0),
-        }
-    return out
+def image_uri(service: Service, refs: Refs) -> str:
+    """The app container's image: this account's ECR, or `image.registry`'s."""
+    image = service.image
+    if image.registry is None:
+        return refs.image_uri(image.repository, image.tag)
+    prefix = f"{image.registry}/" if image.registry else ""
+    return f"{prefix}{image.repository}:{image.tag}"
 
 
-def normalize_task_definition(raw: Mapping[str, Any]) -> JSON:
-    """The fields ecs-gitops manages, in one canonical form (ECS defaults filled)."""
-    network_mode = raw.get("networkMode") or "bridge"
-    out: JSON = {
-        "family": raw["family"],
-        "networkMode": network_mode,
-        "requiresCompatibilities": sorted(raw.get("requiresCompatibilities") or ["EC2"]),
-        "cpu": _units(raw.get("cpu"), parse_cpu),
-        "memory": _units(raw.get("memory"), parse_memory),
-        "taskRoleArn": raw.get("taskRoleArn"),
-        "executionRoleArn": raw.get("executionRoleArn"),
-        "containerDefinitions": sorted(
-            (_normalize_container(c, network_mode) for c in raw.get("containerDefinitions") or ()),
-            key=lambda c: c["name"],
-        ),
-    }
-    return out
+def network_mode(service: Service, env: Environment) -> str:
+    """awsvpc with the file's `network:` (or the service's networkConfiguration), else
+    bridge; `taskDefinition.networkMode` says otherwise."""
+    block = service.task_definition
+    if block is not None and block.network_mode:
+        return block.network_mode
+    has_network = env.network is not None or bool(
+        service.service_fields and service.service_fields.network_configuration)
+    return "awsvpc" if has_network else "bridge"
 
 
-def render_task_definition(service: Service, env: Environment, refs: Refs) -> JSON:
-    """RegisterTaskDefinition input for `service` (already in normalised form)."""
-    network_mode = "awsvpc" if env.network is not None else "bridge"
-    container: JSON = {
-        "name": service.name,
-        "image": refs.image_uri(service.image.repository, service.image.tag),
-        "essential": True,
-        "portMappings": [{"containerPort": service.port, "protocol": "tcp"}],
-        "environment": [{"name": k, "value": v} for k, v in service.environment.items()],
-        "secrets": [{"name": k, "valueFrom": v} for k, v in service.secrets.items()],
-    }
+def app_container(service: Service, env: Environment, refs: Refs) -> JSON:
+    """The service's own container: the `container:` block plus the shorthand keys."""
+    container: JSON = {"name": service.name, "image": image_uri(service, refs),
+                       "essential": True}
+    container.update(_dump(service.container))
+    if service.port is not None:
+        container["portMappings"] = [{"containerPort": service.port, "protocol": "tcp"}]
+    if service.environment:
+        container["environment"] = [{"name": k, "value": v}
+                                    for k, v in service.environment.items()]
+    if service.secrets:
+        container["secrets"] = [{"name": k, "valueFrom": v} for k, v in service.secrets.items()]
     if service.log_group:
         container["logConfiguration"] = {
             "logDriver": "awslogs",
@@ -142,23 +106,78 @@ def render_task_definition(service: Service, env: Environment, refs: Refs) -> JS
             "command": list(hc.command), "interval": hc.interval, "timeout": hc.timeout,
             "retries": hc.retries, "startPeriod": hc.start_period,
         }
-    raw: JSON = {
-        "family": service.ecs_name,
-        "networkMode": network_mode,
+    return container
+
+
+def register_task_definition_input(service: Service, env: Environment, refs: Refs) -> JSON:
+    """RegisterTaskDefinition kwargs for `service`, exactly as they are sent."""
+    block = _dump(service.task_definition)
+    out: JSON = {
+        "family": service.family,
+        "networkMode": network_mode(service, env),
         "requiresCompatibilities": [env.launch_type],
         "cpu": str(service.cpu),
         "memory": str(service.memory),
-        "taskRoleArn": env.roles.task,
-        "executionRoleArn": env.roles.execution,
-        "containerDefinitions": [container],
+        "containerDefinitions": [app_container(service, env, refs),
+                                 *(_dump(s) for s in service.sidecars)],
     }
-    return normalize_task_definition(raw)
+    if env.roles.task:
+        out["taskRoleArn"] = env.roles.task
+    if env.roles.execution:
+        out["executionRoleArn"] = env.roles.execution
+    out.update(block)
+    return out
+
+
+def _units(value: Any, parse: Any) -> str | None:
+    if value is None or value == "":
+        return None
+    return str(parse(value))
+
+
+def normalize_task_definition(raw: Mapping[str, Any], *, strict: bool = False) -> JSON:
+    """A task definition (rendered, or as DescribeTaskDefinition reports it) in canonical
+    form: managed fields only, ECS's defaults filled. `strict`: an unmanaged member raises
+    `UnmanagedFieldError` (for what we render)."""
+    data = dict(raw)
+    if strict is False:
+        data = {k: v for k, v in data.items() if k in TASK_DEFINITION.members}
+    mode = data.get("networkMode") or "bridge"
+    data["cpu"] = _units(data.get("cpu"), parse_cpu)
+    data["memory"] = _units(data.get("memory"), parse_memory)
+    containers = []
+    for container in data.get("containerDefinitions") or ():
+        c = dict(container)
+        ports = []
+        for mapping in c.get("portMappings") or ():
+            p = dict(mapping)
+            # awsvpc and host: ECS sets the host port to the container port; bridge: 0 (or
+            # left out) is a dynamic host port (terraform-provider-aws, ecspresso).
+            if mode in ("awsvpc", "host") and p.get("hostPort") is None \
+                    and p.get("containerPort") is not None:
+                p["hostPort"] = p["containerPort"]
+            if mode == "bridge" and p.get("hostPort") == 0:
+                p.pop("hostPort")
+            ports.append(p)
+        c["portMappings"] = ports
+        containers.append(c)
+    data["containerDefinitions"] = containers
+    out: JSON = canonical(TASK_DEFINITION, data, strict=strict) or {}
+    return out
+
+
+def render_task_definition(service: Service, env: Environment, refs: Refs) -> JSON:
+    """The task definition `service` asks for, in canonical form (see the module doc)."""
+    return normalize_task_definition(register_task_definition_input(service, env, refs),
+                                     strict=True)
 
 
 def register_input(spec: Mapping[str, Any]) -> JSON:
-    """The normalised spec as RegisterTaskDefinition kwargs (None values left out)."""
+    """RegisterTaskDefinition kwargs from a rendered input (None values left out)."""
     return {k: v for k, v in spec.items() if v is not None}
 
+
+# --- service --------------------------------------------------------------------------
 
 PLACEMENT: Mapping[Placement, list[JSON]] = {
     Placement.SPREAD_AZ: [
@@ -172,85 +191,135 @@ PLACEMENT: Mapping[Placement, list[JSON]] = {
 }
 
 
-def render_service_fields(service: Service, env: Environment, refs: Refs) -> JSON:
-    """The service fields ecs-gitops manages and UpdateService can change, normalised.
-
-    `desiredCount` is present only when autoscaling does not own the count and the
-    file sets one; `taskDefinition` is handled separately (by content, not by ARN).
-    """
+def deployment_configuration(service: Service) -> JSON:
+    """The service's `deployment:` as ECS's DeploymentConfiguration."""
     d = service.deployment
-    fields: JSON = {
-        "deploymentConfiguration": {
-            "maximumPercent": d.maximum_percent,
-            "minimumHealthyPercent": d.minimum_healthy_percent,
-            "deploymentCircuitBreaker": {"enable": d.circuit_breaker, "rollback": d.rollback},
-        },
-        "placementStrategy": [] if env.launch_type == "FARGATE" else PLACEMENT[service.placement],
-        "loadBalancers": [],
+    out: JSON = {
+        "maximumPercent": d.maximum_percent,
+        "minimumHealthyPercent": d.minimum_healthy_percent,
+        "deploymentCircuitBreaker": {"enable": d.circuit_breaker, "rollback": d.rollback},
     }
+    if d.alarms is not None:
+        out["alarms"] = _dump(d.alarms)
+    return out
+
+
+def _load_balancers(service: Service, refs: Refs) -> list[JSON]:
+    targets: list[Any] = list(service.load_balancers)
+    if service.load_balancer is not None:
+        targets.append(service.load_balancer)
+    return [{
+        "targetGroupArn": refs.target_group_arn(t.target_group) or t.target_group,
+        "containerName": t.container_name or service.name,
+        "containerPort": t.container_port or service.port,
+    } for t in targets]
+
+
+def service_input(service: Service, env: Environment, refs: Refs) -> JSON:
+    """Every managed CreateService member for `service`, exactly as it is sent (but
+    cluster, serviceName, taskDefinition and desiredCount)."""
+    block = _dump(service.service_fields)
+    out: JSON = {
+        "launchType": env.launch_type,
+        "deploymentController": {"type": "ECS"},
+        "schedulingStrategy": "REPLICA",
+        "propagateTags": "SERVICE",
+        "enableECSManagedTags": True,
+        "deploymentConfiguration": deployment_configuration(service),
+    }
+    if env.launch_type != "FARGATE" and "placementStrategy" not in block:
+        out["placementStrategy"] = PLACEMENT[service.placement]
     if env.network is not None:
-        fields["networkConfiguration"] = {"awsvpcConfiguration": {
-            "subnets": sorted(env.network.subnets),
-            "securityGroups": sorted(env.network.security_groups),
+        out["networkConfiguration"] = {"awsvpcConfiguration": {
+            "subnets": list(env.network.subnets),
+            "securityGroups": list(env.network.security_groups),
             "assignPublicIp": "ENABLED" if env.network.assign_public_ip else "DISABLED",
         }}
-    if service.load_balancer:
-        lb = service.load_balancer
-        fields["loadBalancers"] = [{
-            "targetGroupArn": refs.target_group_arn(lb.target_group) or lb.target_group,
-            "containerName": service.name,
-            "containerPort": lb.container_port or service.port,
-        }]
-        fields["healthCheckGracePeriodSeconds"] = lb.health_check_grace_period
-    if service.scaling is None and service.desired_count is not None:
-        fields["desiredCount"] = service.desired_count
+    balancers = _load_balancers(service, refs)
+    if balancers:
+        out["loadBalancers"] = balancers
+        grace = service.load_balancer.health_check_grace_period if service.load_balancer else 60
+        out["healthCheckGracePeriodSeconds"] = grace
+    tags = [{"key": MANAGED_BY_TAG, "value": "ecs-gitops"},
+            {"key": ENVIRONMENT_TAG, "value": env.environment}]
+    out.update(block)
+    out["tags"] = [*block.get("tags", ()), *tags]
+    if out.get("capacityProviderStrategy"):
+        out.pop("launchType")  # ECS: a launch type or a capacity provider strategy
+    return out
+
+
+def reported_service_fields(raw: Mapping[str, Any]) -> JSON:
+    """The managed members of a DescribeServices entry, those ECS reports on its PRIMARY
+    deployment merged in (serviceConnectConfiguration, volumeConfigurations,
+    vpcLatticeConfigurations: botocore's Service shape has no such member, its Deployment
+    shape has)."""
+    fields = {k: v for k, v in raw.items()
+              if k in SERVICE.members and not SERVICE.members[k].rule.from_deployment}
+    primary = next((d for d in raw.get("deployments") or () if d.get("status") == "PRIMARY"),
+                   None)
+    for key, node in SERVICE.members.items():
+        if node.rule.from_deployment and primary is not None and key in primary:
+            fields[key] = primary[key]
     return fields
 
 
 def normalize_service_fields(raw: Mapping[str, Any], *, manage_count: bool) -> JSON:
-    """The same fields as `render_service_fields`, from a DescribeServices entry."""
-    dc = raw.get("deploymentConfiguration") or {}
-    breaker = dc.get("deploymentCircuitBreaker") or {}
-    fields: JSON = {
-        "deploymentConfiguration": {
-            "maximumPercent": dc.get("maximumPercent", 200),
-            "minimumHealthyPercent": dc.get("minimumHealthyPercent", 100),
-            "deploymentCircuitBreaker": {
-                "enable": breaker.get("enable", False),
-                "rollback": breaker.get("rollback", False),
-            },
-        },
-        "placementStrategy": [
-            {k: v for k, v in s.items() if k in ("type", "field")}
-            for s in raw.get("placementStrategy") or ()
-        ],
-        "loadBalancers": sorted(
-            (
-                {
-                    "targetGroupArn": lb.get("targetGroupArn"),
-                    "containerName": lb.get("containerName"),
-                    "containerPort": lb.get("containerPort"),
-                }
-                for lb in raw.get("loadBalancers") or ()
-            ),
-            key=lambda lb: (str(lb["targetGroupArn"]), str(lb["containerName"])),
-        ),
-    }
-    awsvpc = (raw.get("networkConfiguration") or {}).get("awsvpcConfiguration")
-    if awsvpc:
-        fields["networkConfiguration"] = {"awsvpcConfiguration": {
-            "subnets": sorted(awsvpc.get("subnets") or ()),
-            "securityGroups": sorted(awsvpc.get("securityGroups") or ()),
-            "assignPublicIp": awsvpc.get("assignPublicIp", "DISABLED"),
-        }}
-    if raw.get("loadBalancers"):
-        fields["healthCheckGracePeriodSeconds"] = raw.get("healthCheckGracePeriodSeconds", 0)
-    if manage_count:
-        fields["desiredCount"] = raw.get("desiredCount", 0)
-    return fields
+    """A service (rendered, or a DescribeServices entry with its PRIMARY deployment's
+    fields merged in) in canonical form. `desiredCount` only when `manage_count`."""
+    data = {k: v for k, v in raw.items() if k in SERVICE.members}
+    if not manage_count:
+        data.pop("desiredCount", None)
+    strategies = []
+    for s in data.get("placementStrategy") or ():
+        s = dict(s)
+        # ECS reports a binpack field upper-cased: sent "memory", DescribeServices says
+        # "MEMORY" (aws/amazon-ecs-cli#586; tests/corpus).
+        if s.get("type") == "binpack" and isinstance(s.get("field"), str):
+            s["field"] = s["field"].upper()
+        strategies.append(s)
+    data["placementStrategy"] = strategies
+    if data.get("capacityProviderStrategy"):
+        data.pop("launchType", None)
+    elif not data.get("launchType"):
+        data["launchType"] = "EC2"  # ECS's default without a capacity provider strategy
+    fargate = data.get("launchType") == "FARGATE" or any(
+        str(c.get("capacityProvider", "")).startswith("FARGATE")
+        for c in data.get("capacityProviderStrategy") or ())
+    if fargate and not data.get("platformVersion"):
+        data["platformVersion"] = "LATEST"  # what ECS reports when none was sent
+    if data.get("schedulingStrategy") == "DAEMON":
+        dc = dict(data.get("deploymentConfiguration") or {})
+        dc.setdefault("maximumPercent", 100)
+        dc.setdefault("minimumHealthyPercent", 0)
+        data["deploymentConfiguration"] = dc
+    # aws: tags are AWS's own (CloudFormation's, ...): no one may edit them. ecs-gitops'
+    # own markers are set when it creates a service and never compared: a service it
+    # adopted (`ecs-gitops import`) stays unmarked, so prune never deletes it.
+    data["tags"] = [t for t in data.get("tags") or ()
+                    if not str(t.get("key", "")).lower().startswith(("aws:", "ecs-gitops:"))]
+    connect = data.get("serviceConnectConfiguration")
+    if isinstance(connect, Mapping) and connect.get("services"):
+        # ECS: "If the discoveryName isn't specified, the port mapping name is used".
+        data["serviceConnectConfiguration"] = {**connect, "services": [
+            {"discoveryName": s.get("portName"), **s} for s in connect["services"]]}
+    out: JSON = canonical(SERVICE, data, strict=False) or {}
+    return out
+
+
+def render_service_fields(service: Service, env: Environment, refs: Refs) -> JSON:
+    """The managed service fields `service` asks for, canonical. `desiredCount` is present
+    only when autoscaling does not own the count and the file sets one."""
+    data = service_input(service, env, refs)
+    manage = service.scaling is None and service.desired_count is not None
+    if manage:
+        data["desiredCount"] = service.desired_count
+    canonical(SERVICE, data, strict=True)  # refuses a field the table does not manage
+    return normalize_service_fields(data, manage_count=manage)
 
 
 def initial_count(service: Service) -> int:
+    """desiredCount at creation: scaling's min, else desiredCount, else 1."""
     if service.scaling is not None:
         return service.scaling.min
     return service.desired_count if service.desired_count is not None else 1
@@ -260,81 +329,13 @@ def create_service_input(
     service: Service, env: Environment, refs: Refs, task_definition: str
 ) -> JSON:
     """CreateService kwargs. The tags mark the service as this environment's."""
-    fields = render_service_fields(service, env, refs)
-    fields.pop("desiredCount", None)
     out: JSON = {
         "cluster": env.cluster,
         "serviceName": service.ecs_name,
         "taskDefinition": task_definition,
         "desiredCount": initial_count(service),
-        "launchType": env.launch_type,
-        "schedulingStrategy": "REPLICA",
-        "deploymentController": {"type": "ECS"},
-        "propagateTags": "SERVICE",
-        "enableECSManagedTags": True,
-        "tags": [
-            {"key": MANAGED_BY_TAG, "value": "ecs-gitops"},
-            {"key": ENVIRONMENT_TAG, "value": env.environment},
-        ],
-        **fields,
+        **service_input(service, env, refs),
     }
-    if not out["placementStrategy"]:
-        del out["placementStrategy"]
-    if not out["loadBalancers"]:
-        del out["loadBalancers"]
+    if out.get("schedulingStrategy") == "DAEMON":
+        out.pop("desiredCount")
     return out
-
-
-def scalable_target_input(service: Service, env: Environment) -> JSON:
-    assert service.scaling is not None
-    return {
-        "ServiceNamespace": "ecs",
-        "ResourceId": resource_id(env.cluster, service.ecs_name),
-        "ScalableDimension": SCALABLE_DIMENSION,
-        "MinCapacity": service.scaling.min,
-        "MaxCapacity": service.scaling.max,
-    }
-
-
-def policy_name(service: Service) -> str:
-    return f"{service.ecs_name}-cpu-target-tracking"
-
-
-def scaling_policy_config(service: Service) -> JSON:
-    assert service.scaling is not None
-    s = service.scaling
-    return {
-        "TargetValue": float(s.target_cpu),
-        "PredefinedMetricSpecification": {"PredefinedMetricType": CPU_METRIC},
-        "ScaleInCooldown": s.scale_in_cooldown,
-        "ScaleOutCooldown": s.scale_out_cooldown,
-        "DisableScaleIn": False,
-    }
-
-
-def normalize_policy_config(raw: Mapping[str, Any]) -> JSON:
-    spec = raw.get("PredefinedMetricSpecification") or {}
-    return {
-        "TargetValue": float(raw.get("TargetValue", 0.0)),
-        "PredefinedMetricSpecification": {
-            "PredefinedMetricType": spec.get("PredefinedMetricType")
-        },
-        "ScaleInCooldown": raw.get("ScaleInCooldown", 300),
-        "ScaleOutCooldown": raw.get("ScaleOutCooldown", 300),
-        "DisableScaleIn": raw.get("DisableScaleIn", False),
-    }
-
-
-def put_policy_input(service: Service, env: Environment) -> JSON:
-    return {
-        "PolicyName": policy_name(service),
-        "ServiceNamespace": "ecs",
-        "ResourceId": resource_id(env.cluster, service.ecs_name),
-        "ScalableDimension": SCALABLE_DIMENSION,
-        "PolicyType": "TargetTrackingScaling",
-        "TargetTrackingScalingPolicyConfiguration": scaling_policy_config(service),
-    }
-
-
-def resource_id(cluster: str, service_name: str) -> str:
-    return f"service/{cluster}/{service_name}"

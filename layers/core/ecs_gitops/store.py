@@ -165,6 +165,11 @@ def tip_key(branch: str) -> str:
     return f"tip#{branch}"
 
 
+def notice_key(key: str) -> str:
+    """A notification already sent (e.g. `invalid#production#<commit>`)."""
+    return f"notice#{key}"
+
+
 def sweep_key(project: str) -> str:
     """When the sweep last read the finished builds of `project` (ISO-8601 UTC)."""
     return f"sweep#builds#{project}"

@@ -24,6 +24,7 @@ from ecs_gitops.desired.edit import set_image_tag
 from ecs_gitops.errors import DesiredStateError, EcsGitopsError
 from ecs_gitops.source import is_write_back
 from ecs_gitops.store import BadImage, bad_image_key
+from ecs_gitops_tools import output
 from ecs_gitops_tools.cli.options import Endpoint, Local, Region
 from ecs_gitops_tools.cli.target import resolve_file
 from ecs_gitops_tools.output import release_command
@@ -106,11 +107,11 @@ def history(
         found = revisions(path, limit)
         env = load_environment(path)
     except (EcsGitopsError, DesiredStateError) as exc:
-        err.print(f"[red]error:[/red] {escape(str(exc))}", highlight=False, soft_wrap=True)
+        output.error(err, exc)
         raise typer.Exit(1) from None
     bad, unknown = _known_bad(env.environment, found, local=local, endpoint_url=endpoint_url,
                               region=region or env.region)
-    table = Table(title=f"history of {path}")
+    table = Table(title=output.styled(f"history of {path}"))
     for column in ("commit", "date", "by", "what", "image tags"):
         table.add_column(column)
     for index, rev in enumerate(found):
@@ -124,8 +125,8 @@ def history(
             f"{k}={v[:12]}" + (" (failed a rollout)" if bad_image_key(env.environment, k, v)
                                in bad else "") for k, v in changed.items()) or "-"
         who = "ecs-gitops" if rev.write_back else rev.author
-        table.add_row(escape(rev.commit[:10]), rev.date[:19], escape(who), escape(rev.subject),
-                      escape(tags))
+        table.add_row(*(output.styled(cell) for cell in (
+            rev.commit[:10], rev.date[:19], who, rev.subject, tags)))
     console.print(table)
     for svc in env.services:
         record = bad.get(bad_image_key(env.environment, svc.name, svc.image.tag))
@@ -296,8 +297,8 @@ def rollback(
         target = _expand(to, ran, force=force, service=service, environment=env.environment) \
             if to else _previous_tag(ran, current, service, branch.path)
         if target == current:
-            console.print(f"{service} is already at {current[:12]} on {branch.name}: "
-                          "nothing to do", highlight=False)
+            console.print(output.styled(f"{service} is already at {current[:12]} on "
+                                        f"{branch.name}: nothing to do"), highlight=False)
             return
         if not force:
             _in_ecr(at_tip, service, target, local=local, endpoint_url=endpoint_url,
@@ -312,17 +313,20 @@ def rollback(
             _git("push", "-q", push, f"{branch.ref}:{branch.ref}")
             pushed = _git("ls-remote", push, branch.ref).split()[0:1]
     except (EcsGitopsError, ValueError) as exc:
-        err.print(f"[red]error:[/red] {escape(str(exc))}", highlight=False, soft_wrap=True)
+        output.error(err, exc)
         raise typer.Exit(1) from None
     where = "" if branch.checked_out_here else f" (on {branch.name}; your checkout is untouched)"
-    console.print(f"[green]committed[/green] {commit[:10]}: {service} {current[:12]} -> "
-                  f"{target[:12]} in {branch.path}{where}", highlight=False)
+    console.print("[green]committed[/green] " + escape(
+        f"{commit[:10]}: {service} {current[:12]} -> {target[:12]} in {branch.path}{where}"),
+        highlight=False)
     if push:
         if pushed != [commit]:
-            err.print(f"[red]error:[/red] {push} {branch.name} is at "
-                      f"{(pushed or ['nothing'])[0][:10]}, not {commit[:10]}", highlight=False)
+            output.error(err, f"{push} {branch.name} is at "
+                              f"{(pushed or ['nothing'])[0][:10]}, not {commit[:10]}")
             raise typer.Exit(1)
-        console.print(f"[green]pushed[/green] {commit[:10]} to {push} {branch.name}: the "
-                      "controllers deploy it", highlight=False)
+        console.print("[green]pushed[/green] " + escape(
+            f"{commit[:10]} to {push} {branch.name}: the controllers deploy it"),
+            highlight=False)
     else:
-        console.print(f"push it to deploy: git push <remote> {branch.name}", highlight=False)
+        console.print(output.styled(f"push it to deploy: git push <remote> {branch.name}"),
+                      highlight=False)

@@ -15,9 +15,9 @@ from typing import Annotated, Any
 
 import typer
 from rich.console import Console
-from rich.markup import escape
 
 from ecs_gitops.errors import EcsGitopsError
+from ecs_gitops_tools import output
 from ecs_gitops_tools.cli.target import LOCAL_DIR, local_dir, repo_root
 
 local_app = typer.Typer(help="Keep the embedded cloud running in the background "
@@ -106,13 +106,12 @@ def up(
     state = _state(directory)
     if holder or state:
         pid = holder or (state or {}).get("pid")
-        err.print(f"[yellow]already running[/yellow] (pid {pid}, {directory}); "
-                  "'ecs-gitops local down' stops it", highlight=False)
+        output.error(err, f"(pid {pid}, {directory}); 'ecs-gitops local down' stops it",
+                     prefix="already running ")
         raise typer.Exit(1)
     problem = _port_problem(port)
     if problem:
-        err.print(f"[red]error:[/red] {problem}: stop what uses it, or choose another "
-                  "with --port", highlight=False)
+        output.error(err, f"{problem}: stop what uses it, or choose another with --port")
         raise typer.Exit(1)
     directory.mkdir(parents=True, exist_ok=True)
     test_args = "-m|not mariadb and not browser" if quick_tests else ""
@@ -131,11 +130,9 @@ def up(
             if process.poll() is not None:
                 lines = log_path.read_text().strip().splitlines()
                 if process.returncode == EXIT_BUSY and lines:
-                    err.print(f"[red]error:[/red] {escape(lines[-1].removeprefix('busy: '))}",
-                              highlight=False)
+                    output.error(err, lines[-1].removeprefix("busy: "))
                 else:
-                    err.print(f"[red]error:[/red] it stopped (exit {process.returncode}); "
-                              f"see {log_path}", highlight=False)
+                    output.error(err, f"it stopped (exit {process.returncode}); see {log_path}")
                 raise typer.Exit(1)
             state = _state(directory)
             if state and state.get("pid") == process.pid:
@@ -143,7 +140,7 @@ def up(
             time.sleep(0.2)
         else:
             process.terminate()
-            err.print(f"[red]error:[/red] not ready after {timeout}s; see {log_path}")
+            output.error(err, f"not ready after {timeout}s; see {log_path}")
             raise typer.Exit(1)
     remote = Path(str(state["remote"]))
     shown = os.path.relpath(remote) if remote.is_relative_to(Path.cwd()) else str(remote)
@@ -235,8 +232,7 @@ def wait(
             if idle.get("time", 0) > started + 0.1:
                 break
             if _state(folder) is None:
-                err.print("[red]error:[/red] the embedded cloud stopped; see "
-                          f"{folder / 'daemon.log'}", highlight=False)
+                output.error(err, f"the embedded cloud stopped; see {folder / 'daemon.log'}")
                 raise typer.Exit(1)
             time.sleep(0.3)
         else:
@@ -306,7 +302,8 @@ def invoke_command(
                     clients=make_clients(local=True, endpoint_url=str(state["endpoint"]),
                                          region=region))
                 for note in notes:
-                    err.print(f"[cyan]--local:[/cyan] {note}", highlight=False, soft_wrap=True)
+                    err.print(output.styled(f"--local: {note}", "cyan"), highlight=False,
+                              soft_wrap=True)
         else:
             refs, region = _stack_refs(stack)
         overrides = json.loads(env_vars.read_text()) if env_vars else {}
@@ -321,14 +318,14 @@ def invoke_command(
             except Exception as exc:  # as Lambda reports an unhandled error
                 result = {"errorType": type(exc).__name__, "errorMessage": str(exc)}
     except EcsGitopsError as exc:
-        err.print(f"[red]error:[/red] {escape(str(exc))}", highlight=False)
+        output.error(err, exc)
         raise typer.Exit(1) from None
     sys.stdout.write(json.dumps(result, indent=2, default=str) + "\n")
     from ecs_gitops_tools.local.timeline import failed
 
     if isinstance(result, dict) and "errorType" in result:
-        err.print(f"[red]error:[/red] the handler raised {result['errorType']}: "
-                  f"{result['errorMessage']}", highlight=False, soft_wrap=True)
+        output.error(err, f"the handler raised {result['errorType']}: "
+                          f"{result['errorMessage']}")
         raise typer.Exit(1)
     if failed(result):
         err.print("[red]the handler reports a failure[/red]", highlight=False)

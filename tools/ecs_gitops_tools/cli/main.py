@@ -30,7 +30,7 @@ from ecs_gitops.desired.schema import json_schema_text
 from ecs_gitops.engine import Reconciled, Status, preview, reconcile_once
 from ecs_gitops.errors import DesiredStateError, EcsGitopsError, PreflightError
 from ecs_gitops.events import Trigger
-from ecs_gitops.plan import Action, CreateService, Plan, UpdateService
+from ecs_gitops.plan import Action, CreateService, Plan, ReplaceService, UpdateService
 from ecs_gitops.store import Store, lease
 from ecs_gitops_tools import output
 from ecs_gitops_tools.cli.helptext import plain_help
@@ -57,10 +57,10 @@ err = Console(stderr=True)
 def _fail(exc: EcsGitopsError) -> typer.Exit:
     if isinstance(exc, DesiredStateError):
         for problem in exc.problems:
-            err.print(f"[red]{escape(str(problem))}[/red]", highlight=False, soft_wrap=True)
+            err.print(output.styled(str(problem), "red"), highlight=False, soft_wrap=True)
         err.print(f"[red]{len(exc.problems)} problem(s); nothing was applied.[/red]")
     else:
-        err.print(f"[red]error:[/red] {escape(str(exc))}", highlight=False, soft_wrap=True)
+        output.error(err, exc)
     return typer.Exit(1)
 
 
@@ -93,8 +93,8 @@ def validate(
         err.print("[red]error:[/red] no files given and no desired_state/*.yaml here")
         raise typer.Exit(1)
     problems = iter_problems(paths)
-    for problem in problems:  # escaped: a key like '[/x]' is text, not Rich markup
-        err.print(f"[red]{escape(str(problem))}[/red]", highlight=False, soft_wrap=True)
+    for problem in problems:
+        err.print(output.styled(str(problem), "red"), highlight=False, soft_wrap=True)
     if problems:
         err.print(f"[red]{len(problems)} problem(s) in {len(paths)} file(s)[/red]")
         raise typer.Exit(1)
@@ -148,6 +148,9 @@ def apply(
         help="The controllers' state table, for the environment's lease (default: found "
         "from the stack named by --stack, or from 'local up').")] = None,
     stack: Annotated[str, typer.Option(help="The controllers' stack.")] = "ecs-gitops",
+    allow_replace: Annotated[bool, typer.Option(
+        "--allow-replace", help="Delete and re-create services whose change UpdateService "
+        "cannot make (e.g. launchType); their tasks stop.")] = False,
 ) -> None:
     """Make the environment match its desired-state file (asks first unless --yes).
 
@@ -158,15 +161,16 @@ def apply(
         clients = make_clients(local=local, endpoint_url=endpoint_url, region=region or env.region)
         store = None if dry_run else _store(clients, table=table, stack=stack, local=local)
         if store is None and not dry_run:
-            console.print(f"[dim]no ecs-gitops stack {stack!r} found: applying without the "
+            console.print(f"[dim]no ecs-gitops stack {escape(repr(stack))} found: applying without the "
                           "environment's lease and release records[/dim]", highlight=False)
-        _apply(env, clients, store, yes=yes, dry_run=dry_run, wait=wait, timeout=timeout)
+        _apply(env, clients, store, yes=yes, dry_run=dry_run, wait=wait, timeout=timeout,
+               allow_replace=allow_replace)
     except EcsGitopsError as exc:
         raise _fail(exc) from None
 
 
 def _apply(env: Environment, clients: Clients, store: Store | None, *, yes: bool,
-           dry_run: bool, wait: bool, timeout: int) -> None:
+           dry_run: bool, wait: bool, timeout: int, allow_replace: bool = False) -> None:
     def confirm(the_plan: Plan) -> bool:
         output.print_plan(console, the_plan)
         if dry_run or yes:
@@ -179,14 +183,14 @@ def _apply(env: Environment, clients: Clients, store: Store | None, *, yes: bool
 
     def progress(action: Action) -> None:
         prefix = "[dim](dry run)[/dim] " if dry_run else ""
-        console.print(f"{prefix}{action.describe()[0]}", highlight=False)
+        console.print(f"{prefix}{escape(action.describe()[0])}", highlight=False)
 
     owner = f"cli:{getpass.getuser()}@{socket.gethostname()}:{uuid.uuid4().hex[:8]}"
     revision = f"working tree ({getpass.getuser()}@{socket.gethostname()})"
     with lease(store, env.environment, owner, seconds=timeout + 600) if store else nullcontext():
         done = reconcile_once(env, AwsCloud(clients), store=store, revision=revision,
                               trigger=Trigger.OPERATOR, dry_run=dry_run, confirm=confirm,
-                              on_action=progress)
+                              allow_replace=allow_replace, on_action=progress)
     for held in done.held_back:
         console.print(output.held_back_line(env.environment, held), highlight=False,
                       soft_wrap=True, markup=False)
@@ -205,7 +209,7 @@ def _apply(env: Environment, clients: Clients, store: Store | None, *, yes: bool
     console.print(f"[green]applied {len(done.plan.actions)} change(s)[/green]")
     if wait:
         names = sorted({a.service for a in done.plan.actions
-                        if isinstance(a, CreateService | UpdateService)})
+                        if isinstance(a, CreateService | UpdateService | ReplaceService)})
         if names:
             _wait(clients, env.cluster, names, timeout)
 
@@ -214,7 +218,7 @@ def _wait(clients: Clients, cluster: str, names: list[str], timeout: int) -> Non
     started = time.monotonic()
 
     def show(services: dict[str, ServiceSnapshot]) -> None:
-        parts = [f"{n} {output.progress_cell(services.get(n))}" for n in names]
+        parts = [escape(f"{n} {output.progress_cell(services.get(n))}") for n in names]
         console.print(f"[dim]{time.monotonic() - started:5.0f}s[/dim] " + " | ".join(parts),
                       highlight=False)
 
@@ -270,7 +274,8 @@ def seed(
             raise EcsGitopsError("seed is for the embedded AWS: pass --local or --endpoint-url")
         clients = make_clients(local=local, endpoint_url=endpoint_url,
                                region=region or envs[0].region)
-        seed_world(envs, clients, say=lambda line: console.print(f"  created {line}"))
+        seed_world(envs, clients, say=lambda line: console.print(f"  created {escape(line)}",
+                                                                 highlight=False))
     except EcsGitopsError as exc:
         raise _fail(exc) from None
     console.print("[green]seeded[/green]")
@@ -295,10 +300,12 @@ def demo(
     raise typer.Exit(run(console, source=source, keep=keep))
 
 
+from ecs_gitops_tools.cli.adopt import import_command  # noqa: E402 - after app exists
 from ecs_gitops_tools.cli.history import history, rollback  # noqa: E402 - after app exists
 from ecs_gitops_tools.cli.local import invoke_command, local_app  # noqa: E402
 from ecs_gitops_tools.cli.release import release_image  # noqa: E402
 
+app.command("import")(import_command)
 app.command("history")(history)
 app.command("release-image")(release_image)
 app.command("rollback")(rollback)

@@ -21,6 +21,7 @@ from rich.markup import escape
 from ecs_gitops.desired import load_environment, load_environment_text
 from ecs_gitops.errors import EcsGitopsError
 from ecs_gitops.store import bad_image_key
+from ecs_gitops_tools import output
 from ecs_gitops_tools.cli.history import _branch, _git
 from ecs_gitops_tools.cli.options import Endpoint, EnvArg, Local, Region
 from ecs_gitops_tools.cli.target import make_clients, resolve_file
@@ -68,8 +69,9 @@ def release_image(
         key = bad_image_key(env.environment, service, pinned)
         bad = store.bad_image(key)
         if bad is None:
-            console.print(f"{service}'s pinned image {pinned[:12]} is not held back in "
-                          f"{env.environment}: nothing to release", highlight=False)
+            console.print(output.styled(f"{service}'s pinned image {pinned[:12]} is not held "
+                                        f"back in {env.environment}: nothing to release"),
+                          highlight=False)
             return
         message = (f"release {service} {pinned[:12]} in {env.environment}\n\n{reason}\n\n"
                    f"Held back since {bad.describe()}. Made with 'ecs-gitops release-image'.")
@@ -81,9 +83,9 @@ def release_image(
         if push:
             _git("push", "-q", push, f"{branch.ref}:{branch.ref}")
     except EcsGitopsError as exc:
-        err.print(f"[red]error:[/red] {escape(str(exc))}", highlight=False)
+        output.error(err, exc)
         raise typer.Exit(1) from None
-    console.print(f"[green]released[/green] {service} {pinned[:12]} in {env.environment} "
-                  f"(commit {commit[:10]} on {branch.name}"
-                  + (f", pushed to {push}" if push else "") + "): the next reconcile deploys it",
-                  highlight=False)
+    console.print("[green]released[/green] " + escape(
+        f"{service} {pinned[:12]} in {env.environment} (commit {commit[:10]} on {branch.name}"
+        + (f", pushed to {push}" if push else "") + "): the next reconcile deploys it"),
+        highlight=False)

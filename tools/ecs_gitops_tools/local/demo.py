@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from rich.console import Console
+from rich.markup import escape
 
 from ecs_gitops.aws.cloud import AwsCloud
 from ecs_gitops.aws.ecs import EcsAdapter
@@ -68,26 +69,28 @@ class Story:
     def _delivery(self, d: Delivery) -> None:
         what = describe_event(d.event)
         colour = "red" if d.error else "cyan"
-        self._line(f"[{colour}]{what}[/{colour}] -> {d.function}: {d.summary}")
+        self._line(f"[{colour}]{escape(what)}[/{colour}] -> {escape(d.function)}: "
+                   f"{escape(d.summary)}")
         result = d.result if isinstance(d.result, dict) else {}
         for outcome in result.get("outcomes") or [result]:
             if outcome.get("kind") in ("applied", "drift reported"):
                 for text in str(outcome.get("plan", "")).splitlines():
-                    self.console.print(f"[dim]          {text}[/dim]", highlight=False,
+                    self.console.print(f"[dim]          {escape(text)}[/dim]", highlight=False,
                                        soft_wrap=True)
 
     def _build(self, r: BuildResult) -> None:
         colour = "green" if r.status == "SUCCEEDED" else "red"
-        self._line(f"  [{colour}]local CodeBuild {r.project}: tests and image "
-                   f"{r.status}[/{colour}] in {r.seconds:.1f}s")
+        self._line(f"  [{colour}]local CodeBuild {escape(r.project)}: tests and image "
+                   f"{escape(r.status)}[/{colour}] in {r.seconds:.1f}s")
 
     def _rollout(self, r: Rollout) -> None:
         tag = r.image.rsplit(":", 1)[-1][:7]
         if r.healthy:
-            self._line(f"  [green]ECS rollout {r.service} -> {tag}: {r.reason}[/green]")
+            self._line(f"  [green]{escape(f'ECS rollout {r.service} -> {tag}: {r.reason}')}"
+                       "[/green]")
         else:
-            self._line(f"  [red]ECS rollout {r.service} -> {tag}: {r.reason}; circuit breaker "
-                       f"rolled back to {r.rolled_back_to}[/red]")
+            self._line(f"  [red]{escape(f'ECS rollout {r.service} -> {tag}: {r.reason}')}; "
+                       f"circuit breaker rolled back to {escape(str(r.rolled_back_to))}[/red]")
 
     # --------------------------------------------------------------- helpers
     def git(self, *args: str) -> str:
@@ -135,7 +138,7 @@ class Story:
         except Exception as exc:
             ok, detail = False, f"check raised {type(exc).__name__}: {exc}"
         mark = "[green]ok[/green]" if ok else "[red]UNEXPECTED[/red]"
-        self.console.print(f"{mark}: {detail}", highlight=False)
+        self.console.print(f"{mark}: {escape(detail)}", highlight=False)
         self.results.append(StepResult(title, ok, detail, time.monotonic() - started))
 
 

@@ -1,8 +1,10 @@
-"""Small corrections to moto's ECS so that it behaves like ECS where we depend on it.
+"""Corrections to moto's ECS so that it stores and reports what real ECS does.
 
-- CreateService: moto drops `deploymentConfiguration`, `placementStrategy`,
-  `placementConstraints` and `healthCheckGracePeriodSeconds`; ECS keeps them. Without
-  this, every first apply would be followed by a spurious update.
+- Create/UpdateService and RegisterTaskDefinition: moto stores what it is sent (and
+  drops some members: deploymentConfiguration, placementStrategy, enableExecuteCommand,
+  enableFaultInjection, ...); ECS fills in defaults, re-cases and converts. What ECS
+  reports is computed by `ecs_echo` (documented rules, tests/corpus) and set on moto's
+  objects, so DescribeServices / DescribeTaskDefinition answer as ECS would.
 - CodeBuild: moto reports every build SUCCEEDED the moment it is read and lists
   builds oldest first. Here a build stays IN_PROGRESS until the local builder sets
   its result (`set_build_result`), and ListBuildsForProject honours `sortOrder`.
@@ -24,18 +26,42 @@ from moto.ecs.models import Service
 from moto.ecs.responses import EC2ContainerServiceResponse
 from moto.moto_api._internal import mock_random
 
+from ecs_gitops_tools.local import ecs_echo
+
 _lock = threading.Lock()
 _applied = False
 _state = {"instant": True}
 # Called with (cluster, service, task_definition_arn) after each deployment starts.
 _listeners: list[Callable[[str, str, str], None]] = []
 
-_EXTRA_CREATE_PARAMS = {
-    "deploymentConfiguration": "deployment_configuration",
-    "placementStrategy": "placement_strategy",
-    "placementConstraints": "placement_constraints",
-    "healthCheckGracePeriodSeconds": "health_check_grace_period_seconds",
-}
+# UpdateService members whose change starts a new deployment (UpdateService docs: "This
+# parameter triggers a new service deployment").
+_REDEPLOY = ("networkConfiguration", "loadBalancers", "serviceRegistries", "platformVersion",
+             *ecs_echo.DEPLOYMENT_MEMBERS)
+
+
+def _set_echo(service: Service, echo: dict[str, Any]) -> None:
+    """Make moto report `echo` for `service` (its serializer reads camelCase attributes
+    first), and the deployment-level members on the PRIMARY deployment."""
+    old: dict[str, Any] = getattr(service, "_ecs_echo", {})
+    for key in old.keys() - echo.keys():
+        if key in service.__dict__:
+            delattr(service, key)
+    for key, value in echo.items():
+        if key not in ecs_echo.DEPLOYMENT_MEMBERS:
+            setattr(service, key, value)
+    service._ecs_echo = echo  # type: ignore[attr-defined]
+    if service.deployments:
+        primary = service.deployments[0]
+        for key in ecs_echo.DEPLOYMENT_MEMBERS:
+            if key in echo:
+                primary[key] = echo[key]
+            else:
+                primary.pop(key, None)
+
+
+def _params(response: Any) -> dict[str, Any]:
+    return {k: v for k, v in response._get_params().items() if v is not None}
 
 
 def instant_rollouts(enabled: bool) -> None:
@@ -87,12 +113,9 @@ def _patched_create(original: Callable[[Any], Any]) -> Callable[[Any], Any]:
         result = original(self)
         service = self.ecs_backend._get_service(
             self._get_param("cluster", "default"), self._get_param("serviceName"))
-        for param, attr in _EXTRA_CREATE_PARAMS.items():
-            value = self._get_param(param)
-            if value is not None:
-                setattr(service, attr, value)
         service.deployments = []
         start_deployment(service, service.task_definition)
+        _set_echo(service, ecs_echo.service(_params(self)))
         for listener in list(_listeners):
             listener(service.cluster_name, service.name, service.task_definition)
         return result
@@ -105,18 +128,39 @@ def _patched_update(original: Callable[[Any], Any]) -> Callable[[Any], Any]:
         name = str(self._get_param("service")).split("/")[-1]
         before = self.ecs_backend._get_service(cluster, name)
         old_td, old_count = before.task_definition, before.desired_count
+        previous: dict[str, Any] = dict(getattr(before, "_ecs_echo", {}))
+        params = _params(self)
+        echo = ecs_echo.service(params, previous or None)
         result = original(self)
         service = self.ecs_backend._get_service(cluster, name)
-        if service.task_definition != old_td or self._get_param("forceNewDeployment"):
+        redeploy = any(echo.get(k) != previous.get(k) for k in _REDEPLOY if k in params)
+        if service.task_definition != old_td or self._get_param("forceNewDeployment") \
+                or redeploy:
             start_deployment(service, service.task_definition)
+            _set_echo(service, echo)
             for listener in list(_listeners):
                 listener(service.cluster_name, service.name, service.task_definition)
         elif service.desired_count != old_count and service.deployments:
             service.deployments[0]["desiredCount"] = service.desired_count
             if _state["instant"]:
                 complete_deployment(service)
+        _set_echo(service, echo)
         return result
     return update_service
+
+
+def _patched_register(original: Callable[[Any], Any]) -> Callable[[Any], Any]:
+    def register_task_definition(self: Any) -> Any:
+        result = original(self)
+        definition = result.result["taskDefinition"]
+        echo = ecs_echo.task_definition(_params(self))
+        definition.cpu, definition.memory = echo["cpu"], echo["memory"]
+        definition.container_definitions = echo["containerDefinitions"]
+        definition.enableFaultInjection = echo["enableFaultInjection"]
+        if "trustedExecutionConfiguration" in echo:
+            definition.trustedExecutionConfiguration = echo["trustedExecutionConfiguration"]
+        return result
+    return register_task_definition
 
 
 def _batch_get_builds(self: Any, ids: list[str]) -> list[dict[str, Any]]:
@@ -161,6 +205,7 @@ def apply_patches() -> None:
         cls: Any = EC2ContainerServiceResponse
         cls.create_service = _patched_create(cls.create_service)
         cls.update_service = _patched_update(cls.update_service)
+        cls.register_task_definition = _patched_register(cls.register_task_definition)
         from moto.codebuild.models import CodeBuildBackend
         from moto.codebuild.responses import CodeBuildResponse
 

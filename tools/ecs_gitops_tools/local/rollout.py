@@ -88,7 +88,7 @@ class RolloutSimulator:
         image_uri = str(container.get("image", ""))
         healthy, reason = self._probe(image_uri, container)
         previous = next((d for d in service.deployments[1:]), None)
-        config = getattr(service, "deployment_configuration", None) or {}
+        config = getattr(service, "_ecs_echo", {}).get("deploymentConfiguration") or {}
         breaker = config.get("deploymentCircuitBreaker") or {}
         if healthy or previous is None or not breaker.get("enable"):
             complete_deployment(service)

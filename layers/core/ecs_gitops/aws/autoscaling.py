@@ -7,7 +7,7 @@ from typing import Any
 
 from ecs_gitops.actual import ScalingSnapshot
 from ecs_gitops.aws.clients import Clients, translate
-from ecs_gitops.render import SCALABLE_DIMENSION
+from ecs_gitops.scaling import SCALABLE_DIMENSION
 
 
 class AutoscalingAdapter:

@@ -36,6 +36,7 @@ NOT_FOUND = {
     "ServiceNotFoundException", "ClusterNotFoundException", "RepositoryNotFoundException",
     "ImageNotFoundException", "ParameterNotFound", "TargetGroupNotFound",
     "ObjectNotFoundException", "ResourceNotFoundException", "TargetGroupNotFoundException",
+    "InvalidSubnetID.NotFound", "InvalidGroup.NotFound", "FileSystemNotFound",
 }
 
 

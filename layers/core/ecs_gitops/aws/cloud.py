@@ -26,6 +26,7 @@ class AwsCloud:
 
     def __init__(self, clients: Clients) -> None:
         self.clients = clients
+        self.embedded = clients.embedded
         self.ecs = EcsAdapter(clients)
         self.autoscaling = AutoscalingAdapter(clients)
 
@@ -34,7 +35,8 @@ class AwsCloud:
         return observe(env, self.clients)
 
     def preflight(self, needs: Requirements) -> None:
-        """Raise `PreflightError` naming every image, parameter and target group missing."""
+        """Raise `PreflightError` naming everything missing (images, secrets, log groups,
+        network, file systems, target groups) or refused (`needs.refused`)."""
         preflight.check(needs, self.clients)
 
     def register_task_definition(self, spec: Mapping[str, Any]) -> TaskDefinitionSnapshot:
@@ -53,6 +55,17 @@ class AwsCloud:
     def delete_service(self, cluster: str, service: str) -> None:
         """DeleteService, forced (ECS stops its tasks)."""
         self.ecs.delete_service(cluster, service)
+
+    def replace_service(self, cluster: str, service: str, inputs: Mapping[str, Any]
+                        ) -> str | None:
+        """DeleteService, wait until INACTIVE, CreateService; the new deployment's id."""
+        return self.ecs.replace_service(cluster, service, inputs,
+                                        delay=0.2 if self.embedded else 15.0)
+
+    def tag_service(self, arn: str, set_tags: Mapping[str, str],
+                    remove: tuple[str, ...]) -> None:
+        """TagResource / UntagResource of the service's own tags."""
+        self.ecs.tag_service(arn, set_tags, remove)
 
     def register_scalable_target(self, inputs: Mapping[str, Any]) -> None:
         """RegisterScalableTarget."""

@@ -14,29 +14,29 @@ from typing import Any
 from ecs_gitops.actual import DeploymentSnapshot, ServiceSnapshot, TaskDefinitionSnapshot
 from ecs_gitops.aws.clients import Clients, translate
 from ecs_gitops.errors import AwsError, NotFoundError, TimeoutExpiredError
-from ecs_gitops.render import normalize_task_definition, register_input
+from ecs_gitops.render import normalize_task_definition, register_input, reported_service_fields
 
 DESCRIBE_BATCH = 10  # DescribeServices takes at most 10 services per call
 
 # The per-container cache of immutable task definitions, keyed by ARN.
 _TASK_DEFINITIONS: dict[str, TaskDefinitionSnapshot] = {}
 
-SERVICE_FIELDS = (
-    "deploymentConfiguration", "placementStrategy", "loadBalancers",
-    "healthCheckGracePeriodSeconds", "desiredCount", "networkConfiguration",
-)
-
-
 def clear_cache() -> None:
     """Forget every cached task definition (a new container; tests)."""
     _TASK_DEFINITIONS.clear()
 
 
-def _td_snapshot(raw: Mapping[str, Any]) -> TaskDefinitionSnapshot:
+def _td_snapshot(raw: Mapping[str, Any], tags: Any = None) -> TaskDefinitionSnapshot:
+    data = dict(raw)
+    if tags:
+        data["tags"] = tags
     return TaskDefinitionSnapshot(
         arn=raw["taskDefinitionArn"], family=raw["family"], revision=int(raw["revision"]),
-        spec=normalize_task_definition(raw),
+        spec=normalize_task_definition(data), raw=data,
     )
+
+
+service_fields = reported_service_fields
 
 
 def _service_snapshot(raw: Mapping[str, Any]) -> ServiceSnapshot:
@@ -54,7 +54,7 @@ def _service_snapshot(raw: Mapping[str, Any]) -> ServiceSnapshot:
         desired_count=int(raw.get("desiredCount", 0)),
         running_count=int(raw.get("runningCount", 0)),
         pending_count=int(raw.get("pendingCount", 0)),
-        raw_fields={k: raw[k] for k in SERVICE_FIELDS if k in raw},
+        raw_fields=service_fields(raw),
         tags={t["key"]: t.get("value", "") for t in raw.get("tags") or ()},
         deployments=deployments,
     )
@@ -62,6 +62,7 @@ def _service_snapshot(raw: Mapping[str, Any]) -> ServiceSnapshot:
 
 class EcsAdapter:
     """ECS calls as typed snapshots; task definitions cached by ARN for the container's life."""
+
     def __init__(self, clients: Clients) -> None:
         self.clients = clients
 
@@ -100,8 +101,8 @@ class EcsAdapter:
         if cached is not None:
             return cached
         with translate("DescribeTaskDefinition"):
-            raw = self._ecs.describe_task_definition(taskDefinition=arn)["taskDefinition"]
-        snapshot = _td_snapshot(raw)
+            response = self._ecs.describe_task_definition(taskDefinition=arn, include=["TAGS"])
+        snapshot = _td_snapshot(response["taskDefinition"], response.get("tags"))
         _TASK_DEFINITIONS[snapshot.arn] = snapshot
         return snapshot
 
@@ -109,22 +110,23 @@ class EcsAdapter:
         """The family's latest ACTIVE revision (not cacheable: it moves), or None."""
         try:
             with translate("DescribeTaskDefinition"):
-                raw = self._ecs.describe_task_definition(taskDefinition=family)["taskDefinition"]
+                response = self._ecs.describe_task_definition(taskDefinition=family,
+                                                              include=["TAGS"])
         except NotFoundError:
             return None
         except AwsError as exc:
             if exc.code == "ClientException":  # ECS says "Unable to describe task definition"
                 return None
             raise
-        snapshot = _td_snapshot(raw)
+        snapshot = _td_snapshot(response["taskDefinition"], response.get("tags"))
         _TASK_DEFINITIONS.setdefault(snapshot.arn, snapshot)
         return snapshot
 
     def register_task_definition(self, spec: Mapping[str, Any]) -> TaskDefinitionSnapshot:
         """RegisterTaskDefinition of a normalised spec; the new revision's snapshot."""
         with translate("RegisterTaskDefinition"):
-            raw = self._ecs.register_task_definition(**register_input(spec))["taskDefinition"]
-        snapshot = _td_snapshot(raw)
+            response = self._ecs.register_task_definition(**register_input(spec))
+        snapshot = _td_snapshot(response["taskDefinition"], response.get("tags"))
         _TASK_DEFINITIONS[snapshot.arn] = snapshot
         return snapshot
 
@@ -146,6 +148,31 @@ class EcsAdapter:
         """DeleteService with force=True (ECS scales it to zero and stops its tasks)."""
         with translate("DeleteService"):
             self._ecs.delete_service(cluster=cluster, service=service, force=True)
+
+    def replace_service(self, cluster: str, service: str, inputs: Mapping[str, Any], *,
+                        delay: float = 15.0, attempts: int = 40) -> str | None:
+        """DeleteService (force), wait until ECS reports it INACTIVE, CreateService.
+
+        ECS refuses to create a service while one of the same name is DRAINING
+        (CreateService: "Creation of service was not idempotent"), so the wait is
+        botocore's `services_inactive` waiter (15 s between polls by default)."""
+        self.delete_service(cluster, service)
+        with translate("DescribeServices"):
+            self._ecs.get_waiter("services_inactive").wait(
+                cluster=cluster, services=[service],
+                WaiterConfig={"Delay": delay, "MaxAttempts": attempts})
+        return self.create_service(inputs)
+
+    def tag_service(self, arn: str, set_tags: Mapping[str, str], remove: tuple[str, ...]
+                    ) -> None:
+        """TagResource for new or changed tags, UntagResource for removed ones."""
+        if set_tags:
+            with translate("TagResource"):
+                self._ecs.tag_resource(resourceArn=arn, tags=[
+                    {"key": k, "value": v} for k, v in set_tags.items()])
+        if remove:
+            with translate("UntagResource"):
+                self._ecs.untag_resource(resourceArn=arn, tagKeys=list(remove))
 
     def wait_stable(
         self,

@@ -26,11 +26,14 @@ def _account_from_arn(arn: str) -> str | None:
     return parts[4] if len(parts) > 5 and parts[4] else None
 
 
-def resolve_target_groups(names: set[str], clients: Clients) -> dict[str, str]:
+def resolve_target_groups(names: set[str], clients: Clients,
+                          types: dict[str, str] | None = None) -> dict[str, str]:
     """Target group ARNs by name (DescribeTargetGroups, 20 names per call); names that
-    do not exist are left out (the preflight names them).
+    do not exist are left out (the preflight names them). `types`, when given, gets each
+    found ARN's TargetType (instance, ip), which the same responses carry.
     """
     found: dict[str, str] = {}
+    types = types if types is not None else {}
     elbv2 = clients.client("elbv2")
     wanted = sorted(names)
     for start in range(0, len(wanted), TARGET_GROUP_BATCH):
@@ -43,12 +46,16 @@ def resolve_target_groups(names: set[str], clients: Clients) -> dict[str, str]:
                 response = elbv2.describe_target_groups(Names=batch)
             found.update({tg["TargetGroupName"]: tg["TargetGroupArn"]
                           for tg in response.get("TargetGroups", ())})
+            types.update({tg["TargetGroupArn"]: tg.get("TargetType", "instance")
+                          for tg in response.get("TargetGroups", ())})
         except NotFoundError:
             for name in batch:
                 try:
                     with translate("DescribeTargetGroups"):
                         response = elbv2.describe_target_groups(Names=[name])
                     found.update({tg["TargetGroupName"]: tg["TargetGroupArn"]
+                                  for tg in response.get("TargetGroups", ())})
+                    types.update({tg["TargetGroupArn"]: tg.get("TargetType", "instance")
                                   for tg in response.get("TargetGroups", ())})
                 except NotFoundError:
                     continue
@@ -82,22 +89,24 @@ def observe(env: Environment, clients: Clients) -> EnvironmentSnapshot:
                 svc.task_definition)
     account = account or clients.account_id
 
-    desired_tgs = {s.load_balancer.target_group for s in env.services
-                   if s.load_balancer and not s.load_balancer.target_group.startswith("arn:")}
+    named = [t.target_group for s in env.services for t in s.load_balancers]
+    named += [s.load_balancer.target_group for s in env.services if s.load_balancer]
+    desired_tgs = {n for n in named if not n.startswith("arn:")}
     unresolved = desired_tgs - target_groups.keys()
+    target_types: dict[str, str] = {}
     if unresolved:
-        target_groups.update(resolve_target_groups(unresolved, clients))
+        target_groups.update(resolve_target_groups(unresolved, clients, target_types))
 
     refs = Refs(registry=f"{account}.dkr.ecr.{env.region}.amazonaws.com",
-                target_groups=target_groups)
+                target_groups=target_groups, target_types=target_types)
     family_latest: dict[str, TaskDefinitionSnapshot] = {}
     for service in env.services:
         current = services.get(service.ecs_name)
         running = task_definitions.get(current.task_definition) if current else None
         if running is None or running.spec != render_task_definition(service, env, refs):
-            latest = ecs.latest_revision(service.ecs_name)
+            latest = ecs.latest_revision(service.family)
             if latest is not None:
-                family_latest[service.ecs_name] = latest
+                family_latest[service.family] = latest
 
     return EnvironmentSnapshot(
         cluster=env.cluster, refs=refs, services=services,

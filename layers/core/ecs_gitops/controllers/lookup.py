@@ -4,8 +4,9 @@ service an event is about."""
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from typing import Any
 
 from aws_lambda_powertools.utilities.parser.models import EventBridgeModel
 
@@ -14,6 +15,7 @@ from ecs_gitops.controllers.ports import Ports
 from ecs_gitops.desired import Environment, load_environment_text
 from ecs_gitops.desired.model import Service
 from ecs_gitops.errors import DesiredStateError, Problem, SourceError
+from ecs_gitops.store import notice_key
 
 
 def token(*parts: str) -> str:
@@ -83,3 +85,12 @@ def not_ours(ports: Ports, event: EventBridgeModel, *, repository: str | None = 
         if expected and seen is not None and seen != expected:
             return ignore(Reason.NOT_OURS, what=f"{what} {seen}", expected=expected)
     return None
+
+
+def notify_once(ports: Ports, key: str, subject: str, message: Mapping[str, Any]) -> bool:
+    """Notify only the first time `key` is seen (a conditional write): an invalid file
+    is reported once per commit, not at every schedule tick or sweep. True when sent."""
+    if not ports.store.compare_and_set(notice_key(key), None, subject[:200]):
+        return False
+    ports.notifier.notify(subject, message)
+    return True

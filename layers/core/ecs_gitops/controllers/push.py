@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ecs_gitops.controllers.lookup import desired_at, not_ours, token
+from ecs_gitops.controllers.lookup import desired_at, not_ours, notify_once, token
 from ecs_gitops.controllers.outcome import Kind, Outcome, Reason, ignore
 from ecs_gitops.controllers.ports import Ports
 from ecs_gitops.errors import DesiredStateError
@@ -111,8 +111,9 @@ def _process(ports: Ports, *, branch: str, environment: str, before: str | None,
     except DesiredStateError as exc:
         # The reconcile reports the problems in full; builds need a valid file.
         problems = [str(p) for p in exc.problems]
-        ports.notifier.notify(f"ecs-gitops: invalid {desired_path} on {branch}",
-                              {"commit": after, "problems": problems})
+        notify_once(ports, f"invalid#{environment}#{after}",
+                    f"ecs-gitops: invalid {desired_path} on {branch}",
+                    {"environment": environment, "commit": after, "problems": problems})
         if reconcile:
             ports.bus.request_reconcile(environment, reason=origin, commit=after)
         return Outcome(Kind.INVALID_DESIRED_STATE, Reason.INVALID_FILE,

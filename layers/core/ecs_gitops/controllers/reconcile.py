@@ -15,7 +15,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from ecs_gitops.controllers.deployment import act_on_settled
-from ecs_gitops.controllers.lookup import desired_at, not_ours
+from ecs_gitops.controllers.lookup import desired_at, not_ours, notify_once
 from ecs_gitops.controllers.outcome import Kind, Outcome, Reason, each, ignore
 from ecs_gitops.controllers.ports import Ports
 from ecs_gitops.engine import Reconciled, Status, reconcile_once
@@ -89,8 +89,9 @@ def _reconcile(ports: Ports, *, environment: str, branch: str, trigger: Trigger)
         desired = desired_at(ports, environment, tip)
     except DesiredStateError as exc:
         problems = [str(p) for p in exc.problems]
-        ports.notifier.notify(f"ecs-gitops: {environment} desired state is invalid",
-                              {**facts, "problems": problems})
+        notify_once(ports, f"invalid#{environment}#{tip}",
+                    f"ecs-gitops: {environment} desired state is invalid",
+                    {**facts, "problems": problems})
         return Outcome(Kind.INVALID_DESIRED_STATE, Reason.INVALID_FILE,
                        {**facts, "path": ports.settings.path(environment), "problems": problems})
     # Observe, settle, plan, hold back, preflight, apply, record: the engine's sequence.

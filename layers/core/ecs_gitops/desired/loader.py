@@ -20,7 +20,7 @@ import yaml
 from pydantic import BaseModel, ValidationError
 from pydantic_core import ErrorDetails
 
-from ecs_gitops.desired import checks
+from ecs_gitops.desired import checks, limits
 from ecs_gitops.desired.document import MAX_CHARS, read_document
 from ecs_gitops.desired.document import format_loc as _format_loc
 from ecs_gitops.desired.model import Environment, parse_cpu, parse_memory
@@ -152,6 +152,7 @@ def _raw_problems(data: Any) -> list[tuple[Loc, str, bool]]:
             if type(lo) is int and type(hi) is int:
                 out += [((*base, "scaling", *loc), msg, False)
                         for loc, msg in checks.check_scaling(lo, hi)]
+        out += [((*base, *loc), msg, False) for loc, msg in limits.check_service(service)]
         try:
             cpu, memory = parse_cpu(service.get("cpu")), parse_memory(service.get("memory"))
         except ValueError:

@@ -26,7 +26,13 @@ from pydantic import (
 from pydantic.alias_generators import to_camel
 from pydantic_core import PydanticCustomError
 
-from ecs_gitops.desired import checks
+from ecs_gitops.desired import checks, limits
+from ecs_gitops.desired.ecs_api import (
+    ContainerDefinition,
+    DeploymentAlarms,
+    ServiceFields,
+    TaskDefinitionFields,
+)
 from ecs_gitops.errors import UnknownServiceError
 
 
@@ -36,7 +42,6 @@ class _Model(BaseModel):
         extra="forbid",
         alias_generator=to_camel,
         populate_by_name=True,
-        str_strip_whitespace=True,
     )
 
 
@@ -155,6 +160,13 @@ class Placement(StrEnum):
 
 
 class Image(_Model):
+    registry: str | None = Field(
+        default=None,
+        description="Registry host (and path) of an image outside this account's ECR, e.g. "
+        "'public.ecr.aws/nginx'; '' for Docker Hub short names ('nginx:1.27'). Default: the "
+        "stack's account and region's ECR.",
+        pattern=r"^([A-Za-z0-9][A-Za-z0-9.-]*(:[0-9]+)?(/[a-z0-9._-]+)*)?$",
+    )
     repository: str = Field(
         description="ECR repository name (in the stack's account and region), e.g. 'api'.",
         pattern=r"^[a-z0-9]+(?:[._/-][a-z0-9]+)*$",
@@ -208,6 +220,37 @@ class Deployment(_Model):
         default=True,
         description="With the circuit breaker: roll back to the last completed deployment.",
     )
+    alarms: DeploymentAlarms | None = Field(
+        default=None, description="CloudWatch alarms that fail (and with rollback, roll back) "
+        "a deployment, as ECS's deploymentConfiguration.alarms.")
+    # Issue 14 adds strategy, bakeTimeInMinutes, canary/linear configuration and lifecycle
+    # hooks here; `ecs_gitops.render.deployment_configuration` renders this model, and
+    # `ecs_gitops.managed.SHAPE_EXCLUSIONS` lists them as not managed until then.
+
+
+class AppContainer(ContainerDefinition):
+    """More fields of the service's own container, as ECS's ContainerDefinition names them.
+
+    Its name is the service's `name` and its image the service's `image`."""
+
+    @model_validator(mode="after")
+    def _no_name_or_image(self) -> AppContainer:
+        for alias, value in (("name", self.name), ("image", self.image)):
+            if value is not None:
+                raise PydanticCustomError(
+                    "ecs_gitops", "{alias}: the app container's name is the service's `name` "
+                    "and its image the service's `image`", {"field": alias, "alias": alias})
+        return self
+
+
+class Sidecar(ContainerDefinition):
+    """Another container of the task (log router, proxy, agent), as ECS's ContainerDefinition."""
+
+    name: str = Field(alias="name", pattern=r"^[A-Za-z0-9_-]{1,255}$",
+                      description="The container's name, unique in the task.")
+    image: str = Field(alias="image", min_length=1, max_length=2048,
+                       description="Full image reference, e.g. "
+                       "'public.ecr.aws/aws-observability/aws-for-fluent-bit:2.32.0'.")
 
 
 class LoadBalancer(_Model):
@@ -215,6 +258,9 @@ class LoadBalancer(_Model):
         description="Target group name (resolved to its ARN before apply) or full ARN.",
         min_length=1,
     )
+    container_name: str | None = Field(
+        default=None, description="Container registered with the target group; defaults to "
+        "the app container (the service's `name`).")
     container_port: Port | None = Field(
         default=None, description="Container port registered with the target group; "
         "defaults to the service's port."
@@ -223,6 +269,19 @@ class LoadBalancer(_Model):
         default=60, ge=0, le=2_147_483_647,
         description="Seconds ECS ignores failing load balancer health checks after a task starts.",
     )
+
+
+class TargetGroup(_Model):
+    """One of several target groups (`loadBalancers:`), as ECS's LoadBalancer takes it."""
+
+    target_group: str = Field(
+        description="Target group name (resolved to its ARN before apply) or full ARN.",
+        min_length=1)
+    container_name: str | None = Field(
+        default=None, description="Container registered with the target group; defaults to "
+        "the app container (the service's `name`).")
+    container_port: Port | None = Field(
+        default=None, description="Container port registered; defaults to the service's port.")
 
 
 class HealthCheck(_Model):
@@ -248,7 +307,9 @@ class Service(_Model):
     build: Build | None = Field(default=None, description="How the image is built from git.")
     cpu: Cpu = Field(description="Task CPU: units (256) or vCPU ('0.25 vCPU').")
     memory: Memory = Field(description="Task memory: MiB (512) or '0.5 GB'.")
-    port: Port = Field(description="Container port the app listens on.")
+    port: Port | None = Field(
+        default=None, description="Container port the app listens on (one tcp port mapping; "
+        "`container.portMappings` for more).")
     environment: dict[str, str] = Field(
         default_factory=dict,
         description="Plain environment variables. Names that look secret are refused here.",
@@ -279,6 +340,25 @@ class Service(_Model):
         default=None, description="CloudWatch Logs group for the awslogs driver.",
         pattern=r"^[\.\-_/#A-Za-z0-9]+$",
     )
+    load_balancers: tuple[TargetGroup, ...] = Field(
+        default=(), description="Several target groups (instead of `loadBalancer`).")
+    container: AppContainer | None = Field(
+        default=None, description="More fields of the app container (ECS ContainerDefinition "
+        "names): command, entryPoint, ulimits, linuxParameters, mountPoints, dependsOn, ...")
+    sidecars: tuple[Sidecar, ...] = Field(
+        default=(), description="More containers of the task, each a whole ECS "
+        "ContainerDefinition.")
+    task_definition: TaskDefinitionFields | None = Field(
+        default=None, alias="taskDefinition",
+        description="More RegisterTaskDefinition fields: family, volumes, runtimePlatform, "
+        "ephemeralStorage, proxyConfiguration, tags, ...")
+    service_fields: ServiceFields | None = Field(
+        default=None, alias="service",
+        description="More CreateService/UpdateService fields: capacityProviderStrategy, "
+        "serviceRegistries, serviceConnectConfiguration, enableExecuteCommand, tags, ...")
+    replace: bool = Field(
+        default=False, description="Allow ecs-gitops to delete and re-create this service "
+        "when a change cannot be made by UpdateService (e.g. launchType). Its tasks stop.")
 
     @property
     def ecs_name(self) -> str:
@@ -292,13 +372,25 @@ class Service(_Model):
 
     @model_validator(mode="after")
     def _count_or_scaling(self) -> Service:
+        if self.build is not None and self.image.registry is not None:
+            raise PydanticCustomError(
+                "ecs_gitops", "a service built by CodeBuild runs from this account's ECR: "
+                "leave out image.registry", {"field": "image.registry"})
         if self.scaling is not None and self.desired_count is not None:
             raise PydanticCustomError(
                 "ecs_gitops",
                 "desiredCount and scaling exclude each other: autoscaling owns the count",
                 {"field": "desiredCount"},
             )
+        _raise_first(limits.check_service(self.model_dump(by_alias=True, exclude_none=True),
+                                          explicit=self.model_fields_set))
         return self
+
+    @property
+    def family(self) -> str:
+        """The task definition family: `taskDefinition.family`, else the ECS service name."""
+        block = self.task_definition
+        return block.family if block is not None and block.family else self.ecs_name
 
 
 class Roles(_Model):
@@ -355,6 +447,12 @@ class Environment(_Model):
             problems += [
                 ((index, *loc), msg)
                 for loc, msg in checks.check_size(service.cpu, service.memory, self.launch_type)
+            ]
+            problems += [
+                ((index, *loc), msg)
+                for loc, msg in limits.check_in_environment(
+                    service.model_dump(by_alias=True, exclude_none=True),
+                    launch_type=self.launch_type, network=self.network is not None)
             ]
         if problems:
             loc, message = problems[0]
