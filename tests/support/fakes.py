@@ -246,6 +246,9 @@ class FakeStore:
     def mark_bad_image(self, key: str, bad: BadImage) -> None:
         self.values[key] = bad.encode()
 
+    def clear_bad_image(self, key: str) -> None:
+        self.values.pop(key, None)
+
 
 # ----------------------------------------------------------- builds, ECR, SNS, bus
 @dataclass

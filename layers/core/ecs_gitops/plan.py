@@ -167,8 +167,9 @@ class RegisterScalableTarget:
         new = (self.inputs["MinCapacity"], self.inputs["MaxCapacity"])
         if self.old is None:
             return [f"+ autoscaling {self.service}: min {new[0]}, max {new[1]}"]
-        return [f"~ autoscaling {self.service}: min {self.old[0]} -> {new[0]}, "
-                f"max {self.old[1]} -> {new[1]}"]
+        changed = [f"{name} {was} -> {now}" for name, was, now in
+                   (("min", self.old[0], new[0]), ("max", self.old[1], new[1])) if was != now]
+        return [f"~ autoscaling {self.service}: {', '.join(changed) or 'unchanged range'}"]
 
 
 @dataclass(frozen=True, slots=True)

@@ -257,6 +257,9 @@ class Store(Protocol):
     def mark_bad_image(self, key: str, bad: BadImage) -> None:
         """Remember an image as bad (it failed a rollout)."""
 
+    def clear_bad_image(self, key: str) -> None:
+        """Forget that an image failed (an operator released it); no-op when not known."""
+
 
 class Claim:
     """The handle `claimed` yields: whether the work was done before, and a way to
