@@ -150,7 +150,7 @@ class Calls:
         found: dict[int, Clients] = {}
         for env in cloud.bus.environments.values():
             with environment(env):
-                clients = getattr(ports_from_environment().deployer, "clients", None)
+                clients = getattr(ports_from_environment().cloud, "clients", None)
             if isinstance(clients, Clients):
                 found[id(clients)] = clients
         self.clients = list(found.values())
@@ -201,6 +201,14 @@ class KindResult:
         return self.events / self.wall if self.wall else 0.0
 
 
+def _is(d: Delivery, *, kind: str | None = None, reason: str | None = None) -> bool:
+    """Whether every outcome of a delivery has this kind / reason (Outcome.as_dict)."""
+    result = d.result if isinstance(d.result, dict) else {}
+    parts = result.get("outcomes") or [result]
+    return bool(parts) and all((kind is None or p.get("kind") == kind)
+                               and (reason is None or p.get("reason") == reason) for p in parts)
+
+
 def measure(cloud: EmbeddedCloud, calls: Calls, kind: str, events: Sequence[dict[str, Any]],
             expect: Callable[[Delivery], bool], *, routed: bool = True) -> KindResult:
     """Deliver events[0] (warm-up, not counted), then the rest, one at a time."""
@@ -245,7 +253,7 @@ def throughput(cloud: EmbeddedCloud, clone: Clone, n: int) -> list[KindResult]:
     push = emit.codecommit(changes[0], cloud.repository)
     progress(f"throughput: {n} duplicate push events")
     results.append(measure(cloud, calls, "duplicate push (same event)", [push] * (n + 1),
-                           lambda d: "already processed" in d.summary))
+                           lambda d: _is(d, reason="ALREADY_PROCESSED")))
 
     # (b) N + 1 distinct commits outside any app, one event per commit.
     progress(f"throughput: making {n + 1} commits outside any app")
@@ -256,7 +264,7 @@ def throughput(cloud: EmbeddedCloud, clone: Clone, n: int) -> list[KindResult]:
     cloud.remote.take_changes()  # the one real push; its commits are delivered one by one
     progress(f"throughput: {n} distinct push events")
     results.append(measure(cloud, calls, "distinct push, no app changed", push_events(
-        cloud, commits, before), lambda d: d.summary == "no build"))
+        cloud, commits, before), lambda d: _is(d, kind="no build")))
 
     # (c) Reconcile Requested for an environment in sync.
     tip = clone.git("rev-parse", "HEAD")
@@ -265,7 +273,7 @@ def throughput(cloud: EmbeddedCloud, clone: Clone, n: int) -> list[KindResult]:
     progress(f"throughput: {n} reconcile requests (in sync)")
     results.append(measure(cloud, calls, "Reconcile Requested, in sync",
                            [fresh(template) for _ in range(n + 1)],
-                           lambda d: d.summary == "in sync: nothing to do"))
+                           lambda d: _is(d, kind="in sync")))
 
     # (d) ignored by the handler: a push to a branch no environment tracks.
     untracked = sample("codecommit-push-untracked-branch.json")
@@ -275,7 +283,7 @@ def throughput(cloud: EmbeddedCloud, clone: Clone, n: int) -> list[KindResult]:
     progress(f"throughput: {n} pushes to an untracked branch")
     results.append(measure(cloud, calls, "push to an untracked branch (ignored)",
                            [fresh(untracked) for _ in range(n + 1)],
-                           lambda d: "is not tracked" in d.summary))
+                           lambda d: _is(d, reason="UNTRACKED_BRANCH")))
 
     # (e) ignored by the rules: a tag push matches no pattern.
     tag = sample("codecommit-tag-created.json")
@@ -330,10 +338,6 @@ def _push_of(commit: str) -> Callable[[Delivery], bool]:
     return lambda d: d.event.get("detail", {}).get("commitId") == commit
 
 
-def _result_action(d: Delivery) -> str:
-    return d.summary
-
-
 def tests_summary(build: BuildResult) -> str:
     text = build.log.read_text(errors="replace") if build.log.exists() else ""
     found = re.findall(r"^=*\s*(\d+ passed.*? in [0-9.]+s)", text, re.MULTILINE)
@@ -353,12 +357,12 @@ def latency_run(cloud: EmbeddedCloud, clone: Clone, timeline: Timeline, index: i
         t_push, _ = timeline.delivery("PushFunction", _push_of(commit))
         t_build, build = next((t, b) for t, b in timeline.builds if b.commit == commit)
         t_write, _ = timeline.delivery(
-            "BuildFinishedFunction", lambda d: _result_action(d) == "wrote the new tag back to git")
+            "BuildFinishedFunction", lambda d: _is(d, kind="wrote back"))
         t_reconcile, _ = timeline.delivery(
-            "ReconcileFunction", lambda d: _result_action(d).startswith("applied"))
+            "ReconcileFunction", lambda d: _is(d, kind="applied"))
         t_rollout, rollout = next((t, r) for t, r in timeline.rollouts if r.service == SERVICE)
         t_healthy, _ = timeline.delivery(
-            "DeploymentEventsFunction", lambda d: _result_action(d) == "release marked healthy")
+            "DeploymentEventsFunction", lambda d: _is(d, kind="release healthy"))
     except (LookupError, StopIteration) as exc:
         statuses = [b.status for _, b in timeline.builds]
         return Run(commit, {}, quiet, quiet, 0.0, "", False,

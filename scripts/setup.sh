@@ -3,8 +3,18 @@
 # environment (.venv), the template linters in isolated environments (.tools/),
 # Debian's Chromium for the browser tests, and starts MariaDB when it is not up.
 # Safe to run again: every step skips what is already there.
+#
+#   scripts/setup.sh          everything `make test` needs
+#   scripts/setup.sh --demo   only what `make demo` needs: Python and git (the .venv);
+#                             no linters, no apt, no database
 set -euo pipefail
 cd "$(dirname "$0")/.."
+DEMO_ONLY=0
+case "${1:-}" in
+  --demo) DEMO_ONLY=1 ;;
+  "") ;;
+  *) echo "usage: scripts/setup.sh [--demo]" >&2; exit 2 ;;
+esac
 
 PY=${PYTHON:-python3.11}
 command -v "$PY" >/dev/null || PY=python3
@@ -20,6 +30,11 @@ fi
 for req in apps/*/requirements.txt apps/*/requirements-dev.txt; do
   [ -f "$req" ] && .venv/bin/python -m pip install --quiet -r "$req"
 done
+
+if [ "$DEMO_ONLY" = 1 ]; then
+  step "done (demo set-up: no linters, no Chromium, no MariaDB)"
+  exit 0
+fi
 
 # checkov pins an old boto3 and aws-sam-cli pins boto3 exactly, so each linter
 # lives in a virtual environment of its own rather than in .venv.

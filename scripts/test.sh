@@ -2,6 +2,8 @@
 # The whole test suite: linters, type checks, import contracts, template checks,
 # then pytest (unit, functional, e2e, the apps' and infra's tests).
 # Extra arguments go to pytest, e.g. `scripts/test.sh -x -k plan`.
+# `scripts/test.sh --quick -k plan` runs only pytest (no linters, no sam build), for
+# iterating on a subset; the whole command is what CI runs.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export PATH="$PWD/.venv/bin:$PATH"
@@ -13,6 +15,12 @@ unset AWS_PROFILE || true
 export API_TLS_TESTS_REQUIRED=1
 
 step() { printf '\n==> %s\n' "$*"; }
+
+if [ "${1:-}" = "--quick" ]; then
+  shift
+  step "pytest (quick: no linters)"
+  exec python -m pytest "$@"
+fi
 
 step "ruff"
 ruff check .
@@ -55,6 +63,7 @@ if [ -f template.yaml ]; then
   done
   PYENV_VERSION=${PYENV_VERSION_312:-3.12.1} PATH="$PWD/.tools/sam/bin:$py312_path" \
     sam build --template template.yaml --build-dir .aws-sam/build >/dev/null
+  touch .aws-sam/build/.built  # tests/functional/test_layer.py: the build is fresh
 fi
 
 step "pytest"

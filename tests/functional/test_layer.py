@@ -18,9 +18,14 @@ BUILD = ROOT / ".aws-sam" / "build"
 LAYER = BUILD / "CoreLayer" / "python"
 SOURCE = ROOT / "layers" / "core" / "ecs_gitops"
 
+MARK = BUILD / ".built"  # scripts/test.sh touches it after each `sam build`
+
+
 def _stale() -> bool:
     """True when a runtime source file changed after the last `sam build`."""
-    built = min((p.stat().st_mtime for p in (LAYER / "ecs_gitops").rglob("*.py")), default=0)
+    if not MARK.exists():
+        return True
+    built = MARK.stat().st_mtime
     return any(p.stat().st_mtime > built for p in SOURCE.rglob("*.py"))
 
 

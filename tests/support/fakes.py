@@ -259,6 +259,9 @@ class FakeStore:
         self.documents.update({a: (d, self.now + TASK_DEFINITION_TTL)
                                for a, d in documents.items()})
 
+    def clear_bad_image(self, key: str) -> None:
+        self.values.pop(key, None)
+
 
 # ----------------------------------------------------------- builds, ECR, SNS, bus
 @dataclass
@@ -399,8 +402,8 @@ class FakeCloud:
 
     def preflight(self, needs: Requirements) -> None:
         self.calls.append(("preflight", needs))
-        if self.missing:
-            raise PreflightError(list(self.missing))
+        if self.missing or needs.refused:  # as aws.preflight.check: refusals are reported too
+            raise PreflightError([*needs.refused, *self.missing])
 
     def register_task_definition(self, spec: Mapping[str, Any]) -> TaskDefinitionSnapshot:
         self._tick()

@@ -160,3 +160,17 @@ def test_an_update_carries_only_what_differs() -> None:
     assert isinstance(update, UpdateService)
     assert update.fields == {}
     assert update.task_definition == PendingRevision("api")
+
+
+def test_a_service_not_marked_as_ours_is_refused_before_the_first_write() -> None:
+    cloud = FakeCloud()
+    _run(environment(), cloud)
+    cloud.services["api"]["tags"] = {}  # created or re-tagged outside ecs-gitops
+    changed = with_service(environment(), "api", image={"repository": "api", "tag": "n3"})
+    writes = len(cloud.writes())
+    done = _run(changed, cloud, FakeStore())
+    assert done.status is Status.PREFLIGHT_FAILED
+    assert done.plan.unmarked == ("api",)
+    assert any("import --cluster dbscluster -s api --environment production --mark" in m
+               for m in done.missing), done.missing
+    assert len(cloud.writes()) == writes

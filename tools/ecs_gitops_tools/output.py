@@ -14,6 +14,7 @@ from rich.text import Text
 
 from ecs_gitops.actual import EnvironmentSnapshot, ServiceSnapshot
 from ecs_gitops.desired.model import Environment
+from ecs_gitops.engine import HeldBack
 from ecs_gitops.plan import Plan
 
 _COLOURS = {"+": "green", "~": "yellow", "-": "red", "!": "magenta"}
@@ -89,3 +90,15 @@ def print_status(
     for name in plan.orphaned:
         console.print(f"[magenta]orphaned[/magenta] {escape(name)}: ours, no longer in the file",
                       highlight=False)
+
+
+def release_command(environment: str, service: str) -> str:
+    """The command that lets a held-back image be deployed again (`release-image`)."""
+    return f"ecs-gitops release-image {environment} {service} --reason '...'"
+
+
+def held_back_line(environment: str, held: HeldBack) -> str:
+    """`! held back api: 0a1b... failed a rollout (deployment ..., at ...: why); keeping
+    9f8e...; to deploy it again: ecs-gitops release-image production api --reason '...'`."""
+    return (f"! held back {held.describe()}; to deploy it again: "
+            f"{release_command(environment, held.service)}")

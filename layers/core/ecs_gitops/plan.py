@@ -23,6 +23,7 @@ from ecs_gitops.desired.model import Environment, Service
 from ecs_gitops.diff import DiffItem, diff
 from ecs_gitops.render import (
     ENVIRONMENT_TAG,
+    MANAGED_BY_TAG,
     create_service_input,
     normalize_service_fields,
     register_task_definition_input,
@@ -166,8 +167,9 @@ class RegisterScalableTarget:
         new = (self.inputs["MinCapacity"], self.inputs["MaxCapacity"])
         if self.old is None:
             return [f"+ autoscaling {self.service}: min {new[0]}, max {new[1]}"]
-        return [f"~ autoscaling {self.service}: min {self.old[0]} -> {new[0]}, "
-                f"max {self.old[1]} -> {new[1]}"]
+        changed = [f"{name} {was} -> {now}" for name, was, now in
+                   (("min", self.old[0], new[0]), ("max", self.old[1], new[1])) if was != now]
+        return [f"~ autoscaling {self.service}: {', '.join(changed) or 'unchanged range'}"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -226,6 +228,9 @@ class Plan:
     notes: tuple[str, ...] = field(default=())
     # Target group ARN -> target type (instance, ip), as observe found them.
     target_types: Mapping[str, str] = field(default_factory=dict)
+    # Services the plan changes that do not carry the tag marking them as ecs-gitops's
+    # (`ecs-gitops:managed-by`): the controllers' role may not change them.
+    unmarked: tuple[str, ...] = ()
 
     @property
     def empty(self) -> bool:
@@ -394,7 +399,11 @@ def plan(desired: Environment, actual: EnvironmentSnapshot) -> Plan:
             else:
                 orphaned.append(name)
         # else: another environment's service sharing the cluster; not ours to report.
+    changed = {a.service for a in actions if not isinstance(a, RegisterTaskDefinition
+                                                            | CreateService)}
+    unmarked = tuple(sorted(name for name in changed if name in actual.services
+                            and MANAGED_BY_TAG not in actual.services[name].tags))
     return Plan(environment=desired.environment, cluster=desired.cluster,
                 actions=tuple(actions), unmanaged=tuple(unmanaged),
                 orphaned=tuple(orphaned), notes=tuple(notes),
-                target_types=dict(actual.refs.target_types))
+                target_types=dict(actual.refs.target_types), unmarked=unmarked)

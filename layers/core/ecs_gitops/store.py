@@ -281,6 +281,9 @@ class Store(Protocol):
         """Remember task definition documents by ARN (batched writes, expiring after
         `TASK_DEFINITION_TTL`)."""
 
+    def clear_bad_image(self, key: str) -> None:
+        """Forget that an image failed (an operator released it); no-op when not known."""
+
 
 class TaskDefinitionMemory(Protocol):
     """Task definitions remembered across containers, by ARN.

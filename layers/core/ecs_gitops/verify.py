@@ -128,8 +128,12 @@ def requirements(plan: Plan) -> Requirements:
 
 
 def refusals(plan: Plan) -> list[str]:
-    """What ECS would refuse in the plan whatever exists: task definitions over 64 KiB."""
-    out = []
+    """What would be refused in the plan whatever exists: task definitions over 64 KiB
+    (ECS), and changes to services not marked as ecs-gitops's (the controllers' role may
+    change only services tagged `ecs-gitops:managed-by`, template.yaml)."""
+    out = [f"service {name} is not marked as managed by ecs-gitops (tag ecs-gitops:managed-by"
+           f"=ecs-gitops): adopt it first with 'ecs-gitops import --cluster {plan.cluster} "
+           f"-s {name} --environment {plan.environment} --mark'" for name in plan.unmarked]
     for action in plan.actions:
         if isinstance(action, RegisterTaskDefinition):
             inputs = action.inputs if action.inputs is not None else action.spec

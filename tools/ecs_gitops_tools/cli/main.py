@@ -33,8 +33,12 @@ from ecs_gitops.events import Trigger
 from ecs_gitops.plan import Action, CreateService, Plan, ReplaceService, UpdateService
 from ecs_gitops.store import Store, lease
 from ecs_gitops_tools import output
+from ecs_gitops_tools.cli.helptext import plain_help
+from ecs_gitops_tools.cli.options import Endpoint, EnvArg, Local, Region
 from ecs_gitops_tools.cli.target import all_environment_files, load, make_clients
 from ecs_gitops_tools.seed import seed as seed_world
+
+plain_help()
 
 app = typer.Typer(
     name="ecs-gitops",
@@ -48,14 +52,6 @@ app = typer.Typer(
 console = Console(width=None if sys.stdout.isatty() else 140)
 err = Console(stderr=True)
 
-EnvArg = Annotated[str, typer.Argument(
-    help="Environment name (desired_state/NAME.yaml) or a path to a desired-state file.")]
-Local = Annotated[bool, typer.Option(
-    "--local", help="Use the embedded AWS started by 'ecs-gitops local up'.")]
-Endpoint = Annotated[str | None, typer.Option(
-    "--endpoint-url", metavar="URL", help="Send every AWS call to this endpoint (e.g. moto).")]
-Region = Annotated[str | None, typer.Option(
-    "--region", help="AWS region (default: the file's region, then your AWS config).")]
 
 
 def _fail(exc: EcsGitopsError) -> typer.Exit:
@@ -119,7 +115,8 @@ def plan(
         err.print("[red]error:[/red] --output must be 'text' or 'json'")
         raise typer.Exit(1)
     try:
-        _, seen = _preview(environment, local=local, endpoint_url=endpoint_url, region=region)
+        env, seen = _preview(environment, local=local, endpoint_url=endpoint_url,
+                             region=region)
     except EcsGitopsError as exc:
         raise _fail(exc) from None
     the_plan = seen.plan
@@ -130,8 +127,8 @@ def plan(
     else:
         output.print_plan(console, the_plan)
         for held in seen.held_back:
-            console.print(output.styled(f"! held back {held.describe()}"), highlight=False,
-                          soft_wrap=True)
+            console.print(output.held_back_line(env.environment, held), highlight=False,
+                          soft_wrap=True, markup=False)
     raise typer.Exit(0 if the_plan.empty else 2)
 
 
@@ -195,8 +192,8 @@ def _apply(env: Environment, clients: Clients, store: Store | None, *, yes: bool
                               trigger=Trigger.OPERATOR, dry_run=dry_run, confirm=confirm,
                               allow_replace=allow_replace, on_action=progress)
     for held in done.held_back:
-        console.print(f"[magenta]! held back[/magenta] {escape(held.describe())}",
-                      highlight=False, soft_wrap=True)
+        console.print(output.held_back_line(env.environment, held), highlight=False,
+                      soft_wrap=True, markup=False)
     if done.status is Status.IN_SYNC:
         output.print_plan(console, done.plan)
         return
@@ -244,8 +241,8 @@ def status(
         raise _fail(exc) from None
     output.print_status(console, env, seen.snapshot, seen.plan)
     for held in seen.held_back:
-        console.print(f"[magenta]! held back[/magenta] {escape(held.describe())}",
-                      highlight=False, soft_wrap=True)
+        console.print(output.held_back_line(env.environment, held), highlight=False,
+                      soft_wrap=True, markup=False)
 
 
 @app.command()
@@ -306,9 +303,11 @@ def demo(
 from ecs_gitops_tools.cli.adopt import import_command  # noqa: E402 - after app exists
 from ecs_gitops_tools.cli.history import history, rollback  # noqa: E402 - after app exists
 from ecs_gitops_tools.cli.local import invoke_command, local_app  # noqa: E402
+from ecs_gitops_tools.cli.release import release_image  # noqa: E402
 
 app.command("import")(import_command)
 app.command("history")(history)
+app.command("release-image")(release_image)
 app.command("rollback")(rollback)
 app.add_typer(local_app, name="local")
 app.command("invoke")(invoke_command)

@@ -92,6 +92,24 @@ class LocalBuilder:
         self.images: dict[tuple[str, str], Image] = {}
         self.results: list[BuildResult] = []
 
+    def resume(self) -> None:
+        """After a restart: the builds moto already holds are not run again (those still
+        IN_PROGRESS are: they were started and never run), and the images built before
+        are known again (their files and manifest are on disk)."""
+        cb = self.clients.client("codebuild")
+        for project in cb.list_projects().get("projects", []):
+            ids = cb.list_builds_for_project(projectName=project)["ids"]
+            for build in cb.batch_get_builds(ids=ids)["builds"] if ids else []:
+                if build.get("buildStatus") != "IN_PROGRESS":
+                    self.seen.add(build["id"])
+        for manifest in (self.workdir / "images").glob("*/*.json"):
+            data = json.loads(manifest.read_text())
+            root = manifest.with_suffix("")
+            if root.is_dir():
+                self.images[(data["repository"], data["tag"])] = Image(
+                    data["repository"], data["tag"], data["digest"], root,
+                    tuple(data["command"]), tuple(data["healthcheck"]))
+
     def poll(self) -> list[dict[str, Any]]:
         """Run every build started since the last poll; return the events they emit."""
         cb = self.clients.client("codebuild")
@@ -186,5 +204,8 @@ class LocalBuilder:
             else ((), ())
         image = Image(repository, commit, digest, root, command, health)
         self.images[(repository, commit)] = image
+        root.with_name(f"{commit}.json").write_text(json.dumps({
+            "repository": repository, "tag": commit, "digest": digest,
+            "command": list(command), "healthcheck": list(health)}))
         log.write_text(output + f"\nimage {repository}:{commit} {digest}\n")
         return done("SUCCEEDED", image)

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from ecs_gitops.aws.clients import Clients
+from ecs_gitops_tools.local import timeline
 from ecs_gitops_tools.local.invoke import function_environment, invoke
 from ecs_gitops_tools.local.patterns import matches, validate
 from ecs_gitops_tools.local.template import FunctionSpec, Template, resolve
@@ -35,10 +36,8 @@ class Delivery:
 
     @property
     def summary(self) -> str:
-        if self.error:
-            return f"error after {self.attempts} attempt(s): {self.error}"
-        result = self.result if isinstance(self.result, dict) else {}
-        return str(result.get("action", result))  # the outcome's text (Outcome.text)
+        """The outcome's text (Outcome.text: kind, reason, environment, service)."""
+        return timeline.summary(self.result, self.error, self.attempts)
 
 
 @dataclass

@@ -13,24 +13,28 @@ import json
 import logging
 import os
 import socket
+import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from ecs_gitops.aws.clients import Clients
-from ecs_gitops.desired import load_environment
-from ecs_gitops_tools.local import emit
+from ecs_gitops.desired import Environment, load_environment_text
+from ecs_gitops.errors import EcsGitopsError
+from ecs_gitops_tools.local import emit, persist
 from ecs_gitops_tools.local.builder import BuildResult, LocalBuilder
 from ecs_gitops_tools.local.bus import Bus, Delivery
-from ecs_gitops_tools.local.gitremote import GitRemote
+from ecs_gitops_tools.local.gitremote import GitRemote, Seeded
 from ecs_gitops_tools.local.moto_patches import apply_patches
 from ecs_gitops_tools.local.rollout import Rollout, RolloutSimulator
 from ecs_gitops_tools.local.stack import create_stack
 from ecs_gitops_tools.local.template import ACCOUNT, Template
-from ecs_gitops_tools.seed import seed
+from ecs_gitops_tools.seed import put_image, seed
 
 INBOX = "ecs-gitops-local-bus-inbox"
+SAVED_AWS = "aws-state.pickle"  # moto's backends (persist.py)
+SAVED_META = "cloud.json"  # the stack's references, the repository, the bus inbox
 
 
 def free_port() -> int:
@@ -46,29 +50,69 @@ class Observers:
     rollout: list[Callable[[Rollout], None]] = field(default_factory=list)
 
 
+class PortBusyError(EcsGitopsError):
+    """The embedded AWS's port is taken by another program."""
+
+
+class _Server:
+    """moto's server in a thread, bound before the thread starts: a busy port fails at
+    once (moto's ThreadedMotoServer binds inside its thread and then waits forever)."""
+
+    def __init__(self, port: int) -> None:
+        from moto.moto_server.werkzeug_app import (
+            DomainDispatcherApplication,
+            MotoRequestHandler,
+            create_backend_app,
+        )
+        from werkzeug.serving import make_server
+
+        try:
+            self._server = make_server("127.0.0.1", port, DomainDispatcherApplication(
+                create_backend_app), threaded=True, request_handler=MotoRequestHandler)
+        except OSError as exc:
+            raise PortBusyError(f"port {port} on 127.0.0.1 is busy ({exc.strerror}): stop "
+                                f"what uses it, or choose another with --port") from None
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True,
+                                        name=f"moto-server-{port}")
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+        self._thread.join(timeout=10)
+
+
 class EmbeddedCloud:
+    """The embedded cloud. `history=True` (`local up`) seeds the git remote with the
+    checkout's commits; else with the working tree as one commit (throw-away worlds).
+    `resume=True` reuses what `workdir` holds from a previous run (git remote, moto's
+    saved state, images); `resumed` then says whether it did, `resume_note` why not."""
+
     def __init__(self, workdir: Path, *, source: Path, port: int | None = None,
-                 test_args: Sequence[str] = (), region: str = "us-east-1") -> None:
+                 test_args: Sequence[str] = (), region: str = "us-east-1",
+                 history: bool = False, resume: bool = False) -> None:
         self.workdir = workdir
         self.source = source
         self.port = port or free_port()
         self.test_args = tuple(test_args)
         self.region = region
+        self.history = history
+        self.resume = resume
+        self.resumed = False
+        self.resume_note = ""
+        self.seeded: list[Seeded] = []
         self.endpoint = f"http://127.0.0.1:{self.port}"
         self.observers = Observers()
-        self._server: Any = None
+        self._server: _Server | None = None
 
     # ------------------------------------------------------------- lifecycle
     def start(self) -> EmbeddedCloud:
-        from moto.moto_server.threaded_moto_server import ThreadedMotoServer
-
         for key in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"):
             os.environ.setdefault(key, "testing")
         apply_patches()
         logging.getLogger("werkzeug").setLevel(logging.ERROR)  # moto server's access log
         self.workdir.mkdir(parents=True, exist_ok=True)
-        self._server = ThreadedMotoServer(ip_address="127.0.0.1", port=self.port, verbose=False)
-        self._server.start()
+        self._server = _Server(self.port)
         # moto's state is per process: start from nothing even if another embedded AWS
         # ran in this process before (tests do that).
         import urllib.request
@@ -80,25 +124,21 @@ class EmbeddedCloud:
         ecs.clear_cache()
         self.clients = Clients(region=self.region, endpoint_url=self.endpoint)
         self.template = Template(self.source / "template.yaml")
-        self.refs = create_stack(self.template, self.clients)
-        desired = sorted((self.source / "desired_state").glob("*.yaml"))
-        self.environments = {p.stem: load_environment(p) for p in desired}
-        seed(self.environments.values(), self.clients)
-        repository = self.refs.get("RepositoryName", "ecs-gitops")
-        self.repository = repository
-        branches = json.loads(self.refs.get("BranchEnvironments", '{"main": "production"}'))
-        self.remote = GitRemote.create(self.workdir / "remote.git", source=self.source,
-                                       branches={b: "main" for b in branches})
-        sqs = self.clients.client("sqs")
-        self.inbox = sqs.create_queue(QueueName=INBOX)["QueueUrl"]
-        events = self.clients.client("events")
-        events.put_rule(Name="ecs-gitops-local-bus", EventPattern=json.dumps(
-            {"source": ["ecs-gitops"]}))
-        events.put_targets(Rule="ecs-gitops-local-bus", Targets=[{
-            "Id": "inbox", "Arn": f"arn:aws:sqs:{self.region}:{ACCOUNT}:{INBOX}"}])
+        saved = self._saved() if self.resume else None
+        if saved is not None:
+            self.refs = dict(saved["refs"])
+            self.repository = str(saved["repository"])
+            self.inbox = str(saved["inbox"])
+            self.remote = GitRemote.open(self.workdir / "remote.git")
+            self.resumed = True
+        else:
+            self._create()
+        self.environments = self._environments()
         self.builder = LocalBuilder(self.clients, self.remote, self.workdir,
                                     test_args=self.test_args,
                                     on_result=self._built)
+        if self.resumed:
+            self.builder.resume()
         self.rollouts = RolloutSimulator(
             self.clients, self.builder.images,
             on_rollout=self._rolled)
@@ -107,7 +147,83 @@ class EmbeddedCloud:
             "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
         }, on_delivery=self._delivered,
             log_path=self.workdir / "functions.log")
+        if self.resume:
+            self.save()
         return self
+
+    def _saved(self) -> dict[str, Any] | None:
+        """What a previous run left, restored into moto; None (and why) when nothing is."""
+        meta = self.workdir / SAVED_META
+        if not (self.workdir / "remote.git" / "HEAD").is_file() or not meta.is_file():
+            self.resume_note = "nothing saved"
+            return None
+        loaded = persist.load(self.workdir / SAVED_AWS)
+        if not loaded.ok:
+            self.resume_note = loaded.reason
+            return None
+        data: dict[str, Any] = json.loads(meta.read_text())
+        return data
+
+    def _create(self) -> None:
+        """A new world: the stack, the original world (seed), the git remote, the inbox."""
+        self.refs = create_stack(self.template, self.clients)
+        repository = self.refs.get("RepositoryName", "ecs-gitops")
+        self.repository = repository
+        branches = json.loads(self.refs.get("BranchEnvironments", '{"main": "production"}'))
+        remote_path = self.workdir / "remote.git"
+        if self.resume and (remote_path / "HEAD").is_file():
+            # moto's state could not be restored, but pushed commits are never thrown
+            # away: AWS is made again from git (the schedule's first tick applies it).
+            self.remote = GitRemote.open(remote_path)
+        elif self.history:
+            if remote_path.exists():
+                import shutil
+
+                shutil.rmtree(remote_path)
+            production = next((b for b, e in branches.items() if e == "production"), "main")
+            self.remote, self.seeded = GitRemote.from_checkout(
+                remote_path, source=self.source, branches=list(branches),
+                production=production)
+        else:
+            if remote_path.exists():
+                import shutil
+
+                shutil.rmtree(remote_path)
+            self.remote = GitRemote.create(remote_path, source=self.source,
+                                           branches={b: "main" for b in branches})
+        self.environments = self._environments()
+        seed(self.environments.values(), self.clients)
+        for manifest in sorted((self.workdir / "images").glob("*/*.json")):
+            image = json.loads(manifest.read_text())  # images built by an earlier run
+            put_image(self.clients, image["repository"], image["tag"],
+                      content=str(image["digest"]).encode())
+        sqs = self.clients.client("sqs")
+        self.inbox = sqs.create_queue(QueueName=INBOX)["QueueUrl"]
+        events = self.clients.client("events")
+        events.put_rule(Name="ecs-gitops-local-bus", EventPattern=json.dumps(
+            {"source": ["ecs-gitops"]}))
+        events.put_targets(Rule="ecs-gitops-local-bus", Targets=[{
+            "Id": "inbox", "Arn": f"arn:aws:sqs:{self.region}:{ACCOUNT}:{INBOX}"}])
+
+    def _environments(self) -> dict[str, Environment]:
+        """Each environment's file as the remote has it at the tip of its branch."""
+        branches: dict[str, str] = json.loads(
+            self.refs.get("BranchEnvironments", '{"main": "production"}'))
+        found: dict[str, Environment] = {}
+        for branch, environment in branches.items():
+            tip = self.remote.tip(branch)
+            path = f"desired_state/{environment}.yaml"
+            text = self.remote.show(tip, path) if tip else None
+            if text is not None:
+                found[environment] = load_environment_text(text, path)
+        return found
+
+    def save(self) -> None:
+        """Keep moto's state and the stack's references in `workdir`, for a later resume."""
+        persist.save(self.workdir / SAVED_AWS)
+        (self.workdir / SAVED_META).write_text(json.dumps(
+            {"refs": self.refs, "repository": self.repository, "inbox": self.inbox},
+            indent=2))
 
     def _built(self, result: BuildResult) -> None:
         for observer in self.observers.build:
@@ -124,6 +240,8 @@ class EmbeddedCloud:
     def stop(self) -> None:
         if hasattr(self, "rollouts"):
             self.rollouts.close()
+        if self._server is not None and self.resume and hasattr(self, "bus"):
+            self.save()
         if self._server is not None:
             self._server.stop()
             self._server = None
@@ -183,4 +301,5 @@ class EmbeddedCloud:
 
     def state(self) -> dict[str, Any]:
         return {"endpoint": self.endpoint, "remote": str(self.remote.path),
-                "refs": dict(self.refs), "pid": os.getpid(), "source": str(self.source)}
+                "refs": dict(self.refs), "pid": os.getpid(), "source": str(self.source),
+                "port": self.port}

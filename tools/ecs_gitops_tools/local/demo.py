@@ -26,6 +26,7 @@ from ecs_gitops_tools.local.builder import BuildResult
 from ecs_gitops_tools.local.bus import Delivery
 from ecs_gitops_tools.local.cloud import EmbeddedCloud
 from ecs_gitops_tools.local.rollout import Rollout
+from ecs_gitops_tools.local.timeline import describe_event
 from ecs_gitops_tools.output import print_status
 
 # The demo runs each app's TEST_COMMAND without the tests that need MariaDB or a
@@ -66,19 +67,7 @@ class Story:
                            highlight=False, soft_wrap=True)
 
     def _delivery(self, d: Delivery) -> None:
-        event = d.event
-        detail = event.get("detail", {})
-        what = str(event.get("detail-type"))
-        if event.get("source") == "aws.codecommit":
-            what = f"push to {detail.get('referenceName')} ({str(detail.get('commitId'))[:7]})"
-        elif event.get("source") == "aws.codebuild":
-            what = f"build {detail.get('build-status')} ({detail.get('project-name')})"
-        elif event.get("source") == "aws.ecs":
-            name = str(event.get("resources", [""])[0]).rsplit("/", 1)[-1]
-            what = f"deployment {str(detail.get('eventName')).replace('SERVICE_DEPLOYMENT_', '')}" \
-                   f" ({name})"
-        elif event.get("source") == "ecs-gitops":
-            what = f"reconcile requested ({detail.get('environment')})"
+        what = describe_event(d.event)
         colour = "red" if d.error else "cyan"
         self._line(f"[{colour}]{escape(what)}[/{colour}] -> {escape(d.function)}: "
                    f"{escape(d.summary)}")

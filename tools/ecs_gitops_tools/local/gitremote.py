@@ -26,6 +26,15 @@ cat > "$spool/$stamp.tmp" && mv "$spool/$stamp.tmp" "$spool/$stamp.refs"
 
 
 @dataclass(frozen=True, slots=True)
+class Seeded:
+    """A branch of the remote and where its first commit came from."""
+
+    branch: str
+    commit: str
+    origin: str  # "checkout", "main's commit", "HEAD"
+
+
+@dataclass(frozen=True, slots=True)
 class RefChange:
     old: str
     new: str
@@ -38,10 +47,21 @@ class GitRemote:
         self.spool = path / "ecs-gitops-spool"
 
     @classmethod
+    def open(cls, path: Path) -> GitRemote:
+        """The remote a previous `local up` left at `path` (pushed commits kept)."""
+        if not (path / "HEAD").is_file():
+            raise ValueError(f"{path} is not a bare git repository")
+        remote = cls(path)
+        remote._install_hook()
+        return remote
+
+    @classmethod
     def create(cls, path: Path, *, source: Path, branches: dict[str, str]) -> GitRemote:
         """A bare repository holding `source`'s tracked files as one commit per branch.
 
-        `branches` maps branch -> the branch it starts from ("" = the first commit)."""
+        `branches` maps branch -> the branch it starts from ("" = the first commit).
+        For throw-away worlds (the demo, tests): the working tree as it is, uncommitted
+        changes included, with no history."""
         path.mkdir(parents=True, exist_ok=True)
         _git(path, "init", "-q", "--bare", "-b", "main")
         remote = cls(path)
@@ -64,11 +84,69 @@ class GitRemote:
                 _git(work, "branch", "-f", branch, start or "main")
         _git(work, "push", "-q", str(path), *[f"{b}:{b}" for b in branches])
         subprocess.run(["rm", "-rf", str(work)], check=True)
-        hook = path / "hooks" / "reference-transaction"
+        remote._install_hook()
+        return remote
+
+    @classmethod
+    def from_checkout(cls, path: Path, *, source: Path, branches: list[str],
+                      production: str = "main") -> tuple[GitRemote, list[Seeded]]:
+        """A bare repository carrying `source`'s history: each tracked branch at the
+        checkout's commit of that branch, so that pushes from the checkout fast-forward.
+
+        A branch is taken from the checkout's local branch, else from its
+        `origin/<branch>`; a tracked branch the checkout has neither of starts at
+        `production`'s commit, or at HEAD's merge base with it when HEAD is on a branch
+        that forked earlier (so that `git push <remote> HEAD:<branch>` fast-forwards).
+        Only commits travel: uncommitted changes are not in the remote. Raises
+        ValueError when `source` is not a git checkout with at least one commit."""
+        head = _resolve(source, "HEAD")
+        if head is None:
+            raise ValueError(f"{source} is not a git checkout with a commit")
+        found = {b: _resolve(source, f"refs/heads/{b}") or _resolve(source, f"refs/remotes/origin/{b}")
+                 for b in branches}
+        # A missing branch starts where HEAD left production's line: production's commit
+        # when HEAD is on it or ahead of it, else their merge base, so that pushing HEAD
+        # to it always fast-forwards.
+        base = found.get(production)
+        fork = _git(source, "merge-base", head, base).strip() if base else head
+        fallback = fork or head
+        path.mkdir(parents=True, exist_ok=True)
+        _git(path, "init", "-q", "--bare", "-b", production)
+        seeded: list[Seeded] = []
+        specs = []
+        for branch in branches:
+            commit = found[branch] or fallback
+            origin = "checkout" if found[branch] else (
+                "HEAD" if not base else f"{production}'s commit" if fallback == base
+                else f"where HEAD forked from {production}")
+            seeded.append(Seeded(branch, commit, origin))
+            specs.append(f"{commit}:refs/heads/{branch}")
+        # Objects travel with a plain push (no hook is installed yet: the seed is not an event).
+        _git(source, "push", "-q", "--no-verify", str(path.resolve()), *specs)
+        remote = cls(path)
+        remote._install_hook()
+        return remote, seeded
+
+    def _install_hook(self) -> None:
+        hook = self.path / "hooks" / "reference-transaction"
+        hook.parent.mkdir(exist_ok=True)
         hook.write_text(HOOK)
         hook.chmod(0o755)
-        remote.spool.mkdir(exist_ok=True)
-        return remote
+        self.spool.mkdir(exist_ok=True)
+
+    def tip(self, branch: str) -> str | None:
+        """The commit `branch` points at, or None."""
+        return _resolve(self.path, f"refs/heads/{branch}")
+
+    def show(self, commit: str, path: str) -> str | None:
+        """A file's text at a commit, or None when it is not there."""
+        result = subprocess.run(["git", "--git-dir", str(self.path), "show", f"{commit}:{path}"],
+                                capture_output=True, text=True, check=False)
+        return result.stdout if result.returncode == 0 else None
+
+    def pending(self) -> bool:
+        """Whether a ref change waits to be taken."""
+        return self.spool.is_dir() and any(self.spool.glob("*.refs"))
 
     def take_changes(self) -> list[RefChange]:
         """Every ref change recorded since the last call, oldest first."""
@@ -86,6 +164,12 @@ class GitRemote:
     def clone(self, target: Path) -> Path:
         _git(target.parent, "clone", "-q", str(self.path), str(target))
         return target
+
+
+def _resolve(where: Path, ref: str) -> str | None:
+    result = subprocess.run(["git", "-C", str(where), "rev-parse", "--verify", "-q",
+                             f"{ref}^{{commit}}"], capture_output=True, text=True, check=False)
+    return result.stdout.strip() or None if result.returncode == 0 else None
 
 
 def _git(where: Path, *args: str) -> str:

@@ -250,6 +250,11 @@ class DynamoStore:
     def mark_bad_image(self, key: str, bad: BadImage) -> None:
         self.put_value(key, bad.encode())
 
+    def clear_bad_image(self, key: str) -> None:
+        with translate("DeleteItem"):
+            self.ddb.delete_item(TableName=self.table,
+                                 Key={"pk": {"S": f"value#{key}"}, "sk": {"S": _NONE}})
+
     def set_outcome(self, release: Release, outcome: ReleaseState, reason: str = "") -> None:
         values = {":o": {"S": ReleaseState(outcome).value}, ":r": {"S": reason}}
         with translate("UpdateItem"):
