@@ -262,3 +262,17 @@ def test_the_release_book_flushes_the_cloud_with_it() -> None:
     book = ReleaseBook(FakeStore(), on_flush=lambda: flushed.append(1), every=2)
     book.flush()
     assert flushed == [1]
+
+
+def test_an_interrupted_apply_with_nothing_left_clears_the_marks() -> None:
+    """A run of c1 killed, then the tip (c2) is what runs: nothing to apply, and the
+    marks say so, so that later runs do not look for what a killed run left."""
+    cloud, store = FakeCloud(), FakeStore()
+    _run(many(2), cloud, store, revision="c0")
+    store.put_value(attempted_key("production"), "c1")
+    done = _run(many(2), cloud, store, revision="c2")
+    assert done.status is Status.IN_SYNC
+    assert Marks.read(store, "production") == Marks("c2", "c2", None)
+    cloud.observed.clear()
+    _run(many(2), cloud, store, revision="c2")
+    assert cloud.observed == [(None, False)]

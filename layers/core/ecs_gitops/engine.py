@@ -52,6 +52,7 @@ from ecs_gitops.store import (
     ReleaseState,
     Store,
     applied_key,
+    attempted_key,
     bad_image_key,
     paused_key,
 )
@@ -247,8 +248,9 @@ def reconcile_once(
     #    releases of a run that died between UpdateService and its record.
     if store is not None and not dry_run and seen.status is not Status.REFUSED:
         _record_what_ended(seen, run)
-        if seen.plan.empty and marks.resuming(revision):  # nothing left: it is applied
-            store.put_value(applied_key(desired.environment), revision)
+        if seen.plan.empty and marks.interrupted:  # nothing left to apply: what runs is this
+            store.put_values({attempted_key(desired.environment): revision,
+                              applied_key(desired.environment): revision})
     if seen.status is not Status.PLANNED:
         return seen
     # 7. Gate: drift found by the schedule is only reported when selfHeal is off (an
