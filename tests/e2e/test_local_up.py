@@ -104,6 +104,9 @@ def test_state_survives_down_and_up_and_reset_forgets_it(checkout: Path) -> None
         up = _cli(checkout, "local", "up", "--port", port, "--quick-tests")
         assert "started afresh (nothing saved)" in up.stdout, up.stderr
         _git(checkout, "remote", "add", "local", ".local-cloud/remote.git")
+        # on a work branch, whatever branch the repository under test is on (a clean
+        # clone of main in CI): the checkout's tracked branches stay as they were
+        _git(checkout, "checkout", "-q", "-b", "work")
         web = checkout / "apps/api/api_service/web.py"
         web.write_text(web.read_text() + "\n# a change pushed for real\n")
         _git(checkout, "commit", "-qam", "api: change")
