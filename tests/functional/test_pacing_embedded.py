@@ -68,7 +68,15 @@ def test_a_throttled_operation_never_delays_another(throttled: Clients) -> None:
                                  desiredCount=1)
     # Our buckets far larger than the embedded ECS's: the registrations get throttled.
     throttle.enforce(1.0, rates=SLOW)
-    pacer = Pacer({**RATES, "task-definition-modify": Rate(1000, 1000)})
+    # The pacer's own time stands still unless it sleeps, so that what the throttle did to
+    # its buckets is still there to see on a loaded machine.
+    now = [0.0]
+
+    def sleep(seconds: float) -> None:
+        now[0] += seconds
+
+    pacer = Pacer({**RATES, "task-definition-modify": Rate(1000, 1000)},
+                  clock=lambda: now[0], sleep=sleep)
     clients = _clients(throttled, pacer, attempts=1)  # no retry: see the throttle itself
     with pytest.raises(AwsError) as raised:
         _register_until_refused(clients)

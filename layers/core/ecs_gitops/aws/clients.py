@@ -19,6 +19,7 @@ from functools import cached_property
 from typing import Any
 
 import boto3
+import botocore.session
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
@@ -45,6 +46,23 @@ NOT_FOUND = {
 }
 
 
+# botocore's data loader (service models, endpoints) with its parsed-file cache, shared by
+# every session this process makes: a Lambda container makes one, but the CLI, the
+# embedded cloud and the tests make many, and parsing a service model again costs
+# about 80 ms a client.
+_LOADER: Any = None
+
+
+def _new_session(region: str | None) -> boto3.session.Session:
+    global _LOADER
+    core = botocore.session.get_session()
+    if _LOADER is None:
+        _LOADER = core.get_component("data_loader")
+    else:
+        core.register_component("data_loader", _LOADER)
+    return boto3.session.Session(botocore_session=core, region_name=region)
+
+
 class Clients:
     """One boto3 session and its clients; `endpoint_url` points them at moto.
 
@@ -68,7 +86,7 @@ class Clients:
         embedded: bool = False,
         pacer: Pacer | None = None,
     ) -> None:
-        self.session = session or boto3.session.Session(region_name=region)
+        self.session = session or _new_session(region)
         self.region = region or self.session.region_name or os.environ.get(
             "AWS_DEFAULT_REGION", "us-east-1")
         self.endpoint_url = endpoint_url
