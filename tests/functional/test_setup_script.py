@@ -19,12 +19,19 @@ def _shim(path: Path, body: str) -> None:
     path.chmod(path.stat().st_mode | stat.S_IEXEC)
 
 
+def _dry_run(target: str) -> list[str]:
+    """`make -n target` as a person at a shell sees it. The suite itself runs under
+    `make test` (CI): the parent make's MAKELEVEL/MAKEFLAGS would make this one print
+    "Entering directory" lines, so they are removed from the child's environment."""
+    env = {k: v for k, v in os.environ.items() if k not in ("MAKELEVEL", "MAKEFLAGS", "MFLAGS")}
+    return subprocess.run(["make", "--no-print-directory", "-n", target], cwd=ROOT, env=env,
+                          capture_output=True, text=True, check=True).stdout.splitlines()
+
+
 def test_make_demo_sets_up_python_only_and_make_test_everything() -> None:
-    demo = subprocess.run(["make", "-n", "demo"], cwd=ROOT, capture_output=True, text=True,
-                          check=True).stdout.splitlines()
+    demo = _dry_run("demo")
     assert demo == ["scripts/setup.sh --demo", ".venv/bin/ecs-gitops demo"]
-    test = subprocess.run(["make", "-n", "test"], cwd=ROOT, capture_output=True, text=True,
-                          check=True).stdout.splitlines()
+    test = _dry_run("test")
     assert test == ["scripts/setup.sh", "scripts/test.sh"]
 
 
