@@ -74,7 +74,10 @@ class FakeGit:
 
     def commit(self, branch: str, files: Mapping[str, str | None], message: str = "change"
                ) -> str:
-        """Commit on `branch` (created when missing): `files` changes, None deletes."""
+        """Commit on `branch` (created when missing): `files` changes, None deletes.
+
+        Raises ValueError for a commit that changes nothing (as `git commit` refuses
+        one), so a test cannot pass on an empty commit."""
         parent = self.branches.get(branch)
         tree = dict(self.commits[parent][1]) if parent else {}
         for path, text in files.items():
@@ -82,6 +85,8 @@ class FakeGit:
                 tree.pop(path, None)
             else:
                 tree[path] = text
+        if parent and tree == self.commits[parent][1]:
+            raise ValueError(f"commit on {branch} changes nothing: {sorted(files)}")
         sha = self.make(tree, message, (parent,) if parent else ())
         self.branches[branch] = sha
         return sha
