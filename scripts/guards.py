@@ -103,11 +103,15 @@ GUARDS = [
           "            pass\n        claim.outcome",
           (U + "test_controllers.py::test_a_missing_image_leaves_the_build_to_a_later_delivery",)),
     # 2. crash harness -------------------------------------------------------------------
-    Guard("2a", "2 crash harness", "push: a killed StartBuild is found again, not repeated",
+    Guard("2a", "2 crash harness", "push: a killed StartBuild is found again, not repeated "
+          "(the harness alone does not notice: its retries come within StartBuild's 5-minute "
+          "token; test_claims does)",
           CORE + "controllers/push.py",
           "found = ports.builds.builds_of(service.build.project, after) if claim.redo else []",
           "found = []",
-          (U + "test_crash_harness.py",)),
+          (U + "test_crash_harness.py",
+           U + "test_claims.py::test_a_dead_workers_claim_is_redone_and_finds_the_build_it_"
+               "started")),
     Guard("2b", "2 crash harness", "push: the last handled tip moves forward after the work",
           CORE + "controllers/push.py",
           "    advance_tip(ports, branch, after)\n    return outcome",
@@ -297,7 +301,8 @@ GUARDS = [
           CORE + "source/localgit.py",
           "_object(commit_id), \"--\").stdout",
           "_object(commit_id)).stdout",
-          (F + "test_localgit_ids.py",)),
+          (F + "test_localgit_ids.py::test_an_id_that_is_also_a_file_name_is_read_as_a_"
+               "commit",)),
 ]
 
 

@@ -90,3 +90,16 @@ def test_hex_ids_short_and_long_work(repo: tuple[LocalGitSource, str, Path]) -> 
     assert source.commit(good).id == good
     assert source.changed_paths(None, good) == ["a.txt"]
     assert source.file_history(good, "a.txt", limit=5) == [good]
+
+
+def test_an_id_that_is_also_a_file_name_is_read_as_a_commit(
+        repo: tuple[LocalGitSource, str, Path]) -> None:
+    """`--` ends the revisions: a file named like the id (git would otherwise stop with
+    "ambiguous argument: both revision and filename") changes nothing."""
+    source, good, _ = repo
+    for name in (good, good[:12]):
+        (source.path / name).write_text("a file, not a commit\n")
+    assert source.commit(good).id == good
+    assert source.commit(good[:12]).id == good
+    assert source.changed_paths(None, good[:12]) == ["a.txt"]
+    assert source.file_history(good[:12], "a.txt", limit=5) == [good]
