@@ -5,15 +5,15 @@ from __future__ import annotations
 
 import pytest
 from fakes import Fakes, build_detail
-from scenes import ACCOUNT, TAG, deployment_event, desired_yaml, reconcile_event, world
+from scenes import ACCOUNT, TAG, deployment_event, desired_yaml, push_event, reconcile_event, world
 
-from ecs_gitops.controllers import build, deployment, reconcile
+from ecs_gitops.controllers import build, deployment, push, reconcile
 from ecs_gitops.controllers.lookup import notify_once
-from ecs_gitops.controllers.outcome import Kind, Reason
+from ecs_gitops.controllers.outcome import Kind, Outcome, Reason
 from ecs_gitops.controllers.writeback import pinned_tag, tag_setter
 from ecs_gitops.desired.edit import set_image_tag
 from ecs_gitops.events import EcsDeploymentEvent
-from ecs_gitops.store import BadImage
+from ecs_gitops.store import BadImage, tip_key
 
 PROD = "desired_state/production.yaml"
 DEV = "desired_state/development.yaml"
@@ -134,3 +134,85 @@ def test_a_notice_is_sent_once_and_says_so() -> None:
     assert notify_once(fakes.ports(), "k", "subject", {}) is True
     assert notify_once(fakes.ports(), "k", "subject", {}) is False
     assert len(fakes.notifier.sent) == 1
+
+
+# ---------------------------------------------------------------------- pushes
+def _pushed(fakes: Fakes, branch: str, files: dict[str, str | None]) -> Outcome:
+    before = fakes.git.branches[branch]
+    after = fakes.git.commit(branch, files)
+    return push.handle(push_event(branch, after, before), fakes.ports())
+
+
+def test_only_the_second_app_changed_is_built() -> None:
+    fakes = world()
+    _pushed(fakes, "development", {"apps/web/main.py": "v2"})
+    assert [b["project"] for b in fakes.builds.started] == ["web-development"]
+
+
+def test_a_deleted_first_app_does_not_stop_the_build_of_the_second() -> None:
+    fakes = world()
+    outcome = _pushed(fakes, "development", {"apps/api/main.py": None,
+                                             "apps/api/buildspec.yml": None,
+                                             "apps/web/main.py": "v2"})
+    assert [b["project"] for b in fakes.builds.started] == ["web-development"]
+    assert outcome.facts["skipped"] == [
+        {"service": "api", "missing": "apps/api/buildspec.yml"}]
+
+
+def test_a_service_without_a_build_does_not_stop_the_next_one() -> None:
+    fakes = world()
+    text = fakes.git.read_file(fakes.git.branches["development"], DEV)
+    no_build = text.replace("  build:\n    project: api-development\n    source: apps/api\n",
+                            "", 1)
+    assert no_build != text
+    fakes.git.commit("development", {DEV: no_build})
+    _pushed(fakes, "development", {"apps/api/main.py": "v2", "apps/web/main.py": "v2"})
+    assert [b["project"] for b in fakes.builds.started] == ["web-development"]
+
+
+def test_a_dry_run_lists_every_build_it_would_start() -> None:
+    fakes = world(dry_run=True)
+    outcome = _pushed(fakes, "development", {"apps/api/main.py": "v2", "apps/web/main.py": "v2"})
+    assert [b["service"] for b in outcome.facts["builds"]] == ["api", "web"]
+    assert fakes.builds.started == []
+
+
+def test_each_build_carries_its_image_repository_and_the_reconcile_its_commit() -> None:
+    fakes = world()
+    text = fakes.git.read_file(fakes.git.branches["development"], DEV)
+    _pushed(fakes, "development", {"apps/api/main.py": "v2", DEV: text + "# edited\n"})
+    tip = fakes.git.branches["development"]
+    assert fakes.builds.started[0]["environment"] == {"IMAGE_REPO_NAME": "apidevelopment"}
+    assert fakes.builds.started[0]["source_version"] == tip
+    assert [(e, c) for e, _, c in fakes.bus.requests] == [("development", tip)]
+
+
+def test_one_commit_on_both_branches_is_built_for_each_environment() -> None:
+    fakes = world()
+    before = fakes.git.branches["development"]
+    commit = fakes.git.commit("development", {"apps/api/main.py": "v2"})
+    fakes.git.branches["main"] = commit  # fast-forwarded: the same commit on main
+    push.handle(push_event("development", commit, before), fakes.ports())
+    push.handle(push_event("main", commit, before), fakes.ports())
+    assert sorted(b["project"] for b in fakes.builds.started) == ["api-development",
+                                                                  "api-production"]
+
+
+def test_two_commits_in_a_row_are_two_builds() -> None:
+    fakes = world()
+    _pushed(fakes, "development", {"apps/api/main.py": "v2"})
+    _pushed(fakes, "development", {"apps/api/main.py": "v3"})  # within StartBuild's 5 min
+    assert len({b["id"] for b in fakes.builds.started}) == 2
+
+
+@pytest.mark.parametrize("recorded", [None, "base"])
+def test_the_recorded_tip_moves_forward_to_a_commit_behind_the_branch_tip(
+        recorded: str | None) -> None:
+    fakes = world()
+    base = fakes.git.branches["development"]
+    if recorded:
+        fakes.store.put_value(tip_key("development"), base)
+    middle = fakes.git.commit("development", {"apps/api/main.py": "v2"})
+    fakes.git.commit("development", {"apps/api/main.py": "v3"})  # its event comes later
+    push.handle(push_event("development", middle, base), fakes.ports())
+    assert fakes.store.get_value(tip_key("development")) == middle
