@@ -349,7 +349,7 @@ def main(rows: list[str]) -> int:
             print(f"the named tests do not pass on the unchanged tree ({baseline})",
                   file=sys.stderr)
             return 1
-        print("| row | guard | removed | file | tests that must fail | result |")
+        print("| row | guard | removed | code (file:line) | tests that must fail | result |")
         print("| --- | --- | --- | --- | --- | --- |")
         proven = 0
         for g in chosen:
@@ -366,7 +366,8 @@ def main(rows: list[str]) -> int:
                       "passed": "still PASS (NOT proven)",
                       "error": "error (NOT proven)"}[status]
             names = "<br>".join(t.split("::")[-1] if "::" in t else t for t in g.tests)
-            print(f"| {g.row} | {g.guard} | {g.what} | `{g.file.removeprefix(CORE)}` | "
+            line = original[:original.index(g.old)].count("\n") + 1
+            print(f"| {g.row} | {g.guard} | {g.what} | `{g.file.removeprefix(CORE)}:{line}` | "
                   f"{names} | {result} ({seconds:.0f} s) |", flush=True)
         print(f"\n{proven}/{len(chosen)} guards proven")
         return 0 if proven == len(chosen) else 1
