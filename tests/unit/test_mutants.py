@@ -216,3 +216,14 @@ def test_the_recorded_tip_moves_forward_to_a_commit_behind_the_branch_tip(
     fakes.git.commit("development", {"apps/api/main.py": "v3"})  # its event comes later
     push.handle(push_event("development", middle, base), fakes.ports())
     assert fakes.store.get_value(tip_key("development")) == middle
+
+
+def test_a_failed_rollout_with_no_image_running_has_nothing_to_revert() -> None:
+    fakes = world()
+    reconcile.handle(reconcile_event("production"), fakes.ports())
+    failed = _release(fakes, "b" * 40)
+    fakes.cloud.services["api"]["taskDefinition"] = "arn:aws:ecs:us-east-1:1:task-definition/x:9"
+    outcome = deployment.handle(deployment_event(deployment.FAILED, "api", failed, "boom"),
+                                fakes.ports())
+    assert (outcome.kind, outcome.reason) == (Kind.RELEASE_FAILED, Reason.NOTHING_TO_REVERT)
+    assert outcome.facts["running"] is None
