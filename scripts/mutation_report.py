@@ -13,6 +13,7 @@ matches is listed as "left", unclassified, so that nothing is hidden.
 
 from __future__ import annotations
 
+import os
 import re
 import subprocess
 import sys
@@ -61,11 +62,25 @@ def _parse(text: str) -> dict[str, str]:
     return found
 
 
+_DIFFS: dict[str, str] = {}
+
+
 def _diff(name: str) -> str:
-    out = subprocess.run([PYTHON, "-m", "mutmut", "show", name], cwd=WORK,
-                         capture_output=True, text=True, check=False).stdout
-    return "\n".join(line for line in out.splitlines()
-                     if line.startswith(("+ ", "- ")) or line in ("+", "-"))
+    """The mutant's diff lines (`- ` removed, `+ ` added), read in this process from
+    mutmut's files under .mutation/ (one `mutmut show` per mutant takes seconds)."""
+    if name not in _DIFFS:
+        from mutmut.mutation.diff_apply import get_diff_for_mutant
+
+        path = Path("src", *module(name).split(".")).with_suffix(".py")
+        cwd = Path.cwd()
+        os.chdir(WORK)
+        try:
+            text = get_diff_for_mutant(name, path=path)
+        finally:
+            os.chdir(cwd)
+        _DIFFS[name] = "\n".join(line for line in text.splitlines()
+                                 if line.startswith(("+ ", "- ")) or line in ("+", "-"))
+    return _DIFFS[name]
 
 
 def classify(diff: str) -> tuple[str, str]:

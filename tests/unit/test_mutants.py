@@ -227,3 +227,16 @@ def test_a_failed_rollout_with_no_image_running_has_nothing_to_revert() -> None:
                                 fakes.ports())
     assert (outcome.kind, outcome.reason) == (Kind.RELEASE_FAILED, Reason.NOTHING_TO_REVERT)
     assert outcome.facts["running"] is None
+
+
+def test_events_of_two_deployments_are_each_handled() -> None:
+    fakes = world()
+    reconcile.handle(reconcile_event("production"), fakes.ports())
+    first = str(fakes.cloud.services["api"]["deployments"][0].id)
+    done = deployment.handle(deployment_event(deployment.COMPLETED, "api", first), fakes.ports())
+    assert done.kind is Kind.RELEASE_HEALTHY
+    second = _release(fakes, "b" * 40)
+    assert second != first
+    for name in (deployment.COMPLETED, deployment.FAILED):  # each event of the deployment
+        outcome = deployment.handle(deployment_event(name, "api", second), fakes.ports())
+        assert outcome.reason is not Reason.ALREADY_PROCESSED, outcome.text()
