@@ -2,12 +2,14 @@
 """The surviving mutants of a scripts/mutation.sh run, each with its diff and a class,
 as Markdown (docs/mutation.md carries the last one).
 
-    .venv/bin/python scripts/mutation_report.py [EARLIER_RESULTS]
+    .venv/bin/python scripts/mutation_report.py [EARLIER_RESULTS [KILLED_LATER]]
 
 Run from the repository root after scripts/mutation.sh (it reads .mutation/). With
 EARLIER_RESULTS (a `mutmut results --all true` listing of an earlier run on the same
 source), mutants that survived then and are killed now are listed as killed by a new
-test. The classes are rules over the mutant's diff, each with its reason; what no rule
+test. With KILLED_LATER (lines `NAME: failed`, from applying a survivor by hand and
+running tests added after the run), those survivors are marked "(killed later)". The
+classes are rules over the mutant's diff, each with its reason; what no rule
 matches is listed as "left", unclassified, so that nothing is hidden.
 """
 
@@ -97,6 +99,9 @@ def module(name: str) -> str:
 def main(argv: list[str]) -> int:
     now = _results()
     earlier = _parse(Path(argv[0]).read_text()) if argv else {}
+    later = {line.split(": ")[0].strip() for line in
+             (Path(argv[1]).read_text().splitlines() if len(argv) > 1 else [])
+             if line.strip().endswith(": failed")}
     rows: dict[str, list[str]] = defaultdict(list)
     for name, status in sorted(now.items()):
         if status != "survived":
@@ -112,12 +117,15 @@ def main(argv: list[str]) -> int:
     for name in killed_now:
         print(f"- `{name}`")
     for group, names in sorted(rows.items(), key=lambda kv: -len(kv[1])):
-        print(f"\n### {group[0].upper()}{group[1:]} ({len(names)})\n")
+        killed = sum(n in later for n in names)
+        extra = f", of which {killed} killed later" if killed else ""
+        print(f"\n### {group[0].upper()}{group[1:]} ({len(names)}{extra})\n")
         for name in names:
             diff = _diff(name).replace("|", "\\|").splitlines()
             removed = next((d[2:].strip() for d in diff if d.startswith("- ")), "")
             added = next((d[2:].strip() for d in diff if d.startswith("+ ")), "")
-            print(f"- `{name}`: `{removed[:90]}` → `{added[:90]}`")
+            mark = " (killed later)" if name in later else ""
+            print(f"- `{name}`{mark}: `{removed[:90]}` → `{added[:90]}`")
     return 0
 
 
