@@ -41,6 +41,10 @@ from ecs_gitops.store import (
 )
 from ecs_gitops.verify import Requirements
 
+# CodeBuild StartBuild: "If you repeat the StartBuild request with the same token, but
+# change a parameter, CodeBuild returns a parameter mismatch error. The token is valid
+# for 5 minutes." (idempotencyToken, CodeBuild API reference).
+TOKEN_SECONDS = 300
 
 class MustNotBeCalled:
     """A port no call may reach: every method fails the test ("Must not be called!")."""
@@ -74,7 +78,10 @@ class FakeGit:
 
     def commit(self, branch: str, files: Mapping[str, str | None], message: str = "change"
                ) -> str:
-        """Commit on `branch` (created when missing): `files` changes, None deletes."""
+        """Commit on `branch` (created when missing): `files` changes, None deletes.
+
+        Raises ValueError for a commit that changes nothing (as `git commit` refuses
+        one), so a test cannot pass on an empty commit."""
         parent = self.branches.get(branch)
         tree = dict(self.commits[parent][1]) if parent else {}
         for path, text in files.items():
@@ -82,6 +89,8 @@ class FakeGit:
                 tree.pop(path, None)
             else:
                 tree[path] = text
+        if parent and tree == self.commits[parent][1]:
+            raise ValueError(f"commit on {branch} changes nothing: {sorted(files)}")
         sha = self.make(tree, message, (parent,) if parent else ())
         self.branches[branch] = sha
         return sha
@@ -271,15 +280,20 @@ class FakeBuilds:
     started: list[dict[str, Any]] = field(default_factory=list)
     finished: dict[str, list[CodeBuildStateChange]] = field(default_factory=dict)
     resolved: dict[str, str] = field(default_factory=dict)  # build id -> commit
+    now: Callable[[], float] = lambda: 0.0  # the store's clock (Fakes wires it)
 
     def start_build(self, *, project: str, source_version: str, token: str,
                     environment: Mapping[str, str] | None = None) -> str:
+        """StartBuild: the same idempotency token within `TOKEN_SECONDS` returns the
+        build it started; after that it starts another, as CodeBuild does."""
+        now = self.now()
         for build in self.started:
-            if build["token"] == token:
+            if build["token"] == token and now - build["at"] < TOKEN_SECONDS:
                 return str(build["id"])
         build_id = f"{project}:{len(self.started) + 1}"
         self.started.append({"id": build_id, "project": project, "source_version":
-                             source_version, "token": token, "environment": dict(environment or {})})
+                             source_version, "token": token, "environment": dict(environment or {}),
+                             "at": now})
         self.resolved[build_id] = source_version
         return build_id
 
@@ -518,6 +532,9 @@ class Fakes:
     cloud: FakeCloud = field(default_factory=FakeCloud)
     settings: Settings = field(default_factory=lambda: Settings(
         branches={"main": "production", "development": "development"}))
+
+    def __post_init__(self) -> None:
+        self.builds.now = lambda: self.store.now
 
     def ports(self, **override: Any) -> Ports:
         """The bundle; `override` replaces ports (e.g. cloud=MustNotBeCalled("cloud"))."""

@@ -68,10 +68,17 @@ class World:
         self.git("branch", "development")
 
     def commit(self, branch: str, files: dict[str, str], message: str = "change") -> str:
-        """A person's commit on `branch`, on top of its tip as it is now (the controllers
-        move branches without a work tree: the checkout is brought up to date first, so
-        that the commit never silently reverts a write-back)."""
-        self.git("checkout", "-q", branch)
+        """A person's commit on `branch`, on top of its tip as it is now, and return its id.
+
+        The controllers move branches without a work tree (commit-tree + update-ref), so
+        the checkout may be behind its branch: it is forced onto the branch's tip first,
+        so that the commit never silently reverts a write-back. The commit is checked
+        before it is returned: a new id whose only parent is the branch's previous tip,
+        every file in `files` reads back as given, and nothing else changed. A missing
+        branch, or a commit that would change nothing (git refuses it), raises: a test
+        cannot pass on an empty commit."""
+        before = self.tip(branch)  # raises when there is no such branch
+        self.git("checkout", "-q", "-f", branch)
         self.git("reset", "-q", "--hard", f"refs/heads/{branch}")
         for path, text in files.items():
             target = self.repo / path
@@ -79,7 +86,15 @@ class World:
             target.write_text(text)
         self.git("add", "-A")
         self.git("commit", "-q", "-m", message)
-        return self.tip(branch)
+        after = self.tip(branch)
+        assert after != before, f"no new commit on {branch}"
+        assert self.git("rev-parse", f"{after}^@").split() == [before], (
+            f"commit {after[:12]} is not on top of {branch}'s tip {before[:12]}")
+        changed = set(self.git("diff", "--name-only", before, after, "--").split())
+        assert changed == set(files), f"commit changed {sorted(changed)}, meant {sorted(files)}"
+        for path, text in files.items():
+            assert self.git("show", f"{after}:{path}") == text.strip(), path
+        return after
 
     def tip(self, branch: str) -> str:
         return self.git("rev-parse", f"refs/heads/{branch}")

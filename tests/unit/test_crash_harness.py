@@ -190,7 +190,10 @@ def _reverted(fakes: Fakes, ctx: dict[str, Any]) -> None:
 
 def _completing(fakes: Fakes) -> dict[str, Any]:
     reconcile.handle(reconcile_event("production"), fakes.ports())
-    return {"deployment": fakes.cloud.services["api"]["deployments"][0].id}
+    deployments = fakes.cloud.services["api"]["deployments"]
+    # what ECS shows once it sent SERVICE_DEPLOYMENT_COMPLETED
+    deployments[0] = replace(deployments[0], rollout_state="COMPLETED", running_count=1)
+    return {"deployment": deployments[0].id}
 
 
 def _healthy(fakes: Fakes, ctx: dict[str, Any]) -> None:

@@ -171,7 +171,19 @@ class LocalBuilder:
             return done("FAULT")
         with tarfile.open(fileobj=io.BytesIO(archive.stdout)) as tar:
             tar.extractall(checkout, filter="data")
-        buildspec = yaml.safe_load((checkout / buildspec_path).read_text()) or {}
+        # CodeBuild fails such a build in its DOWNLOAD_SOURCE phase with YAML_FILE_ERROR
+        # ("Phase context status code: YAML_FILE_ERROR Message: stat ...: no such file or
+        # directory"): the build is FAILED, never left IN_PROGRESS.
+        spec_file = checkout / buildspec_path
+        try:
+            buildspec = yaml.safe_load(spec_file.read_text()) if spec_file.is_file() else None
+        except yaml.YAMLError as exc:
+            log.write_text(f"YAML_FILE_ERROR: {buildspec_path}: {exc}\n")
+            return done("FAILED")
+        if not isinstance(buildspec, dict):
+            why = "not a mapping" if spec_file.is_file() else "no such file or directory"
+            log.write_text(f"YAML_FILE_ERROR: {buildspec_path}: {why}\n")
+            return done("FAILED")
         variables = {**buildspec.get("env", {}).get("variables", {}), **env_vars}
         app_dir = str(variables.get("APP_DIR") or Path(buildspec_path).parent)
         repository = str(variables.get("IMAGE_REPO_NAME") or "")
