@@ -269,3 +269,17 @@ def test_anything_else_is_refused_never_crashes(value: float) -> None:
 def test_a_percent_that_is_not_a_number_is_refused(value: object) -> None:
     with pytest.raises(PydanticCustomError):
         tenths_in(value, 0.1, 100.0, "percent")  # type: ignore[arg-type]
+
+
+def test_the_roles_ecs_is_handed_include_the_infrastructure_role() -> None:
+    env, _ = rendered(text("linear", GOOD["linear"]))
+    assert ROLE in env.passed_roles()
+    own = "arn:aws:iam::123456789012:role/own"
+    source = text("blue-green", "      bakeMinutes: 0\n").replace(
+        "      productionListenerRule:", f"      role: {own}\n      productionListenerRule:")
+    env, _ = rendered(source)
+    assert own in env.passed_roles()
+    assert ROLE not in env.passed_roles()  # every load balancer names its own
+    env, _ = rendered(text("rolling").replace(
+        f"      alternateTargetGroup: api-green\n      productionListenerRule: {LISTENER}\n", ""))
+    assert env.passed_roles() == set()

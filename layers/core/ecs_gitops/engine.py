@@ -481,8 +481,8 @@ def preview(desired: Environment, cloud: Cloud, *, store: Store | None,
     # 2. Plan: a pure diff of the desired state against the snapshot.
     the_plan = plan(desired, snapshot)
     # 3. Refuse roles the stack may not pass (iam:PassRole is scoped to them anyway).
-    refused = tuple(sorted(r for r in (desired.roles.task, desired.roles.execution)
-                           if r and allowed_roles and r not in allowed_roles))
+    refused = tuple(sorted(r for r in desired.passed_roles()
+                           if allowed_roles and r not in allowed_roles))
     if refused:
         return Reconciled(Status.REFUSED, the_plan, snapshot, desired, refused_roles=refused)
     if store is None or the_plan.empty:

@@ -703,6 +703,21 @@ class Environment(_Model):
             )
         return self
 
+    def passed_roles(self) -> set[str]:
+        """Every role ARN the file has ECS use: task and execution roles (passed to
+        ecs-tasks.amazonaws.com), the infrastructure role and the load balancers' and
+        hooks' own roles (passed to ecs.amazonaws.com)."""
+        roles = {r for r in (self.roles.task, self.roles.execution) if r}
+        for service in self.services:
+            if service.deployment.strategy is Strategy.ROLLING:
+                continue
+            shifted = [t for t in service.targets() if t.alternate_target_group]
+            own = [t.role for t in shifted] + [h.role for h in service.deployment.hooks]
+            roles.update(r for r in own if r)
+            if self.roles.infrastructure and any(r is None for r in own):
+                roles.add(self.roles.infrastructure)
+        return roles
+
     def _role_problems(self) -> list[tuple[checks.Loc, str]]:
         """Each blue-green/canary/linear load balancer and Lambda hook needs a role that ECS
         assumes (ECS AdvancedConfiguration.roleArn, DeploymentLifecycleHook.roleArn)."""
