@@ -192,6 +192,10 @@ BAD = [
      "f.yaml:20:17: services[0].deployment.strategy: Input should be 'rolling'"),
     ("unknown stage", "blue-green", "      bakeMinutes: 1\n      approval: {stage: LATER}\n",
      "f.yaml:22:25: services[0].deployment.approval.stage: Input should be"),
+    ("approval while traffic moves", "blue-green",
+     "      bakeMinutes: 1\n      approval: {stage: PRODUCTION_TRAFFIC_SHIFT}\n",
+     "f.yaml:22:25: services[0].deployment.approval.stage: ECS does not pause during "
+     "PRODUCTION_TRAFFIC_SHIFT"),
     ("approval neither manual nor a mapping", "blue-green",
      "      bakeMinutes: 1\n      approval: yes-please\n",
      "f.yaml:22:17: services[0].deployment.approval: approval must be 'manual'"),

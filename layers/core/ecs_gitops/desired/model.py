@@ -318,6 +318,17 @@ class Approval(_Model):
     on_timeout: Literal["rollback", "continue"] = Field(
         default="rollback", description="What ECS does when nobody approved in time.")
 
+    @field_validator("stage")
+    @classmethod
+    def _pause_stage(cls, value: str) -> str:
+        # ECS developer guide, "Pause hooks for Amazon ECS service deployments": a PAUSE
+        # hook's lifecycleStages are RECONCILE_SERVICE, PRE_SCALE_UP, POST_SCALE_UP,
+        # POST_TEST_TRAFFIC_SHIFT, PRE_PRODUCTION_TRAFFIC_SHIFT, POST_PRODUCTION_TRAFFIC_SHIFT.
+        if value in ("TEST_TRAFFIC_SHIFT", "PRODUCTION_TRAFFIC_SHIFT"):
+            raise PydanticCustomError(
+                "stage", f"ECS does not pause during {value}: pause before or after it")
+        return value
+
 
 class Deployment(_Model):
     minimum_healthy_percent: int = Field(
