@@ -266,9 +266,10 @@ EXPECTED_PATTERNS: dict[str, dict[str, Any]] = {
                           "account": ["123456789012"]},
     "DeploymentEventsFunction": {
         "source": ["aws.ecs"],
-        "detail-type": ["ECS Deployment State Change"],
+        "detail-type": ["ECS Deployment State Change", "ECS Hook State Change"],
         "resources": [{"prefix": "arn:aws:ecs:us-east-1:123456789012:service/dbscluster/"}],
-        "detail": {"eventName": ["SERVICE_DEPLOYMENT_COMPLETED", "SERVICE_DEPLOYMENT_FAILED"]},
+        "detail": {"eventName": ["SERVICE_DEPLOYMENT_COMPLETED", "SERVICE_DEPLOYMENT_FAILED",
+                                 "HOOK_AWAITING_ACTION"]},
     },
 }
 
@@ -330,6 +331,8 @@ ROUTES: dict[str, tuple[set[str] | str, str]] = {
     "ecs-deployment-completed-api-production.json": ({"DeploymentEventsFunction"}, "healthy"),
     "ecs-deployment-failed-api-production.json": ({"DeploymentEventsFunction"}, "revert"),
     "ecs-deployment-in-progress-api-production.json": (set(), "not an outcome"),
+    "ecs-hook-awaiting-action-api-production.json": (
+        {"DeploymentEventsFunction"}, "a deployment waits for approval: notified"),
     "ecs-deployment-completed-other-cluster.json": (set(), "another cluster"),
     "reconcile-requested-production.json": ({"ReconcileFunction"}, "from the push controller"),
     "reconcile-requested-development.json": ({"ReconcileFunction"}, "from an operator"),

@@ -303,12 +303,15 @@ def demo(
 from ecs_gitops_tools.cli.adopt import import_command  # noqa: E402 - after app exists
 from ecs_gitops_tools.cli.history import history, rollback  # noqa: E402 - after app exists
 from ecs_gitops_tools.cli.local import invoke_command, local_app  # noqa: E402
+from ecs_gitops_tools.cli.progressive import abort, approve  # noqa: E402
 from ecs_gitops_tools.cli.release import release_image  # noqa: E402
 
 app.command("import")(import_command)
 app.command("history")(history)
 app.command("release-image")(release_image)
 app.command("rollback")(rollback)
+app.command("approve")(approve)
+app.command("abort")(abort)
 app.add_typer(local_app, name="local")
 app.command("invoke")(invoke_command)
 
