@@ -115,6 +115,14 @@ def cli(world: World, *args: str) -> Any:
                                "--table", world.refs["StateTable"]], catch_exceptions=False)
 
 
+def status(world: World) -> str:
+    result = runner.invoke(app, ["status", str(world.repo / "desired_state/production.yaml"),
+                                 "--endpoint-url", world.extra["AWS_ENDPOINT_URL"]],
+                           catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    return " ".join(result.output.split())
+
+
 def assert_reverted_without_loop(world: World, outcomes: list[dict[str, Any]]) -> None:
     # the rollback's own deployment completing is noted, nothing more (not ecs-gitops's)
     assert [o["kind"] for o in outcomes] == ["reverted", "deployment noted"], outcomes
@@ -135,6 +143,8 @@ def test_a_canary_is_rolled_back_by_an_alarm_and_git_reverted(
     assert baking["status"] == "IN_PROGRESS"
     assert baking["lifecycleStage"] == "PRODUCTION_TRAFFIC_SHIFT"
     assert baking["targetServiceRevision"]["requestedProductionTrafficWeight"] == 10.0
+    assert ("simpleweb: canary deployment IN_PROGRESS at PRODUCTION_TRAFFIC_SHIFT, traffic "
+            "90% old / 10% new") in status(world)
     clock.now += 2  # two minutes into the five-minute canary bake
     assert deliver(world, simulator) == []
     set_alarm(world.clients, "simpleweb-5xx", "ALARM")
@@ -179,6 +189,9 @@ def test_blue_green_waits_for_approval_and_approve_continues_it(
     assert paused["targetServiceRevision"]["requestedProductionTrafficWeight"] == 0.0
     (hook,) = paused["lifecycleHookDetails"]
     assert (hook["targetType"], hook["status"]) == ("PAUSE", "AWAITING_ACTION")
+    assert ("simpleweb: blue-green deployment IN_PROGRESS at POST_SCALE_UP, traffic 100% old "
+            "/ 0% new; waits for approval") in status(world)
+    assert "ecs-gitops approve production simpleweb" in status(world)
     clock.now += 30  # waiting changes nothing before the time-out
     assert deliver(world, simulator) == []
     approved = cli(world, "approve", str(world.repo / "desired_state/production.yaml"),
