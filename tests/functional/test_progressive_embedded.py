@@ -18,11 +18,11 @@ from world import World, load_event
 
 from ecs_gitops.aws.dynamodb import DynamoStore
 from ecs_gitops.store import Operation, operation_key
-from ecs_gitops_tools.cli.local import set_alarm
 from ecs_gitops_tools.cli.main import app
 from ecs_gitops_tools.local import time_scale
 from ecs_gitops_tools.local.progressive import REGISTRY
 from ecs_gitops_tools.local.rollout import RolloutSimulator
+from ecs_gitops_tools.operations import set_alarm
 
 ROOT = Path(__file__).resolve().parents[2]
 OLD = "0a1b2c3d4e5f60718293a4b5c6d7e8f901234567"
@@ -239,3 +239,31 @@ def test_a_pause_that_times_out_rolls_back(
     assert deployment(world)["status"] == "ROLLBACK_SUCCESSFUL"
     assert "timed out" in deployment(world)["statusReason"]
     assert_reverted_without_loop(world, outcomes)
+
+
+def test_local_alarm_raises_and_clears_an_alarm(world: World) -> None:
+    url = world.extra["AWS_ENDPOINT_URL"]
+    cloudwatch = world.clients.client("cloudwatch")
+    for state in ("ALARM", "OK"):
+        result = runner.invoke(app, ["local", "alarm", "api-5xx", state.lower(),
+                                     "--endpoint-url", url], catch_exceptions=False)
+        assert result.exit_code == 0, result.output
+        (alarm,) = cloudwatch.describe_alarms(AlarmNames=["api-5xx"])["MetricAlarms"]
+        assert alarm["StateValue"] == state
+    wrong = runner.invoke(app, ["local", "alarm", "api-5xx", "MAYBE", "--endpoint-url", url])
+    assert wrong.exit_code == 1
+    assert "ALARM or OK" in wrong.output
+
+
+def test_approve_without_a_paused_deployment_says_so(
+        world: World, simulator: RolloutSimulator, clock: Clock) -> None:
+    start(world, simulator, {"strategy": "canary", "canary": {"percent": 20, "bakeMinutes": 10}})
+    deliver(world, simulator)
+    result = cli(world, "approve", str(world.repo / "desired_state/production.yaml"),
+                 "simpleweb")
+    assert result.exit_code == 1
+    assert "not waiting for an approval (stage PRODUCTION_TRAFFIC_SHIFT)" in " ".join(
+        result.output.split())
+    unknown = cli(world, "abort", str(world.repo / "desired_state/production.yaml"), "nope")
+    assert unknown.exit_code == 1
+    assert "Traceback" not in unknown.output

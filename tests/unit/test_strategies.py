@@ -287,3 +287,25 @@ def test_the_roles_ecs_is_handed_include_the_infrastructure_role() -> None:
     env, _ = rendered(text("rolling").replace(
         f"      alternateTargetGroup: api-green\n      productionListenerRule: {LISTENER}\n", ""))
     assert env.passed_roles() == set()
+
+
+def test_the_readme_example_validates() -> None:
+    """README.md's blue/green, canary and linear example, put into the production file."""
+    import re
+    from pathlib import Path
+
+    import yaml
+
+    root = Path(__file__).resolve().parents[2]
+    readme = (root / "README.md").read_text()
+    section = readme.split("### Blue/green, canary and linear deployments", 1)[1]
+    block = re.search(r"```yaml\n(.*?)\n```", section, re.S)
+    assert block is not None
+    example = yaml.safe_load(block.group(1))
+    data = yaml.safe_load((root / "desired_state/production.yaml").read_text())
+    data["roles"].update(example["roles"])
+    api = next(s for s in data["services"] if s["name"] == "api")
+    api["deployment"] = example["services"][0]["deployment"]
+    api["loadBalancer"] = {**api["loadBalancer"], **example["services"][0]["loadBalancer"]}
+    env = load_environment_text(yaml.safe_dump(data), "README.md")
+    assert env.service("api").deployment.strategy.value == "canary"

@@ -207,27 +207,6 @@ def local_status(
             console.print(text, highlight=False, soft_wrap=True, markup=False)
 
 
-def set_alarm(clients: Any, name: str, state: str) -> None:
-    """Put CloudWatch alarm `name` of the embedded AWS into `state` (ALARM or OK),
-    creating it first when it does not exist (on a metric of its own name in namespace
-    ecs-gitops/local, which nothing publishes: only this command moves it). A deployment
-    whose `deployment.alarms` names it rolls back while it is in ALARM."""
-    from ecs_gitops.aws.clients import translate
-
-    cloudwatch = clients.client("cloudwatch")
-    with translate("DescribeAlarms"):
-        found = cloudwatch.describe_alarms(AlarmNames=[name]).get("MetricAlarms", [])
-    if not found:
-        with translate("PutMetricAlarm"):
-            cloudwatch.put_metric_alarm(
-                AlarmName=name, Namespace="ecs-gitops/local", MetricName=name,
-                Statistic="Sum", Period=60, EvaluationPeriods=1, Threshold=1.0,
-                ComparisonOperator="GreaterThanOrEqualToThreshold")
-    with translate("SetAlarmState"):
-        cloudwatch.set_alarm_state(AlarmName=name, StateValue=state,
-                                   StateReason="set by hand: ecs-gitops local alarm")
-
-
 @local_app.command()
 def alarm(
     name: Annotated[str, typer.Argument(help="CloudWatch alarm name (created if missing).")],
@@ -239,6 +218,7 @@ def alarm(
     """Raise (ALARM) or clear (OK) a CloudWatch alarm of the embedded cloud: a blue-green,
     canary or linear deployment whose deployment.alarms names it rolls back."""
     from ecs_gitops_tools.cli.target import make_clients
+    from ecs_gitops_tools.operations import set_alarm
 
     wanted = state.upper()
     if wanted not in ("ALARM", "OK"):

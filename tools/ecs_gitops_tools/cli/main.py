@@ -252,7 +252,7 @@ def _print_deployments(env: Environment, *, local: bool, endpoint_url: str | Non
     strategy, lifecycle stage and traffic split (ListServiceDeployments,
     DescribeServiceDeployments)."""
     from ecs_gitops.desired.model import Strategy
-    from ecs_gitops_tools.cli.progressive import running_deployment
+    from ecs_gitops_tools.operations import running_deployment
 
     progressive = [s for s in env.services if s.deployment.strategy is not Strategy.ROLLING]
     if not progressive:

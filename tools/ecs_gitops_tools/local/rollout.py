@@ -45,6 +45,7 @@ class Rollout:
     healthy: bool
     reason: str
     rolled_back_to: str | None = None
+    cause: str = "circuit breaker"  # what rolled it back (an alarm, an abort, a time-out)
 
 
 def _free_port() -> int:
@@ -98,9 +99,14 @@ class RolloutSimulator:
                     deployment.status_reason = "superseded by a newer deployment"
                 self.progressive.pop(arn)
 
-    def waiting(self) -> bool:
-        """Whether a progressive deployment is still walking (bake, pause, steps)."""
-        return bool(self.progressive)
+    def busy(self) -> bool:
+        """Whether a progressive deployment is still walking by itself (steps, bakes): one
+        that waits for a person (an approval) is not busy, it waits."""
+        for arn in self.progressive:
+            deployment = REGISTRY.get(arn)
+            if not any(h.status == "AWAITING_ACTION" for h in deployment.hooks):
+                return True
+        return False
 
     def _roll(self, cluster: str, name: str) -> list[dict[str, Any]]:
         backend = self._backend()
@@ -122,7 +128,8 @@ class RolloutSimulator:
             if not healthy:  # the new revision's tasks never got healthy: ECS rolls back
                 return events + self._fail_and_roll_back(
                     cluster, name, deployment, previous, image_uri,
-                    f"tasks failed container health checks ({reason})", reason)
+                    f"tasks failed container health checks ({reason})", reason,
+                    cause="failed health checks")
             started = self._start_progressive(cluster, name, deployment, previous, image_uri,
                                               {**config, "_loadBalancers":
                                                echo.get("loadBalancers") or ()})
@@ -152,7 +159,8 @@ class RolloutSimulator:
 
     def _fail_and_roll_back(self, cluster: str, name: str, deployment: Mapping[str, Any],
                             previous: Mapping[str, Any], image_uri: str, why: str,
-                            reason: str) -> list[dict[str, Any]]:
+                            reason: str, *, cause: str = "circuit breaker"
+                            ) -> list[dict[str, Any]]:
         """SERVICE_DEPLOYMENT_FAILED, then ECS's rollback to the last completed deployment
         (its own IN_PROGRESS and COMPLETED events)."""
         from ecs_gitops_tools.local.moto_patches import start_deployment
@@ -178,7 +186,8 @@ class RolloutSimulator:
                                 reason=f"ECS deployment {rollback['id']} completed (rollback)."),
         ]
         self._record(Rollout(cluster, name, image_uri, False, reason,
-                             rolled_back_to=str(previous["taskDefinition"]).rsplit("/", 1)[-1]))
+                             rolled_back_to=str(previous["taskDefinition"]).rsplit("/", 1)[-1],
+                             cause=cause))
         return events
 
     # --- blue/green, canary, linear: ecs_gitops_tools.local.progressive ------------------
@@ -227,7 +236,8 @@ class RolloutSimulator:
                                      f"{deployment.config.get('strategy')} completed"))
             elif kind == "rollback":
                 events += self._fail_and_roll_back(cluster, name, started, previous, image_uri,
-                                                   str(detail["reason"]), str(detail["reason"]))
+                                                   str(detail["reason"]), str(detail["reason"]),
+                                                   cause=str(detail["reason"]))
         if not deployment.active:
             self.progressive.pop(deployment.arn, None)
         return events

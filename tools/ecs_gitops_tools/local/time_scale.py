@@ -12,10 +12,18 @@ import time
 from collections.abc import Callable
 
 _state: dict[str, Callable[[], float]] = {"clock": time.time}
+_minute: dict[str, float | None] = {"seconds": None}
+
+
+def set_minute(seconds: float | None) -> None:
+    """Play one ECS minute in `seconds` (None: the environment's setting again)."""
+    _minute["seconds"] = seconds
 
 
 def minute_seconds() -> float:
     """Seconds one ECS minute lasts in the embedded cloud (> 0)."""
+    if _minute["seconds"] is not None:
+        return float(_minute["seconds"])
     try:
         value = float(os.environ.get("ECS_GITOPS_LOCAL_MINUTE_SECONDS", "1"))
     except ValueError:
