@@ -20,6 +20,7 @@ from ecs_gitops.aws.dynamodb import DynamoStore
 from ecs_gitops.store import Operation, operation_key
 from ecs_gitops_tools.cli.main import app
 from ecs_gitops_tools.local import time_scale
+from ecs_gitops_tools.local.builder import Image
 from ecs_gitops_tools.local.progressive import REGISTRY
 from ecs_gitops_tools.local.rollout import RolloutSimulator
 from ecs_gitops_tools.operations import set_alarm
@@ -54,10 +55,20 @@ def clock(monkeypatch: pytest.MonkeyPatch) -> Iterator[Clock]:
 
 
 @pytest.fixture
-def simulator(world: World, clock: Clock) -> Iterator[RolloutSimulator]:
-    sim = RolloutSimulator(world.clients, {})
+def simulator(world: World, clock: Clock, tmp_path: Path) -> Iterator[RolloutSimulator]:
+    # NEW's image is an app that exits at once: its health probe fails (OLD is a
+    # placeholder image, assumed healthy); `broken` switches it on per test.
+    image = Image("simpleweb", NEW, "sha256:0", tmp_path,
+                  ("python", "-c", "raise SystemExit(3)"), ("python", "-c", "raise SystemExit(1)"))
+    sim = RolloutSimulator(world.clients, BROKEN)
+    BROKEN.clear()
+    BROKEN[("simpleweb", "broken")] = image
     yield sim
     sim.close()
+    BROKEN.clear()
+
+
+BROKEN: dict[tuple[str, str], Image] = {}
 
 
 def production(deployment: dict[str, Any], tag: str = OLD) -> str:
@@ -267,3 +278,21 @@ def test_approve_without_a_paused_deployment_says_so(
     unknown = cli(world, "abort", str(world.repo / "desired_state/production.yaml"), "nope")
     assert unknown.exit_code == 1
     assert "Traceback" not in unknown.output
+
+
+def test_a_failing_health_probe_raises_the_alarm_and_the_canary_rolls_back(
+        world: World, simulator: RolloutSimulator, clock: Clock) -> None:
+    set_alarm(world.clients, "simpleweb-unhealthy", "OK")
+    BROKEN[("simpleweb", NEW)] = BROKEN.pop(("simpleweb", "broken"))
+    start(world, simulator, {"strategy": "canary", "canary": {"percent": 10, "bakeMinutes": 5},
+                             "alarms": {"alarmNames": ["simpleweb-unhealthy"],
+                                        "rollback": True, "enable": True}})
+    outcomes = deliver(world, simulator)
+    rolled_back = deployment(world)
+    assert rolled_back["status"] == "ROLLBACK_SUCCESSFUL"
+    assert rolled_back["alarms"]["triggeredAlarmNames"] == ["simpleweb-unhealthy"]
+    assert rolled_back["targetServiceRevision"]["requestedProductionTrafficWeight"] == 0.0
+    (alarm,) = world.clients.client("cloudwatch").describe_alarms(
+        AlarmNames=["simpleweb-unhealthy"])["MetricAlarms"]
+    assert alarm["StateValue"] == "OK"  # the failing tasks are gone
+    assert_reverted_without_loop(world, outcomes)

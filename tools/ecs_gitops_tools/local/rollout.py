@@ -33,6 +33,7 @@ from ecs_gitops_tools.local.builder import Image
 from ecs_gitops_tools.local.moto_patches import complete_deployment, instant_rollouts, on_deployment
 from ecs_gitops_tools.local.progressive import PROGRESSIVE, REGISTRY, ServiceDeployment
 from ecs_gitops_tools.local.template import ACCOUNT
+from ecs_gitops_tools.operations import set_alarm
 
 START_TIMEOUT = 8.0  # seconds for a new task to pass its health check
 
@@ -66,6 +67,8 @@ class RolloutSimulator:
         self.rollouts: list[Rollout] = []
         # service deployment ARN -> (cluster, service, its deployment, the previous one, image)
         self.progressive: dict[str, tuple[str, str, dict[str, Any], dict[str, Any], str]] = {}
+        # service deployment ARN -> the alarms its failing health probe raised
+        self.probe_alarms: dict[str, list[str]] = {}
         instant_rollouts(False)
         self._unsubscribe = on_deployment(lambda c, s, td: self.pending.put((c, s, td)))
 
@@ -125,7 +128,9 @@ class RolloutSimulator:
         config = echo.get("deploymentConfiguration") or {}
         breaker = config.get("deploymentCircuitBreaker") or {}
         if config.get("strategy") in PROGRESSIVE and previous is not None:
-            if not healthy:  # the new revision's tasks never got healthy: ECS rolls back
+            alarms = config.get("alarms") or {}
+            watched = list(alarms.get("alarmNames") or ()) if alarms.get("enable") else []
+            if not healthy and not watched:  # nothing watches: the tasks never get healthy
                 return events + self._fail_and_roll_back(
                     cluster, name, deployment, previous, image_uri,
                     f"tasks failed container health checks ({reason})", reason,
@@ -133,6 +138,13 @@ class RolloutSimulator:
             started = self._start_progressive(cluster, name, deployment, previous, image_uri,
                                               {**config, "_loadBalancers":
                                                echo.get("loadBalancers") or ()})
+            if not healthy:
+                # The probe-driven alarm: the new tasks fail their health check, so the
+                # alarms watching the deployment (on the target group's unhealthy hosts,
+                # say) go to ALARM, and ECS rolls back; they clear once those tasks go.
+                for alarm in watched:
+                    set_alarm(self.clients, alarm, "ALARM")
+                self.probe_alarms[started.arn] = watched
             return events + self._advance(started)
         if healthy or previous is None or not breaker.get("enable"):
             complete_deployment(service)
@@ -238,6 +250,8 @@ class RolloutSimulator:
                 events += self._fail_and_roll_back(cluster, name, started, previous, image_uri,
                                                    str(detail["reason"]), str(detail["reason"]),
                                                    cause=str(detail["reason"]))
+                for alarm in self.probe_alarms.pop(deployment.arn, ()):
+                    set_alarm(self.clients, alarm, "OK")
         if not deployment.active:
             self.progressive.pop(deployment.arn, None)
         return events
