@@ -96,6 +96,7 @@ class Hook:
     visit: str = ""  # "<stage>#<step>": a stage visited again (linear) runs its hooks again
 
     def detail(self) -> JSON:
+        """This hook as DescribeServiceDeployments' lifecycleHookDetails item."""
         out: JSON = {"hookId": self.hook_id, "targetType": self.target_type,
                      "status": self.status}
         if self.target_arn:
@@ -164,6 +165,7 @@ class ServiceDeployment:
 
     @property
     def active(self) -> bool:
+        """Whether ECS still works on it (not SUCCESSFUL, STOPPED or rolled back)."""
         return self.status in ("PENDING", "IN_PROGRESS", "ROLLBACK_REQUESTED",
                                "STOP_REQUESTED")
 
@@ -349,10 +351,12 @@ class Registry:
         self.by_arn: dict[str, ServiceDeployment] = {}
 
     def add(self, deployment: ServiceDeployment) -> None:
+        """Keep `deployment` (by its ARN)."""
         with self.lock:
             self.by_arn[deployment.arn] = deployment
 
     def get(self, arn: str) -> ServiceDeployment:
+        """The deployment of `arn`; DeploymentError (ServiceDeploymentNotFoundException)."""
         with self.lock:
             found = self.by_arn.get(arn)
         if found is None:
@@ -362,6 +366,7 @@ class Registry:
 
     def of_service(self, service_arn: str, statuses: Iterable[str] = ()) -> list[
             ServiceDeployment]:
+        """A service's deployments, newest first, only those in `statuses` if given."""
         wanted = set(statuses)
         with self.lock:
             found = [d for d in self.by_arn.values() if d.service_arn == service_arn
@@ -369,10 +374,12 @@ class Registry:
         return sorted(found, key=lambda d: d.started, reverse=True)
 
     def active(self) -> list[ServiceDeployment]:
+        """The deployments ECS still works on."""
         with self.lock:
             return [d for d in self.by_arn.values() if d.active]
 
     def clear(self) -> None:
+        """Forget every deployment (a reset of the embedded AWS)."""
         with self.lock:
             self.by_arn.clear()
 

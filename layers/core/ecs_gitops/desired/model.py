@@ -335,6 +335,11 @@ class Approval(_Model):
 
 
 class Deployment(_Model):
+    """How a service's tasks are replaced (`deployment:`), as ECS's DeploymentConfiguration:
+    a rolling update with the circuit breaker (the default), or ECS's blue-green, canary or
+    linear strategy with bake times, steps, lifecycle hooks and a manual approval
+    (`ecs_gitops.render.deployment_configuration`). Rules: `deployment_problems`."""
+
     minimum_healthy_percent: int = Field(
         default=100, ge=0, le=100,
         description="Rolling update floor: never fewer healthy tasks than this % of desired.",
