@@ -190,8 +190,10 @@ def test_blue_green_waits_for_approval_and_approve_continues_it(
         world: World, simulator: RolloutSimulator, clock: Clock) -> None:
     start(world, simulator, {"strategy": "blue-green", "bakeMinutes": 0,
                              "approval": "manual"})
+    assert simulator.busy()  # scaling up: 'local wait' is not quiet yet
     outcomes = deliver(world, simulator)
     assert [o["kind"] for o in outcomes] == ["awaiting approval"], outcomes
+    assert not simulator.busy()  # only a person moves it now: quiet
     notes = world.notifications()
     assert any("waits for approval" in str(n) and "ecs-gitops approve production simpleweb"
                in str(n) for n in notes), notes

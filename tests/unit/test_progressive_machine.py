@@ -35,7 +35,8 @@ def test_linear_steps_move_step_percent_each_and_end_at_100(tenths: int, bake: i
     weights = [w for w, _ in steps]
     assert weights[-1] == 100.0
     assert weights == sorted(weights)
-    assert all(abs(b - a - step) < 1e-6 for a, b in zip([0.0, *weights[:-2]], weights[:-1],
+    before = [0.0, *weights[:-1]]
+    assert all(abs(b - a - step) < 1e-6 for a, b in zip(before[:-1], weights[:-1],
                                                           strict=True))
     assert 0 < 100.0 - (weights[-2] if len(weights) > 1 else 0.0) <= step + 1e-6
     assert [b for _, b in steps] == [bake] * (len(steps) - 1) + [0]  # no bake after 100 %
@@ -133,3 +134,12 @@ def test_lambda_hooks_are_recorded_not_invoked() -> None:
     d.advance(0.0, never)
     assert d.status == "SUCCESSFUL"
     assert "not invoked" in d.hooks[0].reason
+
+
+def test_the_timeline_names_a_deployment_waiting_for_approval() -> None:
+    from ecs_gitops_tools.local.timeline import describe_event
+
+    event = {"source": "aws.ecs", "detail-type": "ECS Hook State Change",
+             "resources": ["arn:aws:ecs:us-east-1:123456789012:service/dbscluster/api"],
+             "detail": {"eventName": "HOOK_AWAITING_ACTION", "lifecycleStage": "POST_SCALE_UP"}}
+    assert describe_event(event) == "deployment waits for approval at POST_SCALE_UP (api)"

@@ -104,7 +104,10 @@ class RolloutSimulator:
 
     def busy(self) -> bool:
         """Whether a progressive deployment is still walking by itself (steps, bakes): one
-        that waits for a person (an approval) is not busy, it waits."""
+        that waits for a person (an approval) is not busy, it waits. Deployments started
+        since the last poll count as busy."""
+        if not self.pending.empty():
+            return True
         for arn in self.progressive:
             deployment = REGISTRY.get(arn)
             if not any(h.status == "AWAITING_ACTION" for h in deployment.hooks):
