@@ -309,3 +309,19 @@ def test_the_readme_example_validates() -> None:
     api["loadBalancer"] = {**api["loadBalancer"], **example["services"][0]["loadBalancer"]}
     env = load_environment_text(yaml.safe_dump(data), "README.md")
     assert env.service("api").deployment.strategy.value == "canary"
+
+
+def test_the_schema_takes_approval_manual() -> None:
+    """Editors check files against schema.json: `approval: manual` must pass there too."""
+    import json
+
+    from ecs_gitops.desired.schema import json_schema_text
+
+    jsonschema = pytest.importorskip("jsonschema")  # moto's openapi validators bring it
+
+    schema = json.loads(json_schema_text())
+    deployment = {"$defs": schema["$defs"], "$ref": "#/$defs/Deployment"}
+    jsonschema.validate({"strategy": "blue-green", "bakeMinutes": 1, "approval": "manual"},
+                        deployment)
+    with pytest.raises(jsonschema.ValidationError):
+        jsonschema.validate({"approval": "please"}, deployment)

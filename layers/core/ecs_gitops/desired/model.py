@@ -309,6 +309,13 @@ def _approval(value: Any) -> Any:
     return value
 
 
+def _manual_in_schema(schema: dict[str, Any]) -> None:
+    """The schema says what the file may write: the string 'manual' too."""
+    options = schema.get("anyOf")
+    if isinstance(options, list):
+        options.insert(0, {"const": "manual", "type": "string"})
+
+
 class Approval(_Model):
     """A manual approval: a PAUSE lifecycle hook that holds the deployment until
     `ecs-gitops approve` (ContinueServiceDeployment) or the time-out."""
@@ -375,7 +382,8 @@ class Deployment(_Model):
                                     "deployment stages (lifecycle hooks).")
     approval: Annotated[Approval | None, BeforeValidator(_approval)] = Field(
         default=None, description="'manual' (or {stage, timeoutMinutes, onTimeout}): the "
-        "deployment waits for `ecs-gitops approve` before traffic moves.")
+        "deployment waits for `ecs-gitops approve` before traffic moves.",
+        json_schema_extra=_manual_in_schema)
 
     @model_validator(mode="after")
     def _strategy_rules(self) -> Deployment:
