@@ -325,3 +325,23 @@ def test_the_schema_takes_approval_manual() -> None:
                         deployment)
     with pytest.raises(jsonschema.ValidationError):
         jsonschema.validate({"approval": "please"}, deployment)
+
+
+def test_a_deployment_that_waits_on_purpose_is_not_stuck_before_its_waits() -> None:
+    """The release deadline (past it, a release still in progress is STUCK) counts the
+    bake times, the linear steps and an approval's time-out."""
+    from datetime import UTC, datetime
+
+    from ecs_gitops.engine import release_deadline, waiting_minutes
+
+    _, canary = rendered(text("canary", "      canary: {percent: 10, bakeMinutes: 30}\n"
+                                        "      bakeMinutes: 15\n      approval: manual\n"))
+    assert waiting_minutes(canary) == 30 + 15 + 60
+    _, linear = rendered(text("linear", "      linear: {stepPercent: 25, stepBakeMinutes: 4}\n"))
+    assert waiting_minutes(linear) == 3 * 4  # no bake after the last of the four steps
+    _, rolling = rendered(text("rolling").replace(
+        f"      alternateTargetGroup: api-green\n      productionListenerRule: {LISTENER}\n", ""))
+    assert waiting_minutes(rolling) == 0
+    start = datetime(2026, 11, 30, tzinfo=UTC)
+    gap = release_deadline(canary, start) - release_deadline(rolling, start)
+    assert gap.total_seconds() == 105 * 60
