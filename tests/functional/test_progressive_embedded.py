@@ -17,13 +17,12 @@ from typer.testing import CliRunner
 from world import World, load_event
 
 from ecs_gitops.aws.dynamodb import DynamoStore
-from ecs_gitops.store import Operation, operation_key
 from ecs_gitops_tools.cli.main import app
 from ecs_gitops_tools.local import time_scale
 from ecs_gitops_tools.local.builder import Image
 from ecs_gitops_tools.local.progressive import REGISTRY
 from ecs_gitops_tools.local.rollout import RolloutSimulator
-from ecs_gitops_tools.operations import set_alarm
+from ecs_gitops_tools.operations import recorded, set_alarm
 
 ROOT = Path(__file__).resolve().parents[2]
 OLD = "0a1b2c3d4e5f60718293a4b5c6d7e8f901234567"
@@ -215,10 +214,8 @@ def test_blue_green_waits_for_approval_and_approve_continues_it(
     assert [o["kind"] for o in outcomes] == ["release healthy"], outcomes
     assert deployment(world)["status"] == "SUCCESSFUL"
     store = DynamoStore(world.clients, world.refs["StateTable"])
-    value = store.get_value(operation_key("production", "simpleweb", paused[
-        "serviceDeploymentArn"], "approve"))
-    assert value is not None
-    record = Operation.decode(value)
+    (record,) = recorded(store, "production", ["simpleweb"])
+    assert (record.action, record.deployment) == ("approve", paused["serviceDeploymentArn"])
     assert record.who
     assert record.at
     assert hook["hookId"] in record.detail
@@ -229,7 +226,8 @@ def test_blue_green_waits_for_approval_and_approve_continues_it(
 
 
 def test_abort_rolls_back_and_reverts_git(
-        world: World, simulator: RolloutSimulator, clock: Clock) -> None:
+        world: World, simulator: RolloutSimulator, clock: Clock,
+        monkeypatch: pytest.MonkeyPatch) -> None:
     start(world, simulator, {"strategy": "canary", "canary": {"percent": 20, "bakeMinutes": 10}})
     assert deliver(world, simulator) == []
     aborted = cli(world, "abort", str(world.repo / "desired_state/production.yaml"), "simpleweb")
@@ -238,6 +236,12 @@ def test_abort_rolls_back_and_reverts_git(
     outcomes = deliver(world, simulator)
     assert deployment(world)["status"] == "ROLLBACK_SUCCESSFUL"
     assert_reverted_without_loop(world, outcomes)
+    monkeypatch.chdir(world.repo)  # history reads the git log where it runs
+    history = runner.invoke(app, ["history", str(world.repo / "desired_state/production.yaml"),
+                                  "--endpoint-url", world.extra["AWS_ENDPOINT_URL"],
+                                  "--table", world.refs["StateTable"]],
+                            catch_exceptions=False)
+    assert "simpleweb: abort by" in " ".join(history.output.split()), history.output
 
 
 def test_a_pause_that_times_out_rolls_back(

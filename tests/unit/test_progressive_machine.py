@@ -143,3 +143,23 @@ def test_the_timeline_names_a_deployment_waiting_for_approval() -> None:
              "resources": ["arn:aws:ecs:us-east-1:123456789012:service/dbscluster/api"],
              "detail": {"eventName": "HOOK_AWAITING_ACTION", "lifecycleStage": "POST_SCALE_UP"}}
     assert describe_event(event) == "deployment waits for approval at POST_SCALE_UP (api)"
+
+
+def test_operations_are_appended_and_kept_newest() -> None:
+    from fakes import FakeStore
+
+    from ecs_gitops.store import Operation
+    from ecs_gitops_tools import operations
+
+    store = FakeStore()
+    for n in range(operations.KEPT + 2):
+        operations.remember(store, Operation("approve", "production", "api", f"arn:{n}",
+                                             "alice@laptop", f"2026-11-30T21:{n // 60:02d}:"
+                                             f"{n % 60:02d}+00:00", "hook"))
+    operations.remember(store, Operation("abort", "production", "web", "arn:w", "bob@desk",
+                                         "2026-11-30T22:00:00+00:00"))
+    api = operations.recorded(store, "production", ["api"])
+    assert len(api) == operations.KEPT
+    assert api[-1].deployment == f"arn:{operations.KEPT + 1}"  # the oldest went first
+    both = operations.recorded(store, "production", ["api", "web"])
+    assert both[-1].describe() == "abort by bob@desk at 2026-11-30T22:00:00+00:00"

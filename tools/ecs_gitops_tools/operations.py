@@ -20,7 +20,7 @@ from typing import Any
 from ecs_gitops.aws.clients import Clients, translate
 from ecs_gitops.desired import Environment
 from ecs_gitops.errors import EcsGitopsError
-from ecs_gitops.store import Operation, Store, operation_key
+from ecs_gitops.store import Operation, Store, operations_key
 
 # ServiceDeploymentStatus values of a deployment that can still be acted on.
 RUNNING = ["PENDING", "IN_PROGRESS"]
@@ -81,9 +81,31 @@ def act(env: Environment, service: str, action: str, clients: Clients,
     record = Operation(action, env.environment, svc.ecs_name, arn, who(),
                        datetime.now(UTC).isoformat(timespec="seconds"), detail)
     if store is not None:
-        store.put_value(operation_key(env.environment, svc.ecs_name, arn, action),
-                        record.encode())
+        remember(store, record)
     return record
+
+
+# How many of a service's operations the state table keeps (the newest).
+KEPT = 100
+
+
+def remember(store: Store, record: Operation) -> None:
+    """Append `record` to its service's operations (compare-and-set: two people acting at
+    once both land). Raises EcsGitopsError when the record kept changing under us."""
+    key = operations_key(record.environment, record.service)
+    for _ in range(8):
+        current = store.get_value(key)
+        records = [*Operation.decode_list(current), record][-KEPT:]
+        if store.compare_and_set(key, current, Operation.encode_list(records)):
+            return
+    raise EcsGitopsError(f"the operations record {key} kept changing: not recorded")
+
+
+def recorded(store: Store, environment: str, services: list[str]) -> list[Operation]:
+    """The approvals and aborts of `services` in `environment`, oldest first."""
+    values = store.get_values([operations_key(environment, s) for s in services])
+    records = [r for v in values.values() for r in Operation.decode_list(v)]
+    return sorted(records, key=lambda r: r.at)
 
 
 def set_alarm(clients: Clients, name: str, state: str) -> None:

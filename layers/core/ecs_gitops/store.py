@@ -183,6 +183,26 @@ class Operation:
         return cls(**{k: str(data.get(k, "")) for k in (
             "action", "environment", "service", "deployment", "who", "at", "detail")})
 
+    @classmethod
+    def decode_list(cls, value: str | None) -> list[Operation]:
+        """The records of an `operations_key` value ([] for None). Raises ValueError for
+        a value that is not a list of records."""
+        import json
+
+        if not value:
+            return []
+        items = json.loads(value)
+        if not isinstance(items, list):
+            raise ValueError("not a list of operation records")
+        return [cls.decode(json.dumps(item)) for item in items]
+
+    @staticmethod
+    def encode_list(records: list[Operation]) -> str:
+        """`records` as an `operations_key` value."""
+        import json
+
+        return json.dumps([json.loads(r.encode()) for r in records], sort_keys=True)
+
     def describe(self) -> str:
         """`approve by alice@laptop at 2026-11-30T21:00:00+00:00 (hook ...)`."""
         return f"{self.action} by {self.who} at {self.at}" + (
@@ -211,9 +231,10 @@ def deployment_key(deployment_id: str, event_name: str) -> str:
     return f"deployment#{deployment_id}#{event_name}"
 
 
-def operation_key(environment: str, service: str, deployment: str, action: str) -> str:
-    """A person's `action` (approve, abort) on one deployment of `service`."""
-    return f"operation#{environment}#{service}#{deployment}#{action}"
+def operations_key(environment: str, service: str) -> str:
+    """People's actions (approve, abort) on `service`'s deployments: a JSON list of
+    `Operation` records, oldest first (`Operation.encode_list`)."""
+    return f"operations#{environment}#{service}"
 
 
 def tip_key(branch: str) -> str:

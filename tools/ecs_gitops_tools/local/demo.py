@@ -326,8 +326,7 @@ def canary_story(s: Story, cloud: EmbeddedCloud, state: dict[str, str]) -> None:
     alarm; a change whose alarm fires during the bake is rolled back by ECS and git is
     reverted; a good change waits for a manual approval and `approve` lets it through."""
     from ecs_gitops.aws.dynamodb import DynamoStore
-    from ecs_gitops.store import Operation, operation_key
-    from ecs_gitops_tools.operations import act, set_alarm
+    from ecs_gitops_tools.operations import act, recorded, set_alarm
 
     api_code = "apps/api/api_service/web.py"
 
@@ -423,9 +422,9 @@ def canary_story(s: Story, cloud: EmbeddedCloud, state: dict[str, str]) -> None:
     def approval_check() -> tuple[bool, str]:
         commit = state["approved"]
         store = DynamoStore(cloud.clients, cloud.refs["StateTable"])
-        value = store.get_value(operation_key("production", "api", state["deployment"],
-                                              "approve"))
-        record = Operation.decode(value) if value else None
+        record = next((r for r in recorded(store, "production", ["api"])
+                       if r.deployment == state.get("deployment") and r.action == "approve"),
+                      None)
         ok = ("waiting_at" in state and s.pinned("main", "production", "api") == commit
               and s.running("api") == commit
               and s.release("production", "api") == "HEALTHY"
