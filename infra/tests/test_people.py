@@ -177,3 +177,19 @@ def test_platform_owners_review_and_merge_but_never_push_or_bypass(policies: Any
                    "codecommit:DisassociateApprovalRuleTemplateFromRepository",
                    "codecommit:DeleteRepository"):
         assert decide(role, action) is Decision.EXPLICIT_DENY, action
+
+
+def test_platform_owners_approve_and_abort_deployments_developers_only_read_them(
+        policies: Any) -> None:
+    deployment = (f"arn:aws:ecs:us-east-1:{ACCOUNT}:service-deployment/dbscluster/api/"
+                  "4793810537205612845")
+    owner = policies("PlatformOwnerRole")
+    for action in ("ecs:ContinueServiceDeployment", "ecs:StopServiceDeployment",
+                   "ecs:DescribeServiceDeployments"):
+        assert decide(owner, action, deployment) is Decision.ALLOWED, action
+    other = deployment.replace("/dbscluster/", "/othercluster/")
+    assert decide(owner, "ecs:ContinueServiceDeployment", other) is not Decision.ALLOWED
+    developer = policies("DevelopersGroup")
+    assert decide(developer, "ecs:DescribeServiceDeployments", deployment) is Decision.ALLOWED
+    for action in ("ecs:ContinueServiceDeployment", "ecs:StopServiceDeployment"):
+        assert decide(developer, action, deployment) is not Decision.ALLOWED, action

@@ -23,6 +23,10 @@ STEPS = [
     "A build that fails its tests is not deployed",
     "An image that fails its health check rolls back, and git is reverted",
     "A manual change to a running service (drift) is healed by the schedule",
+    "api moves to a 10 % canary watched by the alarm api-5xx (a git change)",
+    "A change deployed as a 10 % canary: the alarm fires during the bake, ECS rolls back, "
+    "git is reverted",
+    "A good change waits for a manual approval; `ecs-gitops approve` lets it through",
 ]
 
 
@@ -42,9 +46,11 @@ def test_the_story(tmp_path: Path) -> None:
             assert result.ok, f"{result.title}: {result.detail}\n{out.getvalue()}"
         # the end state, independently of the steps' own checks
         statuses = [b.status for b in cloud.builder.results]
-        assert statuses == ["SUCCEEDED", "SUCCEEDED", "FAILED", "SUCCEEDED"]
+        assert statuses == ["SUCCEEDED", "SUCCEEDED", "FAILED", "SUCCEEDED", "SUCCEEDED",
+                            "SUCCEEDED"]
         rollbacks = [r for r in cloud.rollouts.rollouts if not r.healthy]
-        assert [r.service for r in rollbacks] == ["api"]
+        assert [r.service for r in rollbacks] == ["api", "api"]
+        assert "CloudWatch alarm api-5xx in ALARM" in rollbacks[1].cause
         ecs = EcsAdapter(cloud.clients)
         production = desired_at_tip(cloud, "main", "production")
         for service in production.services:

@@ -266,9 +266,10 @@ EXPECTED_PATTERNS: dict[str, dict[str, Any]] = {
                           "account": ["123456789012"]},
     "DeploymentEventsFunction": {
         "source": ["aws.ecs"],
-        "detail-type": ["ECS Deployment State Change"],
+        "detail-type": ["ECS Deployment State Change", "ECS Hook State Change"],
         "resources": [{"prefix": "arn:aws:ecs:us-east-1:123456789012:service/dbscluster/"}],
-        "detail": {"eventName": ["SERVICE_DEPLOYMENT_COMPLETED", "SERVICE_DEPLOYMENT_FAILED"]},
+        "detail": {"eventName": ["SERVICE_DEPLOYMENT_COMPLETED", "SERVICE_DEPLOYMENT_FAILED",
+                                 "HOOK_AWAITING_ACTION"]},
     },
 }
 
@@ -330,6 +331,8 @@ ROUTES: dict[str, tuple[set[str] | str, str]] = {
     "ecs-deployment-completed-api-production.json": ({"DeploymentEventsFunction"}, "healthy"),
     "ecs-deployment-failed-api-production.json": ({"DeploymentEventsFunction"}, "revert"),
     "ecs-deployment-in-progress-api-production.json": (set(), "not an outcome"),
+    "ecs-hook-awaiting-action-api-production.json": (
+        {"DeploymentEventsFunction"}, "a deployment waits for approval: notified"),
     "ecs-deployment-completed-other-cluster.json": (set(), "another cluster"),
     "reconcile-requested-production.json": ({"ReconcileFunction"}, "from the push controller"),
     "reconcile-requested-development.json": ({"ReconcileFunction"}, "from an operator"),
@@ -584,15 +587,27 @@ def test_each_controller_role_grants_exactly_what_its_controller_calls(resources
 
 
 def test_pass_role_only_for_the_task_roles_and_only_to_ecs_tasks(resources: dict[str, Any]) -> None:
-    holders = set()
+    """The task roles go to ecs-tasks only; the infrastructure role (blue-green, canary,
+    linear: ECS shifts listener rules and invokes hooks with it) to ECS itself only."""
+    holders, sids = set(), set()
     for holder, statement in _statements(resources):
         if "iam:PassRole" not in _as_list(statement["Action"]):
             continue
         holders.add(holder)
+        sids.add(statement["Sid"])
         assert _as_list(statement["Action"]) == ["iam:PassRole"]
+        if statement["Sid"] == "PassInfrastructureRole":
+            assert statement["Resource"]["Fn::If"][:2] == [
+                "HasInfrastructureRole", {"Ref": "InfrastructureRoleArn"}]
+            assert statement["Resource"]["Fn::If"][2]["Fn::Sub"].endswith(
+                ":role/ecs-gitops-infrastructure")
+            assert statement["Condition"] == {
+                "StringEquals": {"iam:PassedToService": "ecs.amazonaws.com"}}
+            continue
         assert statement["Resource"] == [{"Ref": "TaskRoleArn"}, {"Ref": "ExecutionRoleArn"}]
         assert statement["Condition"] == {"StringEquals": {"iam:PassedToService": "ecs-tasks.amazonaws.com"}}
     assert holders == {"ReconcileFunctionRole"}
+    assert sids == {"PassTaskRoles", "PassInfrastructureRole"}
 
 
 def test_service_linked_role_creation_is_scoped(resources: dict[str, Any]) -> None:
@@ -651,7 +666,8 @@ def policies_of(template: dict[str, Any]) -> Any:
         values={**PSEUDO,
                 "TaskRoleArn": f"arn:aws:iam::{ACCOUNT}:role/ecs-gitops-task",
                 "ExecutionRoleArn": f"arn:aws:iam::{ACCOUNT}:role/ecs-gitops-execution"},
-        conditions={"HasNotificationEmail": False, "ShouldCreateImageRepositories": True},
+        conditions={"HasNotificationEmail": False, "ShouldCreateImageRepositories": True,
+                    "HasInfrastructureRole": False},
         physical=physical,
     )
     return resolver.role_policies
@@ -775,3 +791,16 @@ def test_the_reconciler_stops_before_its_timeout(template: dict[str, Any]) -> No
     margin = float(variables["DEADLINE_MARGIN_SECONDS"])
     assert 0 < margin < function["Timeout"] / 5
     assert 1 <= int(variables["MAX_CONTINUATIONS"]) < 16  # Lambda's recursion limit
+
+
+def test_reconciler_passes_the_infrastructure_role_to_ecs_only(policies_of: Any) -> None:
+    """Blue-green, canary and linear services name the infrastructure role; the reconciler
+    may hand it to ECS (CreateService/UpdateService) and to nothing else."""
+    reconciler = policies_of("ReconcileFunctionRole")
+    role = f"arn:aws:iam::{ACCOUNT}:role/ecs-gitops-infrastructure"
+    assert _decide(reconciler, "iam:PassRole", role,
+                   {"iam:PassedToService": "ecs.amazonaws.com"}) == "allowed"
+    assert _decide(reconciler, "iam:PassRole", role,
+                   {"iam:PassedToService": "ecs-tasks.amazonaws.com"}) != "allowed"
+    assert _decide(reconciler, "iam:PassRole", f"arn:aws:iam::{ACCOUNT}:role/admin",
+                   {"iam:PassedToService": "ecs.amazonaws.com"}) != "allowed"

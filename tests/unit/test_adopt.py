@@ -92,3 +92,33 @@ def test_import_of_the_corpus_renders_back_or_says_why_not(name: str, definition
     assert not lossy or explained, adopted.notes
     if name == "ecspresso-ecs-task-def.json":
         assert adopted.notes == ()  # a pinned, sized Fargate definition: lossless
+
+
+@pytest.mark.parametrize("deployment", [
+    {"strategy": "canary", "canary": {"percent": 10, "bakeMinutes": 3}, "bakeMinutes": 2,
+     "alarms": {"alarmNames": ["api-5xx"], "rollback": True, "enable": True},
+     "approval": {"stage": "PRE_PRODUCTION_TRAFFIC_SHIFT", "timeoutMinutes": 30,
+                  "onTimeout": "continue"}},
+    {"strategy": "linear", "linear": {"stepPercent": 25, "stepBakeMinutes": 2},
+     "hooks": [{"lambda": "arn:aws:lambda:us-east-1:123456789012:function:ecs-gitops-hook-x",
+                "stages": ["POST_SCALE_UP"],
+                "role": "arn:aws:iam::123456789012:role/ecs-gitops-infrastructure"}]},
+    {"strategy": "blue-green", "bakeMinutes": 5, "approval": "manual"},
+], ids=["canary", "linear", "blue-green"])
+def test_import_of_a_progressive_service_plans_empty(deployment: dict[str, Any]) -> None:
+    role = "arn:aws:iam::123456789012:role/ecs-gitops-infrastructure"
+    env = environment(services=[{
+        "name": "api", "image": {"repository": "api", "tag": "abc1234"},
+        "cpu": 512, "memory": 1024, "port": 5000, "desiredCount": 2,
+        "deployment": deployment,
+        "loadBalancer": {"targetGroup": "api-tg", "alternateTargetGroup": "web-tg",
+                         "productionListenerRule": "arn:aws:elasticloadbalancing:us-east-1:"
+                         "123456789012:listener-rule/app/x/1/2/3", "role": role},
+    }])
+    running = echoed(env)
+    adopted = adopt(from_snapshot(running), environment="production", branch="main",
+                    region="us-east-1", cluster="dbscluster", refs=REFS)
+    assert adopted.notes == ()
+    written = Environment.model_validate(adopted.data)
+    assert plan(written, running).empty, plan(written, running).describe()
+    assert written.services[0].deployment.strategy.value == deployment["strategy"]

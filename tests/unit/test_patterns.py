@@ -379,7 +379,7 @@ def rules() -> list[tuple[str, bool, dict[str, Any]]]:
 
 def test_the_readme_routes_every_sample() -> None:
     assert set(ROUTES) == {path.name for path in EVENTS.glob("*.json")}
-    assert len(ROUTES) == 20
+    assert len(ROUTES) == 21
 
 
 def test_every_rule_of_the_template_is_valid(rules: list[tuple[str, bool, dict[str, Any]]]) -> None:

@@ -7,6 +7,9 @@ never read as Rich markup: it goes in `Text` objects or through `escape`, so tha
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
@@ -90,6 +93,28 @@ def print_status(
     for name in plan.orphaned:
         console.print(f"[magenta]orphaned[/magenta] {escape(name)}: ours, no longer in the file",
                       highlight=False)
+
+
+def deployment_line(environment: str, service: str, strategy: str,
+                    deployment: Mapping[str, Any]) -> str:
+    """One line for a running blue-green/canary/linear deployment (DescribeServiceDeployments):
+    `simpleweb: canary deployment IN_PROGRESS at PRODUCTION_TRAFFIC_SHIFT, traffic 90% old /
+    10% new; waits for approval: ecs-gitops approve production simpleweb`."""
+    new = (deployment.get("targetServiceRevision") or {}).get(
+        "requestedProductionTrafficWeight")
+    old = sum(float(r.get("requestedProductionTrafficWeight") or 0)
+              for r in deployment.get("sourceServiceRevisions") or ())
+    text = (f"{service}: {strategy} deployment {deployment.get('status', '?')} at "
+            f"{deployment.get('lifecycleStage', '?')}")
+    if new is not None:
+        text += f", traffic {old:g}% old / {float(new):g}% new"
+    waiting = [h for h in deployment.get("lifecycleHookDetails") or ()
+               if h.get("targetType") == "PAUSE" and h.get("status") == "AWAITING_ACTION"]
+    if waiting:
+        expires = waiting[0].get("expiresAt")
+        text += (f"; waits for approval{f' until {expires}' if expires else ''}: "
+                 f"ecs-gitops approve {environment} {service} (or abort)")
+    return text
 
 
 def release_command(environment: str, service: str) -> str:

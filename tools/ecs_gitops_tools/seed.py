@@ -112,8 +112,9 @@ def seed(
                               Type="SecureString" if secure else "String", Overwrite=True)
         say(f"SSM parameter {name}{' (SecureString)' if secure else ''}")
 
-    groups = sorted({s.load_balancer.target_group for e in envs for s in e.services
-                     if s.load_balancer and not s.load_balancer.target_group.startswith("arn:")})
+    named = {name for e in envs for s in e.services for t in s.targets()
+             for name in (t.target_group, t.alternate_target_group) if name}
+    groups = sorted(n for n in named if not n.startswith("arn:"))
     if groups:
         vpc_id = _vpc(ec2)
         for name in groups:

@@ -157,6 +157,56 @@ def _sidecar(raw: Mapping[str, Any], notes: list[str]) -> JSON:
     return out
 
 
+def _strategy(dc: Mapping[str, Any]) -> JSON:
+    """`deployment:` keys of a blue-green, canary or linear service (ECS strategy,
+    bakeTimeInMinutes, the step configuration, lifecycle hooks: Lambda ones as `hooks`,
+    one PAUSE hook as `approval`). A hook the file cannot say (several PAUSE hooks, one
+    with hookDetails) is left out, and the self-check lists it."""
+    strategy = str(dc.get("strategy") or "ROLLING")
+    if strategy == "ROLLING":
+        return {}
+    out: JSON = {"strategy": strategy.lower().replace("_", "-")}
+    if dc.get("bakeTimeInMinutes") is not None:
+        out["bakeMinutes"] = dc["bakeTimeInMinutes"]
+    canary = dc.get("canaryConfiguration")
+    if strategy == "CANARY" and canary:
+        out["canary"] = {"percent": canary.get("canaryPercent"),
+                         "bakeMinutes": canary.get("canaryBakeTimeInMinutes")}
+    linear = dc.get("linearConfiguration")
+    if strategy == "LINEAR" and linear:
+        out["linear"] = {"stepPercent": linear.get("stepPercent"),
+                         "stepBakeMinutes": linear.get("stepBakeTimeInMinutes")}
+    hooks, pauses = [], []
+    for hook in dc.get("lifecycleHooks") or ():
+        if hook.get("targetType") == "PAUSE":
+            pauses.append(hook)
+        elif hook.get("hookTargetArn"):
+            hooks.append({"lambda": hook["hookTargetArn"],
+                          "stages": list(hook.get("lifecycleStages") or ()),
+                          **({"role": hook["roleArn"]} if hook.get("roleArn") else {})})
+    if hooks:
+        out["hooks"] = hooks
+    if len(pauses) == 1 and len(pauses[0].get("lifecycleStages") or ()) == 1:
+        timeout = pauses[0].get("timeoutConfiguration") or {}
+        out["approval"] = {"stage": pauses[0]["lifecycleStages"][0],
+                           "timeoutMinutes": timeout.get("timeoutInMinutes", 60),
+                           "onTimeout": str(timeout.get("action", "ROLLBACK")).lower()}
+    return out
+
+
+def _advanced(advanced: Mapping[str, Any]) -> JSON:
+    """A load balancer's advancedConfiguration as `loadBalancer:` keys."""
+    out: JSON = {}
+    if advanced.get("alternateTargetGroupArn"):
+        out["alternateTargetGroup"] = target_group_name(str(advanced["alternateTargetGroupArn"]))
+    for key in ("productionListenerRule", "testListenerRule"):
+        if advanced.get(key):
+            out[key] = advanced[key]
+    if advanced.get("roleArn"):
+        out["role"] = advanced["roleArn"]
+    return out
+
+
 def _service_block(svc: Mapping[str, Any], out: JSON, *, launch_type: str,
                    network: Mapping[str, Any] | None, app: str) -> JSON:
     """Fill `out` with the service shorthand; return the rest for its `service:` block."""
@@ -170,6 +220,7 @@ def _service_block(svc: Mapping[str, Any], out: JSON, *, launch_type: str,
                          "rollback": breaker.get("rollback", False)}
     if dc.get("alarms"):
         out["deployment"]["alarms"] = dc["alarms"]
+    out["deployment"].update(_strategy(dc))
     strategy = fields.get("placementStrategy")
     shorthand = next((p for p, v in PLACEMENT.items()
                       if [{**s, **({"field": s["field"].upper()} if s["type"] == "binpack"
@@ -185,7 +236,8 @@ def _service_block(svc: Mapping[str, Any], out: JSON, *, launch_type: str,
                 **({"containerName": lb["containerName"]}
                    if lb.get("containerName") != app else {}),
                 **({"containerPort": lb["containerPort"]}
-                   if lb.get("containerPort") != out.get("port") else {})}
+                   if lb.get("containerPort") != out.get("port") else {}),
+                **_advanced(lb.get("advancedConfiguration") or {})}
                for lb in balancers]
     if len(targets) == 1:
         out["loadBalancer"] = {**targets[0], "healthCheckGracePeriod": grace}

@@ -151,6 +151,11 @@ SERVICE_RULES: dict[str, Rule] = {
     "deploymentConfiguration.deploymentCircuitBreaker": Rule(
         default={"enable": False, "rollback": False}),
     "deploymentConfiguration.alarms.alarmNames": Rule(order=Order.SORT),
+    # Since 2025 DescribeServices reports strategy ROLLING for a service created without
+    # one (tests/corpus/README.md); a hook's targetType defaults to AWS_LAMBDA (botocore
+    # DeploymentLifecycleHook.targetType: "the default value is AWS_LAMBDA").
+    "deploymentConfiguration.strategy": Rule(default="ROLLING"),
+    "deploymentConfiguration.lifecycleHooks[].targetType": Rule(default="AWS_LAMBDA"),
     "placementStrategy": Rule(order=Order.KEEP, clear=[]),  # evaluated in order
     "placementConstraints": Rule(clear=[]),
     "loadBalancers": Rule(clear=[]),

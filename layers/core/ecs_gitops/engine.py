@@ -32,7 +32,7 @@ from typing import Protocol
 from ecs_gitops.actual import EnvironmentSnapshot, ServiceSnapshot
 from ecs_gitops.apply import ApplyResult, CloudPort, apply, refused_replacements
 from ecs_gitops.deadline import Budget, Marks, ReleaseBook, Stopwatch
-from ecs_gitops.desired.model import Environment, Service
+from ecs_gitops.desired.model import Canary, Environment, Linear, Service, Strategy
 from ecs_gitops.errors import PreflightError
 from ecs_gitops.events import Trigger
 from ecs_gitops.plan import (
@@ -481,8 +481,8 @@ def preview(desired: Environment, cloud: Cloud, *, store: Store | None,
     # 2. Plan: a pure diff of the desired state against the snapshot.
     the_plan = plan(desired, snapshot)
     # 3. Refuse roles the stack may not pass (iam:PassRole is scoped to them anyway).
-    refused = tuple(sorted(r for r in (desired.roles.task, desired.roles.execution)
-                           if r and allowed_roles and r not in allowed_roles))
+    refused = tuple(sorted(r for r in desired.passed_roles()
+                           if allowed_roles and r not in allowed_roles))
     if refused:
         return Reconciled(Status.REFUSED, the_plan, snapshot, desired, refused_roles=refused)
     if store is None or the_plan.empty:
@@ -518,11 +518,32 @@ def _name(desired: Environment, ecs_name: str) -> str:
 
 def release_deadline(service: Service, started: datetime) -> datetime:
     """When a rollout of `service` started at `started` should have ended (see
-    `BATCH_MINUTES`): grace + batches x 10 minutes."""
+    `BATCH_MINUTES`): grace + batches x 10 minutes, plus, for blue-green, canary and
+    linear deployments, the minutes ECS waits on purpose (`waiting_minutes`)."""
     grace = service.load_balancer.health_check_grace_period if service.load_balancer else 0
     surge = service.deployment.maximum_percent - service.deployment.minimum_healthy_percent
     batches = min(20, math.ceil(100 / max(1, surge)))
-    return started + timedelta(seconds=batches * (grace + BATCH_MINUTES * 60))
+    return started + timedelta(seconds=batches * (grace + BATCH_MINUTES * 60)
+                               + waiting_minutes(service) * 60)
+
+
+def waiting_minutes(service: Service) -> int:
+    """The longest a blue-green, canary or linear deployment of `service` waits on
+    purpose: the bake times between traffic steps (canary: one; linear: one per step but
+    the last, ECS's defaults when the file gives none), `bakeMinutes` after the last
+    step, and an approval's time-out. 0 for a rolling update."""
+    d = service.deployment
+    if d.strategy is Strategy.ROLLING:
+        return 0
+    minutes = d.bake_minutes or 0
+    if d.strategy is Strategy.CANARY:
+        minutes += (d.canary or Canary()).bake_minutes
+    if d.strategy is Strategy.LINEAR:
+        linear = d.linear or Linear()
+        minutes += (math.ceil(100 / linear.step_percent) - 1) * linear.step_bake_minutes
+    if d.approval is not None:
+        minutes += d.approval.timeout_minutes
+    return minutes
 
 
 def release_of(action: Action, desired: Environment, *, revision: str, trigger: Trigger,

@@ -86,11 +86,20 @@ class CodeBuildStateChange(_Detail):
 
 
 class EcsDeploymentStateChange(_Detail):
-    """The detail of ECS's "ECS Deployment State Change" event."""
-    event_type: str = Field(alias="eventType")  # INFO | ERROR
+    """The detail of ECS's "ECS Deployment State Change" event, or of its "ECS Hook State
+    Change" event (developer guide, "Pause hooks for Amazon ECS service deployments":
+    HOOK_AWAITING_ACTION when a deployment pauses at a PAUSE hook). A hook event's
+    members besides eventName follow DescribeServiceDeployments' lifecycleHookDetails
+    (AWS publishes no full example), so all of them are optional here."""
+    event_type: str = Field(default="INFO", alias="eventType")  # INFO | ERROR
     event_name: str = Field(alias="eventName")
-    deployment_id: str = Field(alias="deploymentId")
+    deployment_id: str = Field(default="", alias="deploymentId")
     reason: str | None = None
+    service_deployment_arn: str | None = Field(default=None, alias="serviceDeploymentArn")
+    hook_id: str | None = Field(default=None, alias="hookId")
+    lifecycle_stage: str | None = Field(default=None, alias="lifecycleStage")
+    timeout_action: str | None = Field(default=None, alias="timeoutAction")
+    expires_at: str | None = Field(default=None, alias="expiresAt")
 
 
 class ReconcileRequest(_Detail):

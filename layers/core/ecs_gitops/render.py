@@ -18,7 +18,16 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ecs_gitops.canonical import SERVICE, TASK_DEFINITION, canonical
-from ecs_gitops.desired.model import Environment, Placement, Service, parse_cpu, parse_memory
+from ecs_gitops.desired.model import (
+    Canary,
+    Environment,
+    Linear,
+    Placement,
+    Service,
+    Strategy,
+    parse_cpu,
+    parse_memory,
+)
 
 MANAGED_BY_TAG = "ecs-gitops:managed-by"
 ENVIRONMENT_TAG = "ecs-gitops:environment"
@@ -191,28 +200,83 @@ PLACEMENT: Mapping[Placement, list[JSON]] = {
 }
 
 
-def deployment_configuration(service: Service) -> JSON:
-    """The service's `deployment:` as ECS's DeploymentConfiguration."""
+def lifecycle_hooks(service: Service, env: Environment) -> list[JSON]:
+    """`deployment.hooks` and `deployment.approval` as ECS DeploymentLifecycleHook items:
+    AWS_LAMBDA hooks (role: the hook's, else roles.infrastructure) and, for an approval,
+    one PAUSE hook (no target, no role: ECS waits for ContinueServiceDeployment) whose
+    timeoutConfiguration says how long and what then (ROLLBACK or CONTINUE)."""
     d = service.deployment
-    out: JSON = {
-        "maximumPercent": d.maximum_percent,
-        "minimumHealthyPercent": d.minimum_healthy_percent,
-        "deploymentCircuitBreaker": {"enable": d.circuit_breaker, "rollback": d.rollback},
-    }
-    if d.alarms is not None:
-        out["alarms"] = _dump(d.alarms)
+    out: list[JSON] = []
+    for hook in d.hooks:
+        item: JSON = {"targetType": "AWS_LAMBDA", "hookTargetArn": hook.lambda_,
+                      "lifecycleStages": list(hook.stages)}
+        role = hook.role or env.roles.infrastructure
+        if role:
+            item["roleArn"] = role
+        out.append(item)
+    if d.approval is not None:
+        out.append({"targetType": "PAUSE", "lifecycleStages": [d.approval.stage],
+                    "timeoutConfiguration": {"timeoutInMinutes": d.approval.timeout_minutes,
+                                             "action": d.approval.on_timeout.upper()}})
     return out
 
 
-def _load_balancers(service: Service, refs: Refs) -> list[JSON]:
-    targets: list[Any] = list(service.load_balancers)
-    if service.load_balancer is not None:
-        targets.append(service.load_balancer)
-    return [{
-        "targetGroupArn": refs.target_group_arn(t.target_group) or t.target_group,
-        "containerName": t.container_name or service.name,
-        "containerPort": t.container_port or service.port,
-    } for t in targets]
+def deployment_configuration(service: Service, env: Environment) -> JSON:
+    """The service's `deployment:` as ECS's DeploymentConfiguration.
+
+    A rolling service keeps the circuit breaker; blue-green, canary and linear get
+    `strategy`, `bakeTimeInMinutes` (0 when the file leaves it out), their step
+    configuration with ECS's defaults spelt out (botocore: canary 5 % / 10 min, linear
+    10 % / 6 min) and lifecycle hooks, and the circuit breaker off (ECS: rolling only)."""
+    d = service.deployment
+    rolling = d.strategy is Strategy.ROLLING
+    breaker = d.circuit_breaker and rolling
+    out: JSON = {
+        "maximumPercent": d.maximum_percent,
+        "minimumHealthyPercent": d.minimum_healthy_percent,
+        "deploymentCircuitBreaker": {"enable": breaker, "rollback": d.rollback and breaker},
+        "strategy": d.strategy.ecs,
+    }
+    if d.alarms is not None:
+        out["alarms"] = _dump(d.alarms)
+    if rolling:
+        return out
+    out["bakeTimeInMinutes"] = d.bake_minutes if d.bake_minutes is not None else 0
+    if d.strategy is Strategy.CANARY:
+        canary = d.canary or Canary()
+        out["canaryConfiguration"] = {"canaryPercent": canary.percent,
+                                      "canaryBakeTimeInMinutes": canary.bake_minutes}
+    if d.strategy is Strategy.LINEAR:
+        linear = d.linear or Linear()
+        out["linearConfiguration"] = {"stepPercent": linear.step_percent,
+                                      "stepBakeTimeInMinutes": linear.step_bake_minutes}
+    hooks = lifecycle_hooks(service, env)
+    if hooks:
+        out["lifecycleHooks"] = hooks
+    return out
+
+
+def _load_balancers(service: Service, env: Environment, refs: Refs) -> list[JSON]:
+    rolling = service.deployment.strategy is Strategy.ROLLING
+    out: list[JSON] = []
+    for t in service.targets():
+        item: JSON = {
+            "targetGroupArn": refs.target_group_arn(t.target_group) or t.target_group,
+            "containerName": t.container_name or service.name,
+            "containerPort": t.container_port or service.port,
+        }
+        if not rolling and t.alternate_target_group:
+            advanced: JSON = {
+                "alternateTargetGroupArn": refs.target_group_arn(t.alternate_target_group)
+                or t.alternate_target_group,
+                "productionListenerRule": t.production_listener_rule,
+                "roleArn": t.role or env.roles.infrastructure,
+            }
+            if t.test_listener_rule:
+                advanced["testListenerRule"] = t.test_listener_rule
+            item["advancedConfiguration"] = advanced
+        out.append(item)
+    return out
 
 
 def service_input(service: Service, env: Environment, refs: Refs) -> JSON:
@@ -225,7 +289,7 @@ def service_input(service: Service, env: Environment, refs: Refs) -> JSON:
         "schedulingStrategy": "REPLICA",
         "propagateTags": "SERVICE",
         "enableECSManagedTags": True,
-        "deploymentConfiguration": deployment_configuration(service),
+        "deploymentConfiguration": deployment_configuration(service, env),
     }
     if env.launch_type != "FARGATE" and "placementStrategy" not in block:
         out["placementStrategy"] = PLACEMENT[service.placement]
@@ -235,7 +299,7 @@ def service_input(service: Service, env: Environment, refs: Refs) -> JSON:
             "securityGroups": list(env.network.security_groups),
             "assignPublicIp": "ENABLED" if env.network.assign_public_ip else "DISABLED",
         }}
-    balancers = _load_balancers(service, refs)
+    balancers = _load_balancers(service, env, refs)
     if balancers:
         out["loadBalancers"] = balancers
         grace = service.load_balancer.health_check_grace_period if service.load_balancer else 60
@@ -288,6 +352,13 @@ def normalize_service_fields(raw: Mapping[str, Any], *, manage_count: bool) -> J
         for c in data.get("capacityProviderStrategy") or ())
     if fargate and not data.get("platformVersion"):
         data["platformVersion"] = "LATEST"  # what ECS reports when none was sent
+    dc = data.get("deploymentConfiguration")
+    if isinstance(dc, Mapping) and dc.get("strategy") in (None, "ROLLING"):
+        # A rolling update has no bake time and no traffic steps (botocore: they are
+        # BLUE_GREEN, LINEAR and CANARY settings): what ECS keeps of them after a service
+        # went back to ROLLING does nothing, and is not compared.
+        data["deploymentConfiguration"] = {k: v for k, v in dc.items() if k not in (
+            "bakeTimeInMinutes", "canaryConfiguration", "linearConfiguration")}
     if data.get("schedulingStrategy") == "DAEMON":
         dc = dict(data.get("deploymentConfiguration") or {})
         dc.setdefault("maximumPercent", 100)

@@ -141,6 +141,74 @@ class BadImage:
         return text
 
 
+@dataclass(frozen=True, slots=True)
+class Operation:
+    """A person's action on a running deployment: `approve` (ContinueServiceDeployment)
+    or `abort` (StopServiceDeployment, ROLLBACK), kept with the release it acted on.
+
+    Attributes:
+        action: "approve" or "abort".
+        environment, service: the release's (service: the ECS service name).
+        deployment: the ECS service deployment ARN acted on.
+        who: the person (`user@host`, or the AWS caller's ARN when known).
+        at: ISO-8601 UTC time of the call.
+        detail: the hook continued, the stage, ...
+    """
+
+    action: str
+    environment: str
+    service: str
+    deployment: str
+    who: str
+    at: str
+    detail: str = ""
+
+    def encode(self) -> str:
+        """The record as stored (JSON)."""
+        import json
+
+        return json.dumps({"action": self.action, "environment": self.environment,
+                           "service": self.service, "deployment": self.deployment,
+                           "who": self.who, "at": self.at, "detail": self.detail},
+                          sort_keys=True)
+
+    @classmethod
+    def decode(cls, value: str) -> Operation:
+        """A stored record back. Raises ValueError for a record that is not one."""
+        import json
+
+        data = json.loads(value)
+        if not isinstance(data, dict):
+            raise ValueError("not an operation record")
+        return cls(**{k: str(data.get(k, "")) for k in (
+            "action", "environment", "service", "deployment", "who", "at", "detail")})
+
+    @classmethod
+    def decode_list(cls, value: str | None) -> list[Operation]:
+        """The records of an `operations_key` value ([] for None). Raises ValueError for
+        a value that is not a list of records."""
+        import json
+
+        if not value:
+            return []
+        items = json.loads(value)
+        if not isinstance(items, list):
+            raise ValueError("not a list of operation records")
+        return [cls.decode(json.dumps(item)) for item in items]
+
+    @staticmethod
+    def encode_list(records: list[Operation]) -> str:
+        """`records` as an `operations_key` value."""
+        import json
+
+        return json.dumps([json.loads(r.encode()) for r in records], sort_keys=True)
+
+    def describe(self) -> str:
+        """`approve by alice@laptop at 2026-11-30T21:00:00+00:00 (hook ...)`."""
+        return f"{self.action} by {self.who} at {self.at}" + (
+            f" ({self.detail})" if self.detail else "")
+
+
 # ------------------------------------------------------------------ key formats
 def push_key(branch: str, commit: str) -> str:
     """Processed record of a pushed branch tip."""
@@ -161,6 +229,12 @@ def build_key(build_id: str) -> str:
 def deployment_key(deployment_id: str, event_name: str) -> str:
     """Processed record of one ECS deployment event."""
     return f"deployment#{deployment_id}#{event_name}"
+
+
+def operations_key(environment: str, service: str) -> str:
+    """People's actions (approve, abort) on `service`'s deployments: a JSON list of
+    `Operation` records, oldest first (`Operation.encode_list`)."""
+    return f"operations#{environment}#{service}"
 
 
 def tip_key(branch: str) -> str:

@@ -107,13 +107,14 @@ def requirements(plan: Plan) -> Requirements:
         req.subnets.update(awsvpc.get("subnets") or ())
         req.security_groups.update(awsvpc.get("securityGroups") or ())
         for lb in fields.get("loadBalancers", ()):
-            arn = lb.get("targetGroupArn")
-            if arn is None:
-                continue
-            if not str(arn).startswith("arn:"):
-                req.unresolved_target_groups.add(str(arn))
-            elif action.service in modes:
-                req.target_group_modes[str(arn)] = modes[action.service]
+            advanced = lb.get("advancedConfiguration") or {}
+            for arn in (lb.get("targetGroupArn"), advanced.get("alternateTargetGroupArn")):
+                if arn is None:
+                    continue
+                if not str(arn).startswith("arn:"):
+                    req.unresolved_target_groups.add(str(arn))
+                elif action.service in modes:
+                    req.target_group_modes[str(arn)] = modes[action.service]
     for arn, mode in list(req.target_group_modes.items()):
         kind = plan.target_types.get(arn)
         if kind is None:

@@ -42,8 +42,8 @@ def settings_from(environ: Mapping[str, str]) -> Settings:
             isinstance(k, str) and isinstance(v, str) for k, v in branches.items()):
         raise ConfigurationError('BRANCH_ENVIRONMENTS must map branch to environment, e.g. '
                              '{"main": "production"}')
-    roles = frozenset(r for r in (environ.get("TASK_ROLE_ARN"), environ.get("EXECUTION_ROLE_ARN"))
-                      if r)
+    roles = frozenset(r for r in (environ.get("TASK_ROLE_ARN"), environ.get("EXECUTION_ROLE_ARN"),
+                                  environ.get("INFRASTRUCTURE_ROLE_ARN")) if r)
     try:
         margin = float(environ.get("DEADLINE_MARGIN_SECONDS", "20"))
         continuations = int(environ.get("MAX_CONTINUATIONS", "12"))
@@ -129,6 +129,7 @@ _KEYS = ("AWS_REGION", "AWS_DEFAULT_REGION", "AWS_ENDPOINT_URL", "TABLE_NAME", "
          "ACCOUNT_ID", "CLUSTER_NAME",
          "EVENT_BUS_NAME", "REPOSITORY_NAME", "GIT_SOURCE", "BRANCH_ENVIRONMENTS",
          "DESIRED_STATE_DIR", "DRY_RUN", "TASK_ROLE_ARN", "EXECUTION_ROLE_ARN",
+         "INFRASTRUCTURE_ROLE_ARN",
          "DEADLINE_MARGIN_SECONDS", "MAX_CONTINUATIONS", "PACING", "PACING_SCALE")
 
 

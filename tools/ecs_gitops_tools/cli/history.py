@@ -23,7 +23,7 @@ from ecs_gitops.desired import Environment, load_environment, load_environment_t
 from ecs_gitops.desired.edit import set_image_tag
 from ecs_gitops.errors import DesiredStateError, EcsGitopsError
 from ecs_gitops.source import is_write_back
-from ecs_gitops.store import BadImage, bad_image_key
+from ecs_gitops.store import BadImage, Operation, bad_image_key
 from ecs_gitops_tools import output
 from ecs_gitops_tools.cli.options import Endpoint, Local, Region
 from ecs_gitops_tools.cli.target import resolve_file
@@ -76,9 +76,12 @@ def revisions(path: Path, limit: int) -> list[Revision]:
 
 
 def _known_bad(environment: str, found: list[Revision], *, local: bool,
-               endpoint_url: str | None, region: str | None) -> tuple[dict[str, BadImage], str]:
-    """The known-bad records of every (service, tag) in `found`, one batched read; and,
-    when the state table cannot be read, why (history itself needs git only)."""
+               endpoint_url: str | None, region: str | None,
+               services: list[str] | None = None, table: str | None = None
+               ) -> tuple[dict[str, BadImage], list[Operation], str]:
+    """The known-bad records of every (service, tag) in `found`, one batched read, the
+    approvals and aborts of `services`; and, when the state table cannot be read, why
+    (history itself needs git only)."""
     from ecs_gitops_tools.cli.main import _store
     from ecs_gitops_tools.cli.target import make_clients
 
@@ -86,12 +89,15 @@ def _known_bad(environment: str, found: list[Revision], *, local: bool,
                    for name, tag in rev.tags.items()})
     try:
         store = _store(make_clients(local=local, endpoint_url=endpoint_url, region=region),
-                       table=None, stack="ecs-gitops", local=local)
+                       table=table, stack="ecs-gitops", local=local)
         if store is None:
-            return {}, "no ecs-gitops stack found"
-        return store.bad_images(keys), ""
+            return {}, [], "no ecs-gitops stack found"
+        from ecs_gitops_tools.operations import recorded
+
+        operations = recorded(store, environment, services) if services else []
+        return store.bad_images(keys), operations, ""
     except EcsGitopsError as exc:
-        return {}, str(exc)
+        return {}, [], str(exc)
 
 
 def history(
@@ -101,12 +107,16 @@ def history(
     local: Local = False,
     endpoint_url: Endpoint = None,
     region: Region = None,
+    state_table: Annotated[str | None, typer.Option(
+        "--table", metavar="TABLE", help="The controllers' state table (default: found from "
+        "the stack 'ecs-gitops', or from 'local up').")] = None,
 ) -> None:
     """The deployments of an environment, from the git log of its desired-state file.
 
     Images that failed a rollout are marked, and the one a reconcile holds back now (the
-    pinned image failed) is named with since when, why, and how to release it (from the
-    controllers' state table: your AWS account, or --local)."""
+    pinned image failed) is named with since when, why, and how to release it; the
+    approvals and aborts of blue-green, canary and linear deployments follow, with who
+    and when (from the controllers' state table: your AWS account, or --local)."""
     try:
         path = resolve_file(environment)
         found = revisions(path, limit)
@@ -114,8 +124,11 @@ def history(
     except (EcsGitopsError, DesiredStateError) as exc:
         output.error(err, exc)
         raise typer.Exit(1) from None
-    bad, unknown = _known_bad(env.environment, found, local=local, endpoint_url=endpoint_url,
-                              region=region or env.region)
+    bad, operations, unknown = _known_bad(env.environment, found, local=local, endpoint_url=endpoint_url,
+                              region=region or env.region,
+                              services=[s.ecs_name for s in env.services
+                                        if service is None or service in (s.name, s.ecs_name)],
+                                              table=state_table)
     table = Table(title=output.styled(f"history of {path}"))
     for column in ("commit", "date", "by", "what", "image tags"):
         table.add_column(column)
@@ -140,6 +153,9 @@ def history(
                           f"rollout ({record.describe()}); reconciles keep what runs; to "
                           f"deploy it again: {release_command(env.environment, svc.name)}",
                           highlight=False, soft_wrap=True, markup=False)
+    for operation in operations:
+        console.print(f"{operation.service}: {operation.describe()} ({operation.deployment})",
+                      highlight=False, soft_wrap=True, markup=False)
     if unknown:
         console.print(f"(images held back after a failed rollout are not shown: {unknown})",
                       style="dim", highlight=False, soft_wrap=True, markup=False)

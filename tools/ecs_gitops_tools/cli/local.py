@@ -208,6 +208,32 @@ def local_status(
 
 
 @local_app.command()
+def alarm(
+    name: Annotated[str, typer.Argument(help="CloudWatch alarm name (created if missing).")],
+    state: Annotated[str, typer.Argument(help="ALARM or OK.", metavar="ALARM|OK")],
+    endpoint_url: Annotated[str | None, typer.Option(
+        "--endpoint-url", metavar="URL", help="The embedded AWS (default: 'local up')'s).")
+    ] = None,
+) -> None:
+    """Raise (ALARM) or clear (OK) a CloudWatch alarm of the embedded cloud: a blue-green,
+    canary or linear deployment whose deployment.alarms names it rolls back."""
+    from ecs_gitops_tools.cli.target import make_clients
+    from ecs_gitops_tools.operations import set_alarm
+
+    wanted = state.upper()
+    if wanted not in ("ALARM", "OK"):
+        output.error(err, f"state must be ALARM or OK, not {state!r}")
+        raise typer.Exit(1)
+    try:
+        set_alarm(make_clients(local=True, endpoint_url=endpoint_url, region=None), name,
+                  wanted)
+    except EcsGitopsError as exc:
+        output.error(err, exc)
+        raise typer.Exit(1) from None
+    console.print(f"alarm {name}: {wanted}", highlight=False, markup=False)
+
+
+@local_app.command()
 def wait(
     timeout: Annotated[int, typer.Option(help="Seconds to wait at most.")] = 600,
     directory: Annotated[Path | None, typer.Option("--dir", show_default=False)] = None,

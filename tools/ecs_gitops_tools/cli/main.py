@@ -240,9 +240,33 @@ def status(
     except EcsGitopsError as exc:
         raise _fail(exc) from None
     output.print_status(console, env, seen.snapshot, seen.plan)
+    _print_deployments(env, local=local, endpoint_url=endpoint_url, region=region)
     for held in seen.held_back:
         console.print(output.held_back_line(env.environment, held), highlight=False,
                       soft_wrap=True, markup=False)
+
+
+def _print_deployments(env: Environment, *, local: bool, endpoint_url: str | None,
+                       region: str | None) -> None:
+    """For each blue-green, canary or linear service with a deployment running: its
+    strategy, lifecycle stage and traffic split (ListServiceDeployments,
+    DescribeServiceDeployments)."""
+    from ecs_gitops.desired.model import Strategy
+    from ecs_gitops_tools.operations import running_deployment
+
+    progressive = [s for s in env.services if s.deployment.strategy is not Strategy.ROLLING]
+    if not progressive:
+        return
+    ecs = make_clients(local=local, endpoint_url=endpoint_url,
+                       region=region or env.region).client("ecs")
+    for service in progressive:
+        try:
+            deployment = running_deployment(ecs, env.cluster, service.ecs_name)
+        except EcsGitopsError:
+            continue  # none running (or not readable): the table says enough
+        console.print(output.deployment_line(env.environment, service.ecs_name,
+                                             service.deployment.strategy.value, deployment),
+                      highlight=False, soft_wrap=True, markup=False)
 
 
 @app.command()
@@ -303,12 +327,15 @@ def demo(
 from ecs_gitops_tools.cli.adopt import import_command  # noqa: E402 - after app exists
 from ecs_gitops_tools.cli.history import history, rollback  # noqa: E402 - after app exists
 from ecs_gitops_tools.cli.local import invoke_command, local_app  # noqa: E402
+from ecs_gitops_tools.cli.progressive import abort, approve  # noqa: E402
 from ecs_gitops_tools.cli.release import release_image  # noqa: E402
 
 app.command("import")(import_command)
 app.command("history")(history)
 app.command("release-image")(release_image)
 app.command("rollback")(rollback)
+app.command("approve")(approve)
+app.command("abort")(abort)
 app.add_typer(local_app, name="local")
 app.command("invoke")(invoke_command)
 

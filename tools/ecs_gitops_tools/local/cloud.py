@@ -122,6 +122,9 @@ class EmbeddedCloud:
         reset = urllib.request.Request(f"{self.endpoint}/moto-api/reset", method="POST")  # noqa: S310
         urllib.request.urlopen(reset, timeout=30).close()  # noqa: S310 - our loopback server
         ecs.clear_cache()
+        from ecs_gitops_tools.local.progressive import REGISTRY
+
+        REGISTRY.clear()  # the service deployments went with moto's state
         self.clients = Clients(region=self.region, endpoint_url=self.endpoint)
         self.template = Template(self.source / "template.yaml")
         saved = self._saved() if self.resume else None

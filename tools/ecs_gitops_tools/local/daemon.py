@@ -211,8 +211,10 @@ def main(argv: list[str] | None = None) -> int:
                 if delivered:
                     burst = started_at
                     cloud.save()  # a kill -9 loses at most what is being delivered
-                elif not cloud.remote.pending():
-                    # Quiet: nothing delivered and no ref change waiting ('local wait').
+                elif not cloud.remote.pending() and not cloud.rollouts.busy():
+                    # Quiet: nothing delivered, no ref change waiting, no blue/green,
+                    # canary or linear deployment walking ('local wait'; one that waits
+                    # for an approval is quiet: only a person moves it).
                     write_atomic(directory / IDLE, json.dumps(
                         {"time": time.time(), "since": burst}))
             except Exception as exc:

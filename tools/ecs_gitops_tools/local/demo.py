@@ -14,6 +14,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from rich.console import Console
 from rich.markup import escape
@@ -22,6 +23,9 @@ from ecs_gitops.aws.cloud import AwsCloud
 from ecs_gitops.aws.ecs import EcsAdapter
 from ecs_gitops.desired import Environment, load_environment_text
 from ecs_gitops.engine import preview
+from ecs_gitops.errors import EcsGitopsError
+from ecs_gitops_tools import output
+from ecs_gitops_tools.local import time_scale
 from ecs_gitops_tools.local.builder import BuildResult
 from ecs_gitops_tools.local.bus import Delivery
 from ecs_gitops_tools.local.cloud import EmbeddedCloud
@@ -90,6 +94,9 @@ class Story:
                        "[/green]")
         else:
             self._line(f"  [red]{escape(f'ECS rollout {r.service} -> {tag}: {r.reason}')}; "
+                       f"ECS rolled back to {escape(str(r.rolled_back_to))}"
+                       "[/red]" if r.cause != "circuit breaker" else
+                       f"  [red]{escape(f'ECS rollout {r.service} -> {tag}: {r.reason}')}; "
                        f"circuit breaker rolled back to {escape(str(r.rolled_back_to))}[/red]")
 
     # --------------------------------------------------------------- helpers
@@ -253,7 +260,181 @@ def tell(cloud: EmbeddedCloud, work: Path, console: Console) -> list[StepResult]
 
     s.step("A manual change to a running service (drift) is healed by the schedule",
            drift, drift_check)
+    time_scale.set_minute(DEMO_MINUTE)
+    try:
+        canary_story(s, cloud, state)
+    finally:
+        time_scale.set_minute(None)
     return s.results
+
+
+# One ECS minute of a bake or a time-out lasts this many seconds in the demo.
+DEMO_MINUTE = 0.2
+INFRASTRUCTURE_ROLE = "arn:aws:iam::123456789012:role/ecs-gitops-infrastructure"
+LISTENER_RULE = ("arn:aws:elasticloadbalancing:us-east-1:123456789012:listener-rule/app/"
+                 "ecs-gitops-internal/50dc6c495c0c9188/f2f7dc8efc522ab2/9683b2d02a6cabee")
+ROLLING_API = """    deployment:
+      minimumHealthyPercent: 100
+      maximumPercent: 200
+      circuitBreaker: true
+      rollback: true
+    loadBalancer:
+      targetGroup: api-production
+      healthCheckGracePeriod: 60
+"""
+CANARY_API = f"""    deployment:
+      strategy: canary
+      canary: {{percent: 10, bakeMinutes: 10}}
+      alarms: {{alarmNames: [api-5xx], rollback: true, enable: true}}
+    loadBalancer:
+      targetGroup: api-production
+      alternateTargetGroup: api-production-green
+      productionListenerRule: {LISTENER_RULE}
+      healthCheckGracePeriod: 60
+"""
+
+
+def settle(cloud: EmbeddedCloud, until: Callable[[], bool] | None = None,
+           timeout: float = 60.0) -> bool:
+    """Deliver and let the rollout simulator walk its blue/green, canary and linear
+    deployments: until `until()` holds (False when none walks by itself any more and it
+    does not), or without `until` until none walks by itself (done, or waiting for an
+    approval). False after `timeout` seconds."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        cloud.run()
+        if until is not None and until():
+            return True
+        if not cloud.rollouts.busy():
+            cloud.run()
+            return until is None or until()
+        time.sleep(0.05)
+    return False
+
+
+def _api_deployment(cloud: EmbeddedCloud) -> dict[str, Any] | None:
+    from ecs_gitops_tools.operations import running_deployment
+
+    try:
+        return running_deployment(cloud.clients.ecs, "dbscluster", "api")
+    except EcsGitopsError:
+        return None
+
+
+def canary_story(s: Story, cloud: EmbeddedCloud, state: dict[str, str]) -> None:
+    """The progressive delivery steps: api becomes a 10 % canary watched by a CloudWatch
+    alarm; a change whose alarm fires during the bake is rolled back by ECS and git is
+    reverted; a good change waits for a manual approval and `approve` lets it through."""
+    from ecs_gitops.aws.dynamodb import DynamoStore
+    from ecs_gitops_tools.operations import act, recorded, set_alarm
+
+    api_code = "apps/api/api_service/web.py"
+
+    def to_canary() -> None:
+        elbv2 = cloud.clients.client("elbv2")
+        blue = elbv2.describe_target_groups(Names=["api-production"])["TargetGroups"][0]
+        elbv2.create_target_group(Name="api-production-green", Protocol="HTTP", Port=5000,
+                                  VpcId=blue["VpcId"], TargetType="instance",
+                                  HealthCheckPath="/health")  # infra/'s second target group
+        set_alarm(cloud.clients, "api-5xx", "OK")
+        s.edit("main", "desired_state/production.yaml", lambda t: t.replace(
+            ROLLING_API, CANARY_API, 1).replace(
+            "  execution: arn:aws:iam::123456789012:role/ecs-gitops-execution\n",
+            "  execution: arn:aws:iam::123456789012:role/ecs-gitops-execution\n"
+            f"  infrastructure: {INFRASTRUCTURE_ROLE}\n", 1),
+            "production: api deploys as a 10 % canary, rolled back by alarm api-5xx")
+        settle(cloud)
+
+    def canary_check() -> tuple[bool, str]:
+        svc = EcsAdapter(cloud.clients).describe_services("dbscluster", ["api"])["api"]
+        strategy = (svc.raw_fields.get("deploymentConfiguration") or {}).get("strategy")
+        empty = preview(s.at_tip("main", "production"), AwsCloud(cloud.clients),
+                        store=None).plan.empty
+        return strategy == "CANARY" and empty, \
+            f"ECS reports strategy {strategy} for api; production in sync"
+
+    s.step("api moves to a 10 % canary watched by the alarm api-5xx (a git change)",
+           to_canary, canary_check)
+
+    def alarm_during_bake() -> None:
+        state["canary_good"] = s.pinned("main", "production", "api")
+        # The port fix of step 6 comes with it: the new tasks pass their health checks,
+        # only the alarm (the api answering 5xx to real traffic) tells otherwise.
+        state["canary_bad"] = s.edit(
+            "main", "apps/api/api_service/__main__.py",
+            lambda t: t.replace("port=settings.port + 1,  # oops", "port=settings.port,", 1)
+            + "\n# demo: a change that makes the api answer 5xx to some requests\n",
+            "api: listen on the right port again, and a change that answers 5xx")
+        state["at_ten"] = str(settle(cloud, until=lambda: (_api_deployment(cloud) or {}).get(
+            "targetServiceRevision", {}).get("requestedProductionTrafficWeight") == 10.0,
+            timeout=120))
+        s.console.print("[dim]          the canary takes 10 % of production traffic; "
+                        "$ ecs-gitops local alarm api-5xx ALARM[/dim]", highlight=False)
+        set_alarm(cloud.clients, "api-5xx", "ALARM")
+        settle(cloud)
+        set_alarm(cloud.clients, "api-5xx", "OK")
+
+    def alarm_check() -> tuple[bool, str]:
+        good = state["canary_good"]
+        log = subprocess.run(["git", "--git-dir", str(cloud.remote.path), "log", "-1",
+                              "--format=%s", "main"], capture_output=True, text=True,
+                             check=True).stdout.strip()
+        in_sync = preview(s.at_tip("main", "production"), AwsCloud(cloud.clients),
+                          store=None).plan.empty
+        last = cloud.rollouts.rollouts[-1]
+        ok = (state["at_ten"] == "True" and "CloudWatch alarm api-5xx" in last.cause
+              and s.pinned("main", "production", "api") == good and s.running("api") == good
+              and s.release("production", "api") == "FAILED" and log.startswith("revert api")
+              and in_sync)
+        return ok, (f"{last.cause}: ECS rolled the canary back to {good[:7]}; git reverted "
+                    f"('{log}'); {state['canary_bad'][:7]} is not redeployed")
+
+    s.step("A change deployed as a 10 % canary: the alarm fires during the bake, ECS rolls "
+           "back, git is reverted", alarm_during_bake, alarm_check)
+
+    def approval() -> None:
+        s.edit("main", "desired_state/production.yaml", lambda t: t.replace(
+            "      alarms: {alarmNames: [api-5xx], rollback: true, enable: true}\n",
+            "      alarms: {alarmNames: [api-5xx], rollback: true, enable: true}\n"
+            "      approval: manual\n", 1),
+            "production: api waits for a manual approval before traffic moves")
+        state["approved"] = s.edit("main", api_code,
+                                   lambda t: t + "\n# demo: a good change\n",
+                                   "api: a good change")
+        if not settle(cloud, until=lambda: any(
+                h.get("status") == "AWAITING_ACTION"
+                for h in (_api_deployment(cloud) or {}).get("lifecycleHookDetails") or ()),
+                timeout=120):
+            return  # the check says what happened instead
+        waiting = _api_deployment(cloud) or {}
+        state["waiting_at"] = str(waiting.get("lifecycleStage"))
+        s.console.print("[dim]          " + escape(output.deployment_line(
+            "production", "api", "canary", waiting)) + "[/dim]", highlight=False)
+        state["deployment"] = str(waiting.get("serviceDeploymentArn"))
+        s.console.print("[dim]          $ ecs-gitops approve production api[/dim]",
+                        highlight=False)
+        record = act(s.at_tip("main", "production"), "api", "approve", cloud.clients,
+                     DynamoStore(cloud.clients, cloud.refs["StateTable"]))
+        s.console.print(f"[dim]          approved: {escape(record.describe())}[/dim]",
+                        highlight=False)
+        settle(cloud)
+
+    def approval_check() -> tuple[bool, str]:
+        commit = state["approved"]
+        store = DynamoStore(cloud.clients, cloud.refs["StateTable"])
+        record = next((r for r in recorded(store, "production", ["api"])
+                       if r.deployment == state.get("deployment") and r.action == "approve"),
+                      None)
+        ok = ("waiting_at" in state and s.pinned("main", "production", "api") == commit
+              and s.running("api") == commit
+              and s.release("production", "api") == "HEALTHY"
+              and state["waiting_at"] == "POST_SCALE_UP" and record is not None)
+        return ok, (f"the deployment waited at {state.get('waiting_at')} until approved "
+                    f"({record.describe() if record else 'not recorded'}); production runs "
+                    f"api {commit[:7]}, release healthy")
+
+    s.step("A good change waits for a manual approval; `ecs-gitops approve` lets it through",
+           approval, approval_check)
 
 
 def run(console: Console, *, source: Path, keep: Path | None = None) -> int:

@@ -66,6 +66,17 @@ def ecs_deployment(*, cluster: str, service: str, event_name: str, deployment_id
                      region)
 
 
+def ecs_hook(*, cluster: str, service: str, detail: Mapping[str, Any],
+             region: str = REGION) -> dict[str, Any]:
+    """ECS's "ECS Hook State Change" event (developer guide, "Pause hooks for Amazon ECS
+    service deployments": emitted with the event name HOOK_AWAITING_ACTION when a
+    deployment pauses). The detail's members follow DescribeServiceDeployments'
+    lifecycleHookDetails; AWS publishes no full example of this event's detail."""
+    return _envelope("aws.ecs", "ECS Hook State Change",
+                     [f"arn:aws:ecs:{region}:{ACCOUNT}:service/{cluster}/{service}"],
+                     {k: v for k, v in detail.items() if v is not None}, region)
+
+
 def scheduled(rule_name: str, *, region: str = REGION) -> dict[str, Any]:
     return _envelope("aws.events", "Scheduled Event",
                      [f"arn:aws:events:{region}:{ACCOUNT}:rule/{rule_name}"], {}, region)

@@ -163,6 +163,77 @@ def _patched_register(original: Callable[[Any], Any]) -> Callable[[Any], Any]:
     return register_task_definition
 
 
+# --- service deployments (moto has none): ecs_gitops_tools.local.progressive -------------
+
+
+def _deployment_call(handler: Callable[[Any, float], Any]) -> Callable[[Any], Any]:
+    def call(self: Any) -> Any:
+        from moto.core.responses import ActionResult
+
+        from ecs_gitops_tools.local.progressive import DeploymentError
+        from ecs_gitops_tools.local.time_scale import clock
+
+        try:
+            return ActionResult(handler(self, clock()))
+        except DeploymentError as exc:
+            from moto.ecs.exceptions import ECSException
+
+            raise ECSException(exc.code, str(exc)) from None
+    return call
+
+
+def _list_service_deployments(self: Any, now: float) -> dict[str, Any]:
+    from ecs_gitops_tools.local.progressive import REGISTRY
+    from ecs_gitops_tools.local.template import ACCOUNT
+
+    cluster = self._get_param("cluster", "default")
+    service = self.ecs_backend._get_service(cluster, str(self._get_param("service")))
+    arn = f"arn:aws:ecs:{self.region}:{ACCOUNT}:service/{service.cluster_name}/{service.name}"
+    found = REGISTRY.of_service(arn, self._get_param("status") or ())
+    return {"serviceDeployments": [d.brief() for d in found]}
+
+
+def _describe_service_deployments(self: Any, now: float) -> dict[str, Any]:
+    from ecs_gitops_tools.local.progressive import REGISTRY, DeploymentError
+
+    out, failures = [], []
+    for arn in self._get_param("serviceDeploymentArns") or ():
+        try:
+            out.append(REGISTRY.get(arn).describe())
+        except DeploymentError:
+            failures.append({"arn": arn, "reason": "MISSING"})
+    return {"serviceDeployments": out, "failures": failures}
+
+
+def _continue_service_deployment(self: Any, now: float) -> dict[str, Any]:
+    from ecs_gitops_tools.local.progressive import REGISTRY
+
+    arn = str(self._get_param("serviceDeploymentArn"))
+    deployment = REGISTRY.get(arn)
+    with REGISTRY.lock:
+        deployment.continue_hook(str(self._get_param("hookId")),
+                                 str(self._get_param("action") or "CONTINUE"), now)
+    return {"serviceDeploymentArn": arn}
+
+
+def _stop_service_deployment(self: Any, now: float) -> dict[str, Any]:
+    from ecs_gitops_tools.local.progressive import REGISTRY, DeploymentError
+
+    arn = str(self._get_param("serviceDeploymentArn"))
+    deployment = REGISTRY.get(arn)
+    stop = str(self._get_param("stopType") or "ABORT")
+    with REGISTRY.lock:
+        if stop == "ROLLBACK":
+            deployment.request_rollback("stopped with StopServiceDeployment (ROLLBACK)", now)
+        elif not deployment.active:
+            raise DeploymentError("InvalidParameterException",
+                                  f"the deployment is {deployment.status}: nothing to stop")
+        else:
+            deployment.status = "STOPPED"
+            deployment.status_reason = "stopped with StopServiceDeployment (ABORT)"
+    return {"serviceDeploymentArn": arn}
+
+
 def _batch_get_builds(self: Any, ids: list[str]) -> list[dict[str, Any]]:
     return [build for history in self.build_metadata_history.values() for build in history
             if build["id"] in ids]
@@ -206,6 +277,10 @@ def apply_patches() -> None:
         cls.create_service = _patched_create(cls.create_service)
         cls.update_service = _patched_update(cls.update_service)
         cls.register_task_definition = _patched_register(cls.register_task_definition)
+        cls.list_service_deployments = _deployment_call(_list_service_deployments)
+        cls.describe_service_deployments = _deployment_call(_describe_service_deployments)
+        cls.continue_service_deployment = _deployment_call(_continue_service_deployment)
+        cls.stop_service_deployment = _deployment_call(_stop_service_deployment)
         from moto.codebuild.models import CodeBuildBackend
         from moto.codebuild.responses import CodeBuildResponse
 

@@ -5,6 +5,10 @@ deployment or, with the circuit breaker and rollback on, fail it and roll the
 service back to the previous task definition. Emits the "ECS Deployment State
 Change" events ECS emits.
 
+Services whose strategy is BLUE_GREEN, CANARY or LINEAR are walked through ECS's
+lifecycle stages by `ecs_gitops_tools.local.progressive` (traffic steps, bake times,
+PAUSE hooks, alarms) on every poll, time-scaled.
+
 Images that no local build produced (the placeholders `seed` creates) have no app
 to start: they are reported healthy, and the timeline says so.
 """
@@ -24,10 +28,12 @@ from typing import Any
 from moto.ecs.models import ecs_backends
 
 from ecs_gitops.aws.clients import Clients
-from ecs_gitops_tools.local import emit
+from ecs_gitops_tools.local import emit, time_scale
 from ecs_gitops_tools.local.builder import Image
 from ecs_gitops_tools.local.moto_patches import complete_deployment, instant_rollouts, on_deployment
+from ecs_gitops_tools.local.progressive import PROGRESSIVE, REGISTRY, ServiceDeployment
 from ecs_gitops_tools.local.template import ACCOUNT
+from ecs_gitops_tools.operations import set_alarm
 
 START_TIMEOUT = 8.0  # seconds for a new task to pass its health check
 
@@ -40,6 +46,7 @@ class Rollout:
     healthy: bool
     reason: str
     rolled_back_to: str | None = None
+    cause: str = "circuit breaker"  # what rolled it back (an alarm, an abort, a time-out)
 
 
 def _free_port() -> int:
@@ -58,6 +65,10 @@ class RolloutSimulator:
         self.on_rollout = on_rollout
         self.pending: queue.Queue[tuple[str, str, str]] = queue.Queue()
         self.rollouts: list[Rollout] = []
+        # service deployment ARN -> (cluster, service, its deployment, the previous one, image)
+        self.progressive: dict[str, tuple[str, str, dict[str, Any], dict[str, Any], str]] = {}
+        # service deployment ARN -> the alarms its failing health probe raised
+        self.probe_alarms: dict[str, list[str]] = {}
         instant_rollouts(False)
         self._unsubscribe = on_deployment(lambda c, s, td: self.pending.put((c, s, td)))
 
@@ -69,11 +80,39 @@ class RolloutSimulator:
         return ecs_backends[ACCOUNT][self.clients.region]
 
     def poll(self) -> list[dict[str, Any]]:
+        """Start the deployments begun since the last poll, walk the progressive ones;
+        the events ECS would have emitted meanwhile."""
         events: list[dict[str, Any]] = []
         while not self.pending.empty():
             cluster, name, _td = self.pending.get()
+            self._supersede(cluster, name)
             events += self._roll(cluster, name)
+        for arn in list(self.progressive):
+            events += self._advance(REGISTRY.get(arn))
         return events
+
+    def _supersede(self, cluster: str, name: str) -> None:
+        """A new deployment of a service stops its progressive one (ECS: the newer
+        deployment replaces it)."""
+        for arn, (c, n, *_rest) in list(self.progressive.items()):
+            if (c, n) == (cluster, name):
+                deployment = REGISTRY.get(arn)
+                with REGISTRY.lock:
+                    deployment.status = "STOPPED"
+                    deployment.status_reason = "superseded by a newer deployment"
+                self.progressive.pop(arn)
+
+    def busy(self) -> bool:
+        """Whether a progressive deployment is still walking by itself (steps, bakes): one
+        that waits for a person (an approval) is not busy, it waits. Deployments started
+        since the last poll count as busy."""
+        if not self.pending.empty():
+            return True
+        for arn in self.progressive:
+            deployment = REGISTRY.get(arn)
+            if not any(h.status == "AWAITING_ACTION" for h in deployment.hooks):
+                return True
+        return False
 
     def _roll(self, cluster: str, name: str) -> list[dict[str, Any]]:
         backend = self._backend()
@@ -88,8 +127,28 @@ class RolloutSimulator:
         image_uri = str(container.get("image", ""))
         healthy, reason = self._probe(image_uri, container)
         previous = next((d for d in service.deployments[1:]), None)
-        config = getattr(service, "_ecs_echo", {}).get("deploymentConfiguration") or {}
+        echo = getattr(service, "_ecs_echo", {})
+        config = echo.get("deploymentConfiguration") or {}
         breaker = config.get("deploymentCircuitBreaker") or {}
+        if config.get("strategy") in PROGRESSIVE and previous is not None:
+            alarms = config.get("alarms") or {}
+            watched = list(alarms.get("alarmNames") or ()) if alarms.get("enable") else []
+            if not healthy and not watched:  # nothing watches: the tasks never get healthy
+                return events + self._fail_and_roll_back(
+                    cluster, name, deployment, previous, image_uri,
+                    f"tasks failed container health checks ({reason})", reason,
+                    cause="failed health checks")
+            started = self._start_progressive(cluster, name, deployment, previous, image_uri,
+                                              {**config, "_loadBalancers":
+                                               echo.get("loadBalancers") or ()})
+            if not healthy:
+                # The probe-driven alarm: the new tasks fail their health check, so the
+                # alarms watching the deployment (on the target group's unhealthy hosts,
+                # say) go to ALARM, and ECS rolls back; they clear once those tasks go.
+                for alarm in watched:
+                    set_alarm(self.clients, alarm, "ALARM")
+                self.probe_alarms[started.arn] = watched
+            return events + self._advance(started)
         if healthy or previous is None or not breaker.get("enable"):
             complete_deployment(service)
             events.append(emit.ecs_deployment(
@@ -99,20 +158,34 @@ class RolloutSimulator:
                 reason=f"ECS deployment {deployment['id']} completed."))
             self._record(Rollout(cluster, name, image_uri, True, reason))
             return events
-        events.append(emit.ecs_deployment(
-            region=self.clients.region, cluster=cluster, service=name,
-            event_name="SERVICE_DEPLOYMENT_FAILED",
-            deployment_id=deployment["id"],
-            reason=f"ECS deployment circuit breaker: tasks failed container health checks "
-                   f"({reason})."))
         if not breaker.get("rollback"):
+            events.append(emit.ecs_deployment(
+                region=self.clients.region, cluster=cluster, service=name,
+                event_name="SERVICE_DEPLOYMENT_FAILED",
+                deployment_id=deployment["id"],
+                reason=f"ECS deployment circuit breaker: tasks failed container health "
+                       f"checks ({reason})."))
             self._record(Rollout(cluster, name, image_uri, False, reason))
             return events
-        # The circuit breaker's rollback: back to the last completed deployment.
+        return events + self._fail_and_roll_back(
+            cluster, name, deployment, previous, image_uri,
+            f"ECS deployment circuit breaker: tasks failed container health checks "
+            f"({reason})", reason)
+
+    def _fail_and_roll_back(self, cluster: str, name: str, deployment: Mapping[str, Any],
+                            previous: Mapping[str, Any], image_uri: str, why: str,
+                            reason: str, *, cause: str = "circuit breaker"
+                            ) -> list[dict[str, Any]]:
+        """SERVICE_DEPLOYMENT_FAILED, then ECS's rollback to the last completed deployment
+        (its own IN_PROGRESS and COMPLETED events)."""
         from ecs_gitops_tools.local.moto_patches import start_deployment
 
+        service = self._backend()._get_service(cluster, name)
+        events = [emit.ecs_deployment(region=self.clients.region, cluster=cluster, service=name,
+                                      event_name="SERVICE_DEPLOYMENT_FAILED",
+                                      deployment_id=deployment["id"], reason=f"{why}.")]
         service.task_definition = previous["taskDefinition"]
-        service.deployments = [previous]
+        service.deployments = [dict(previous)]
         start_deployment(service, previous["taskDefinition"])
         rollback = service.deployments[0]
         complete_deployment(service)
@@ -128,7 +201,62 @@ class RolloutSimulator:
                                 reason=f"ECS deployment {rollback['id']} completed (rollback)."),
         ]
         self._record(Rollout(cluster, name, image_uri, False, reason,
-                             rolled_back_to=str(previous["taskDefinition"]).rsplit("/", 1)[-1]))
+                             rolled_back_to=str(previous["taskDefinition"]).rsplit("/", 1)[-1],
+                             cause=cause))
+        return events
+
+    # --- blue/green, canary, linear: ecs_gitops_tools.local.progressive ------------------
+    def _start_progressive(self, cluster: str, name: str, deployment: Mapping[str, Any],
+                           previous: Mapping[str, Any], image_uri: str,
+                           config: Mapping[str, Any]) -> ServiceDeployment:
+        region = self.clients.region
+        started = ServiceDeployment(
+            arn=f"arn:aws:ecs:{region}:{ACCOUNT}:service-deployment/{cluster}/{name}/"
+                f"{str(deployment['id']).rsplit('/', 1)[-1]}",
+            deployment_id=str(deployment["id"]),
+            service_arn=f"arn:aws:ecs:{region}:{ACCOUNT}:service/{cluster}/{name}",
+            cluster_arn=f"arn:aws:ecs:{region}:{ACCOUNT}:cluster/{cluster}",
+            target_revision=str(deployment["taskDefinition"]),
+            source_revision=str(previous["taskDefinition"]),
+            config=config, minute=time_scale.minute_seconds(), started=time_scale.clock())
+        REGISTRY.add(started)
+        self.progressive[started.arn] = (cluster, name, dict(deployment), dict(previous),
+                                         image_uri)
+        return started
+
+    def _in_alarm(self, names: Any) -> set[str]:
+        from moto.cloudwatch.models import cloudwatch_backends
+
+        alarms = cloudwatch_backends[ACCOUNT][self.clients.region].alarms
+        return {n for n in names if n in alarms and alarms[n].state_value == "ALARM"}
+
+    def _advance(self, deployment: ServiceDeployment) -> list[dict[str, Any]]:
+        """Walk one progressive deployment as far as the clock allows; its events."""
+        cluster, name, started, previous, image_uri = self.progressive[deployment.arn]
+        with REGISTRY.lock:
+            deployment.advance(time_scale.clock(), self._in_alarm)
+            pending, deployment.events = deployment.events, []
+        events: list[dict[str, Any]] = []
+        for kind, detail in pending:
+            if kind == "ECS Hook State Change":
+                events.append(emit.ecs_hook(cluster=cluster, service=name, detail=detail,
+                                            region=self.clients.region))
+            elif kind == "completed":
+                complete_deployment(self._backend()._get_service(cluster, name))
+                events.append(emit.ecs_deployment(
+                    region=self.clients.region, cluster=cluster, service=name,
+                    event_name="SERVICE_DEPLOYMENT_COMPLETED", deployment_id=started["id"],
+                    reason=f"ECS deployment {started['id']} completed."))
+                self._record(Rollout(cluster, name, image_uri, True,
+                                     f"{deployment.config.get('strategy')} completed"))
+            elif kind == "rollback":
+                events += self._fail_and_roll_back(cluster, name, started, previous, image_uri,
+                                                   str(detail["reason"]), str(detail["reason"]),
+                                                   cause=str(detail["reason"]))
+                for alarm in self.probe_alarms.pop(deployment.arn, ()):
+                    set_alarm(self.clients, alarm, "OK")
+        if not deployment.active:
+            self.progressive.pop(deployment.arn, None)
         return events
 
     def _record(self, rollout: Rollout) -> None:

@@ -22,6 +22,7 @@ NOTIFICATIONS_QUEUE = "ecs-gitops-notifications"
 LOCAL_ROLES = {
     "TaskRoleArn": f"arn:aws:iam::{ACCOUNT}:role/ecs-gitops-task",
     "ExecutionRoleArn": f"arn:aws:iam::{ACCOUNT}:role/ecs-gitops-execution",
+    "InfrastructureRoleArn": f"arn:aws:iam::{ACCOUNT}:role/ecs-gitops-infrastructure",
 }
 
 

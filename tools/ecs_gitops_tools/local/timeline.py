@@ -27,6 +27,10 @@ def describe_event(event: Mapping[str, Any]) -> str:
         return f"build {detail.get('build-status')} ({detail.get('project-name')})"
     if source == "aws.ecs":
         name = str((event.get("resources") or [""])[0]).rsplit("/", 1)[-1]
+        if event.get("detail-type") == "ECS Hook State Change":
+            return (f"deployment waits for approval at {detail.get('lifecycleStage', '?')} "
+                    f"({name})" if detail.get("eventName") == "HOOK_AWAITING_ACTION" else
+                    f"hook {str(detail.get('eventName', '')).lower()} ({name})")
         what = str(detail.get("eventName", "")).replace("SERVICE_DEPLOYMENT_", "").lower()
         return f"deployment {what} ({name})"
     if source == "ecs-gitops":

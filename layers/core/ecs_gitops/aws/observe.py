@@ -96,16 +96,18 @@ def observe(env: Environment, clients: Clients, *, only: Collection[str] | None 
     for svc in services.values():
         account = account or _account_from_arn(svc.arn)
         for lb in svc.raw_fields.get("loadBalancers") or ():
-            arn = lb.get("targetGroupArn")
-            if arn:
-                target_groups.setdefault(target_group_name(arn), arn)
+            advanced = lb.get("advancedConfiguration") or {}
+            for arn in (lb.get("targetGroupArn"), advanced.get("alternateTargetGroupArn")):
+                if arn:
+                    target_groups.setdefault(target_group_name(arn), arn)
     task_definitions: dict[str, TaskDefinitionSnapshot] = ecs.task_definitions(
         svc.task_definition for svc in services.values()
         if svc.name in wanted and svc.task_definition)
     account = account or clients.account_id
 
-    named = [t.target_group for s in env.services for t in s.load_balancers]
-    named += [s.load_balancer.target_group for s in env.services if s.load_balancer]
+    named = [t.target_group for s in env.services for t in s.targets()]
+    named += [t.alternate_target_group for s in env.services for t in s.targets()
+              if t.alternate_target_group]
     desired_tgs = {n for n in named if not n.startswith("arn:")}
     unresolved = desired_tgs - target_groups.keys()
     target_types: dict[str, str] = {}

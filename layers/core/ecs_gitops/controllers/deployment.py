@@ -1,4 +1,5 @@
-"""Deployment events: record the outcome of a rollout; revert git when it failed.
+"""Deployment events: record the outcome of a rollout; revert git when it failed;
+tell people when a deployment waits for their approval (HOOK_AWAITING_ACTION).
 
 Events are matched to releases by the ECS deployment id that UpdateService or
 CreateService returned (invariant 13): a late event of a superseded deployment only
@@ -36,6 +37,8 @@ from ecs_gitops.store import (
 # ECS "ECS Deployment State Change" event names this controller acts on.
 COMPLETED = "SERVICE_DEPLOYMENT_COMPLETED"
 FAILED = "SERVICE_DEPLOYMENT_FAILED"
+# ECS "ECS Hook State Change": a deployment paused at a PAUSE hook (a manual approval).
+AWAITING = "HOOK_AWAITING_ACTION"
 # How many of a service's releases to search for the event's deployment id.
 SEARCH = 10
 
@@ -43,7 +46,7 @@ SEARCH = 10
 def handle(event: EcsDeploymentEvent, ports: Ports) -> Outcome:
     """An ECS "ECS Deployment State Change" event."""
     detail = event.detail
-    if detail.event_name not in (COMPLETED, FAILED):
+    if detail.event_name not in (COMPLETED, FAILED, AWAITING):
         return ignore(Reason.EVENT_NOT_HANDLED, event=detail.event_name)
     arn = event.service_arn
     name = arn.rsplit("/", 1)[-1]
@@ -54,6 +57,8 @@ def handle(event: EcsDeploymentEvent, ports: Ports) -> Outcome:
     found = find_service(ports, lambda s: s.ecs_name == name, cluster=cluster)
     if found is None:
         return ignore(Reason.UNKNOWN_SERVICE, service=name)
+    if detail.event_name == AWAITING:
+        return _awaiting(event, ports, found, name)
     key = deployment_key(detail.deployment_id, detail.event_name)
     with claimed(ports.store, key, seconds=ports.clock.remaining()) as claim:
         if claim.done_before:
@@ -61,6 +66,30 @@ def handle(event: EcsDeploymentEvent, ports: Ports) -> Outcome:
                           what=f"{detail.event_name} of {detail.deployment_id}",
                           environment=found.environment, service=name)
         outcome = _handle(event, ports, found, cluster or found.desired.cluster, name)
+        claim.outcome = outcome.text()
+        return outcome
+
+
+def _awaiting(event: EcsDeploymentEvent, ports: Ports, found: Found, name: str) -> Outcome:
+    """A deployment waits at a PAUSE hook (`deployment.approval`): tell people how to
+    continue or roll it back. Notified once per hook (a redelivery changes nothing)."""
+    detail = event.detail
+    hook = detail.hook_id or detail.service_deployment_arn or detail.deployment_id
+    facts: dict[str, Any] = {
+        "environment": found.environment, "service": name,
+        "deployment": detail.deployment_id or detail.service_deployment_arn or "",
+        "stage": detail.lifecycle_stage or "", "hook": detail.hook_id or "",
+        "expires": detail.expires_at or "", "on_timeout": detail.timeout_action or "",
+        "approve": f"ecs-gitops approve {found.environment} {found.service.name}",
+        "abort": f"ecs-gitops abort {found.environment} {found.service.name}"}
+    with claimed(ports.store, deployment_key(hook, AWAITING),
+                 seconds=ports.clock.remaining()) as claim:
+        if claim.done_before:
+            return ignore(Reason.ALREADY_PROCESSED, what=f"{AWAITING} of {hook}",
+                          environment=found.environment, service=name)
+        ports.notifier.notify(
+            f"ecs-gitops: {name} waits for approval in {found.environment}", facts)
+        outcome = Outcome(Kind.AWAITING_APPROVAL, None, facts)
         claim.outcome = outcome.text()
         return outcome
 

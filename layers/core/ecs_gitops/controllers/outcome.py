@@ -42,6 +42,7 @@ class Kind(StrEnum):
     RELEASE_FAILED = "release failed"
     REVERTED = "reverted"
     DEPLOYMENT_NOTED = "deployment noted"
+    AWAITING_APPROVAL = "awaiting approval"  # a PAUSE hook holds the deployment
     # sweep
     SWEPT = "swept"
     # a controller that handles several environments (reconcile of all, sweep)

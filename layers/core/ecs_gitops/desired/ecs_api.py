@@ -568,6 +568,15 @@ class ContainerDefinition(EcsShape):
     credential_specs: tuple[str, ...] | None = Field(default=None, alias='credentialSpecs', description='A list of ARNs in SSM or Amazon S3 to a credential spec (CredSpec) file that configures the container for Active Directory authentication.')
 
 
+class AdvancedConfiguration(EcsShape):
+    """The advanced settings for the load balancer used in blue/green deployments. (ECS `AdvancedConfiguration`)"""
+
+    alternate_target_group_arn: str | None = Field(default=None, alias='alternateTargetGroupArn', description='The Amazon Resource Name (ARN) of the alternate target group for Amazon ECS blue/green deployments.')
+    production_listener_rule: str | None = Field(default=None, alias='productionListenerRule', description='The Amazon Resource Name (ARN) that that identifies the production listener rule (in the case of an Application Load Balancer) or listener (in the case for an Network Load Balancer) for routing production traffic.')
+    test_listener_rule: str | None = Field(default=None, alias='testListenerRule', description='The Amazon Resource Name (ARN) that identifies ) that identifies the test listener rule (in the case of an Application Load Balancer) or listener (in the case for an Network Load Balancer) for routing test traffic.')
+    role_arn: str | None = Field(default=None, alias='roleArn', description='The Amazon Resource Name (ARN) of the IAM role that grants Amazon ECS permission to call the Elastic Load Balancing APIs for you.')
+
+
 class LoadBalancer(EcsShape):
     """The load balancer configuration to use with a service or task set. (ECS `LoadBalancer`)"""
 
@@ -575,6 +584,7 @@ class LoadBalancer(EcsShape):
     load_balancer_name: str | None = Field(default=None, alias='loadBalancerName', description='The name of the load balancer to associate with the Amazon ECS service or task set.')
     container_name: str | None = Field(default=None, alias='containerName', description='The name of the container (as it appears in a container definition) to associate with the load balancer.')
     container_port: int | None = Field(default=None, alias='containerPort', description='The port on the container to associate with the load balancer.')
+    advanced_configuration: AdvancedConfiguration | None = Field(default=None, alias='advancedConfiguration', description='The advanced settings for the load balancer used in blue/green deployments.')
 
 
 class ThresholdConfiguration(EcsShape):
@@ -601,6 +611,37 @@ class DeploymentAlarms(EcsShape):
     enable: bool = Field(alias='enable', description='Determines whether to use the CloudWatch alarm option in the service deployment process.')
 
 
+class DeploymentLifecycleHookTimeoutConfiguration(EcsShape):
+    """The timeout configuration for the lifecycle hook. (ECS `DeploymentLifecycleHookTimeoutConfiguration`)"""
+
+    timeout_in_minutes: int | None = Field(default=None, alias='timeoutInMinutes', ge=1, le=20160, description='The number of minutes Amazon ECS waits for the lifecycle hook to complete before taking the timeout action.')
+    action: Literal['ROLLBACK', 'CONTINUE'] | None = Field(default=None, alias='action', description='The action Amazon ECS takes when the lifecycle hook times out.')
+
+
+class DeploymentLifecycleHook(EcsShape):
+    """A deployment lifecycle hook runs custom logic or pauses the deployment at specific stages of the deployment process. (ECS `DeploymentLifecycleHook`)"""
+
+    target_type: Literal['AWS_LAMBDA', 'PAUSE'] | None = Field(default=None, alias='targetType', description='The type of action the lifecycle hook performs.')
+    hook_target_arn: str | None = Field(default=None, alias='hookTargetArn', description='The Amazon Resource Name (ARN) of the hook target.')
+    role_arn: str | None = Field(default=None, alias='roleArn', description='The Amazon Resource Name (ARN) of the IAM role that grants Amazon ECS permission to call Lambda functions on your behalf.')
+    lifecycle_stages: tuple[Literal['RECONCILE_SERVICE', 'PRE_SCALE_UP', 'POST_SCALE_UP', 'TEST_TRAFFIC_SHIFT', 'POST_TEST_TRAFFIC_SHIFT', 'PRE_PRODUCTION_TRAFFIC_SHIFT', 'PRODUCTION_TRAFFIC_SHIFT', 'POST_PRODUCTION_TRAFFIC_SHIFT'], ...] | None = Field(default=None, alias='lifecycleStages', description='The lifecycle stages at which to run the hook.')
+    timeout_configuration: DeploymentLifecycleHookTimeoutConfiguration | None = Field(default=None, alias='timeoutConfiguration', description='The timeout configuration for the lifecycle hook.')
+
+
+class LinearConfiguration(EcsShape):
+    """Configuration for linear deployment strategy. (ECS `LinearConfiguration`)"""
+
+    step_percent: float | None = Field(default=None, alias='stepPercent', description='The percentage of production traffic to shift in each step during a linear deployment.')
+    step_bake_time_in_minutes: int | None = Field(default=None, alias='stepBakeTimeInMinutes', description='The amount of time in minutes to wait between each traffic shifting step during a linear deployment.')
+
+
+class CanaryConfiguration(EcsShape):
+    """Configuration for canary deployment strategy. (ECS `CanaryConfiguration`)"""
+
+    canary_percent: float | None = Field(default=None, alias='canaryPercent', description='The percentage of production traffic to shift to the new service revision during the canary phase.')
+    canary_bake_time_in_minutes: int | None = Field(default=None, alias='canaryBakeTimeInMinutes', description='The amount of time in minutes to wait during the canary phase before shifting the remaining production traffic to the new service revision.')
+
+
 class DeploymentConfiguration(EcsShape):
     """Optional deployment parameters that control how many tasks run during a deployment and the ordering of stopping and starting tasks. (ECS `DeploymentConfiguration`)"""
 
@@ -608,6 +649,11 @@ class DeploymentConfiguration(EcsShape):
     maximum_percent: int | None = Field(default=None, alias='maximumPercent', description="If a service is using the rolling update (ECS) deployment type, the maximumPercent parameter represents an upper limit on the number of your service's tasks that are allowed in the RUNNING or PENDING state during a deployment, as a percentage of the desiredCount (rounded down to the nearest integer)")
     minimum_healthy_percent: int | None = Field(default=None, alias='minimumHealthyPercent', description="If a service is using the rolling update (ECS) deployment type, the minimumHealthyPercent represents a lower limit on the number of your service's tasks that must remain in the RUNNING state during a deployment, as a percentage of the desiredCount (rounded up to the nearest integer).")
     alarms: DeploymentAlarms | None = Field(default=None, alias='alarms', description='Information about the CloudWatch alarms.')
+    strategy: Literal['ROLLING', 'BLUE_GREEN', 'LINEAR', 'CANARY'] | None = Field(default=None, alias='strategy', description='The deployment strategy for the service.')
+    bake_time_in_minutes: int | None = Field(default=None, alias='bakeTimeInMinutes', description='The time period when both blue and green service revisions are running simultaneously after the production traffic has shifted.')
+    lifecycle_hooks: tuple[DeploymentLifecycleHook, ...] | None = Field(default=None, alias='lifecycleHooks', description='An array of deployment lifecycle hook objects to run custom logic or pause the deployment at specific stages of the deployment lifecycle.')
+    linear_configuration: LinearConfiguration | None = Field(default=None, alias='linearConfiguration', description='Configuration for linear deployment strategy.')
+    canary_configuration: CanaryConfiguration | None = Field(default=None, alias='canaryConfiguration', description='Configuration for canary deployment strategy.')
 
 
 class DeploymentController(EcsShape):
@@ -618,7 +664,11 @@ class DeploymentController(EcsShape):
 
 # (class, ECS member) -> what ECS reports when the member was not sent.
 PRIMITIVE_DEFAULTS: dict[tuple[str, str], object] = {
+    ('CanaryConfiguration', 'canaryBakeTimeInMinutes'): 0,
+    ('CanaryConfiguration', 'canaryPercent'): 0.0,
     ('ContainerDefinition', 'cpu'): 0,
+    ('LinearConfiguration', 'stepBakeTimeInMinutes'): 0,
+    ('LinearConfiguration', 'stepPercent'): 0.0,
     ('ServiceFields', 'enableECSManagedTags'): False,
     ('ServiceFields', 'enableExecuteCommand'): False,
 }

@@ -208,7 +208,145 @@ class Scaling(_Model):
         return self
 
 
+# botocore 1.44.8, ECS DeploymentLifecycleHookStageList's enum: the stages of a
+# blue/green, linear or canary deployment at which ECS calls a lifecycle hook.
+HookStage = Literal["RECONCILE_SERVICE", "PRE_SCALE_UP", "POST_SCALE_UP", "TEST_TRAFFIC_SHIFT",
+                    "POST_TEST_TRAFFIC_SHIFT", "PRE_PRODUCTION_TRAFFIC_SHIFT",
+                    "PRODUCTION_TRAFFIC_SHIFT", "POST_PRODUCTION_TRAFFIC_SHIFT"]
+RoleArn = Annotated[str, Field(pattern=r"^arn:aws[a-z-]*:iam::\d{12}:role/.+$")]
+LambdaArn = Annotated[str, Field(
+    pattern=r"^arn:aws[a-z-]*:lambda:[a-z0-9-]+:\d{12}:function:[A-Za-z0-9_-]{1,64}(:[A-Za-z0-9_$-]+)?$")]
+ListenerArn = Annotated[str, Field(
+    pattern=r"^arn:aws[a-z-]*:elasticloadbalancing:[a-z0-9-]+:\d{12}:listener(-rule)?/.+$")]
+# ECS API reference (botocore DeploymentConfiguration, LinearConfiguration,
+# CanaryConfiguration docs): bake times are 0 to 1440 minutes (24 hours).
+BakeMinutes = Annotated[int, Field(ge=0, le=1440)]
+
+
+class Strategy(StrEnum):
+    """How ECS replaces a service's tasks (ECS `deploymentConfiguration.strategy`)."""
+
+    ROLLING = "rolling"
+    BLUE_GREEN = "blue-green"
+    CANARY = "canary"
+    LINEAR = "linear"
+
+    @property
+    def ecs(self) -> str:
+        """The ECS API value: ROLLING, BLUE_GREEN, CANARY or LINEAR."""
+        return self.value.upper().replace("-", "_")
+
+
+def tenths_in(value: float, low: float, high: float, what: str) -> float:
+    """`value` if it is a multiple of 0.1 within [low, high], else `PydanticCustomError`.
+
+    ECS API reference (botocore 1.44.8): canaryPercent "Valid values are multiples of 0.1
+    from 0.1 to 100.0", stepPercent "multiples of 0.1 from 3.0 to 100.0". The check is
+    exact on the decimal the file wrote (`repr` of the float), so 10.3 passes and
+    10.35 or 1e-9 do not. Returns the value as a float."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise PydanticCustomError(what, f"{what} must be a number, not {_shown(value)}")
+    if not math.isfinite(value):
+        raise PydanticCustomError(what, f"{what} must be a finite number, not {value}")
+    tenths = Fraction(repr(float(value))) * 10
+    if tenths.denominator != 1 or not (Fraction(repr(low)) * 10 <= tenths
+                                       <= Fraction(repr(high)) * 10):
+        raise PydanticCustomError(
+            what, f"{what} {value!r}: ECS takes multiples of 0.1 from {low} to {high}")
+    return float(value)
+
+
+def _canary_percent(value: Any) -> float:
+    return tenths_in(value, 0.1, 100.0, "percent")
+
+
+def _step_percent(value: Any) -> float:
+    return tenths_in(value, 3.0, 100.0, "stepPercent")
+
+
+class Canary(_Model):
+    """ECS `canaryConfiguration`: a first step of `percent` of production traffic, then
+    the rest after `bakeMinutes`."""
+
+    percent: Annotated[float, AfterValidator(_canary_percent)] = Field(
+        default=5.0, description="Production traffic (%) the canary step moves to the new "
+        "tasks: a multiple of 0.1 from 0.1 to 100 (ECS canaryPercent; ECS's default 5).")
+    bake_minutes: BakeMinutes = Field(
+        default=10, description="Minutes ECS waits after the canary step before moving the "
+        "rest (ECS canaryBakeTimeInMinutes, 0 to 1440; ECS's default 10).")
+
+
+class Linear(_Model):
+    """ECS `linearConfiguration`: equal steps of `stepPercent`, `stepBakeMinutes` apart."""
+
+    step_percent: Annotated[float, AfterValidator(_step_percent)] = Field(
+        default=10.0, description="Production traffic (%) each step moves: a multiple of 0.1 "
+        "from 3 to 100 (ECS stepPercent; ECS's default 10).")
+    step_bake_minutes: BakeMinutes = Field(
+        default=6, description="Minutes between steps (ECS stepBakeTimeInMinutes, 0 to 1440; "
+        "ECS's default 6; not applied after the last step).")
+
+
+class Hook(_Model):
+    """A Lambda function ECS calls at deployment stages (an AWS_LAMBDA lifecycle hook)."""
+
+    lambda_: LambdaArn = Field(alias="lambda", description="The function's ARN "
+                               "(ECS hookTargetArn).")
+    stages: tuple[HookStage, ...] = Field(
+        min_length=1, description="Lifecycle stages at which ECS calls it, e.g. "
+        "[POST_TEST_TRAFFIC_SHIFT] (ECS lifecycleStages).")
+    role: RoleArn | None = Field(
+        default=None, description="Role ECS assumes to invoke the function (ECS roleArn); "
+        "default: roles.infrastructure.")
+
+
+def _approval(value: Any) -> Any:
+    if value == "manual":
+        return {}
+    if isinstance(value, str):
+        raise PydanticCustomError("approval", f"approval must be 'manual' or a mapping "
+                                  f"{{stage, timeoutMinutes, onTimeout}}, not {_shown(value)}")
+    return value
+
+
+def _manual_in_schema(schema: dict[str, Any]) -> None:
+    """The schema says what the file may write: the string 'manual' too."""
+    options = schema.get("anyOf")
+    if isinstance(options, list):
+        options.insert(0, {"const": "manual", "type": "string"})
+
+
+class Approval(_Model):
+    """A manual approval: a PAUSE lifecycle hook that holds the deployment until
+    `ecs-gitops approve` (ContinueServiceDeployment) or the time-out."""
+
+    stage: HookStage = Field(
+        default="POST_SCALE_UP", description="Stage at which the deployment waits. Default "
+        "POST_SCALE_UP: the new tasks run and production traffic has not moved yet.")
+    timeout_minutes: int = Field(
+        default=60, ge=1, le=20160, description="Minutes to wait for an approval "
+        "(ECS timeoutInMinutes, 1 to 20160).")
+    on_timeout: Literal["rollback", "continue"] = Field(
+        default="rollback", description="What ECS does when nobody approved in time.")
+
+    @field_validator("stage")
+    @classmethod
+    def _pause_stage(cls, value: str) -> str:
+        # ECS developer guide, "Pause hooks for Amazon ECS service deployments": a PAUSE
+        # hook's lifecycleStages are RECONCILE_SERVICE, PRE_SCALE_UP, POST_SCALE_UP,
+        # POST_TEST_TRAFFIC_SHIFT, PRE_PRODUCTION_TRAFFIC_SHIFT, POST_PRODUCTION_TRAFFIC_SHIFT.
+        if value in ("TEST_TRAFFIC_SHIFT", "PRODUCTION_TRAFFIC_SHIFT"):
+            raise PydanticCustomError(
+                "stage", f"ECS does not pause during {value}: pause before or after it")
+        return value
+
+
 class Deployment(_Model):
+    """How a service's tasks are replaced (`deployment:`), as ECS's DeploymentConfiguration:
+    a rolling update with the circuit breaker (the default), or ECS's blue-green, canary or
+    linear strategy with bake times, steps, lifecycle hooks and a manual approval
+    (`ecs_gitops.render.deployment_configuration`). Rules: `deployment_problems`."""
+
     minimum_healthy_percent: int = Field(
         default=100, ge=0, le=100,
         description="Rolling update floor: never fewer healthy tasks than this % of desired.",
@@ -218,8 +356,9 @@ class Deployment(_Model):
         description="Rolling update ceiling: at most this % of desired tasks during a deploy.",
     )
     circuit_breaker: bool = Field(
-        default=True, description="Stop a deployment whose tasks keep failing to start."
-    )
+        default=True, description="Stop a deployment whose tasks keep failing to start "
+        "(rolling only: ECS's circuit breaker applies to the rolling update strategy; "
+        "off by default with the other strategies).")
     rollback: bool = Field(
         default=True,
         description="With the circuit breaker: roll back to the last completed deployment.",
@@ -227,9 +366,58 @@ class Deployment(_Model):
     alarms: DeploymentAlarms | None = Field(
         default=None, description="CloudWatch alarms that fail (and with rollback, roll back) "
         "a deployment, as ECS's deploymentConfiguration.alarms.")
-    # Issue 14 adds strategy, bakeTimeInMinutes, canary/linear configuration and lifecycle
-    # hooks here; `ecs_gitops.render.deployment_configuration` renders this model, and
-    # `ecs_gitops.managed.SHAPE_EXCLUSIONS` lists them as not managed until then.
+    strategy: Strategy = Field(
+        default=Strategy.ROLLING, description="rolling, blue-green, canary or linear (ECS "
+        "deploymentConfiguration.strategy). The last three move traffic between target "
+        "groups: they need loadBalancer.alternateTargetGroup and productionListenerRule.")
+    bake_minutes: BakeMinutes | None = Field(
+        default=None, description="Minutes both revisions keep running after all production "
+        "traffic moved, for a quick rollback (ECS bakeTimeInMinutes, 0 to 1440). Required "
+        "for blue-green; canary and linear send 0 when it is left out.")
+    canary: Canary | None = Field(default=None, description="With strategy canary: the "
+                                  "canary step (default 5 %, 10 minutes).")
+    linear: Linear | None = Field(default=None, description="With strategy linear: the steps "
+                                  "(default 10 %, 6 minutes apart).")
+    hooks: tuple[Hook, ...] = Field(default=(), description="Lambda functions ECS calls at "
+                                    "deployment stages (lifecycle hooks).")
+    approval: Annotated[Approval | None, BeforeValidator(_approval)] = Field(
+        default=None, description="'manual' (or {stage, timeoutMinutes, onTimeout}): the "
+        "deployment waits for `ecs-gitops approve` before traffic moves.",
+        json_schema_extra=_manual_in_schema)
+
+    @model_validator(mode="after")
+    def _strategy_rules(self) -> Deployment:
+        _raise_first(deployment_problems(self))
+        return self
+
+
+def deployment_problems(d: Deployment) -> list[tuple[checks.Loc, str]]:
+    """The rules of `deployment:` alone, as (location, message) pairs.
+
+    Sources: botocore 1.44.8's ECS model docs: bakeTimeInMinutes "You must provide this
+    parameter when you use the BLUE_GREEN deployment strategy"; DeploymentCircuitBreaker
+    "can only be used for services using the rolling update (ECS) deployment type";
+    lifecycle hooks are stages of BLUE_GREEN, LINEAR and CANARY deployments."""
+    out: list[tuple[checks.Loc, str]] = []
+    rolling = d.strategy is Strategy.ROLLING
+    if d.canary is not None and d.strategy is not Strategy.CANARY:
+        out.append((("canary",), "canary settings need strategy: canary"))
+    if d.linear is not None and d.strategy is not Strategy.LINEAR:
+        out.append((("linear",), "linear settings need strategy: linear"))
+    if rolling:
+        for key, given in (("bakeMinutes", d.bake_minutes is not None),
+                           ("hooks", bool(d.hooks)), ("approval", d.approval is not None)):
+            if given:
+                out.append(((key,), f"{key} needs strategy blue-green, canary or linear: a "
+                             "rolling update has no bake time or lifecycle hooks"))
+    else:
+        if "circuit_breaker" in d.model_fields_set and d.circuit_breaker:
+            out.append((("circuitBreaker",), f"ECS's circuit breaker works with the rolling "
+                        f"strategy only, not {d.strategy.value}: use alarms to roll back"))
+        if d.strategy is Strategy.BLUE_GREEN and d.bake_minutes is None:
+            out.append((("bakeMinutes",), "ECS requires a bake time with blue-green: add "
+                        "bakeMinutes (0 to 1440)"))
+    return out
 
 
 class AppContainer(ContainerDefinition):
@@ -273,6 +461,19 @@ class LoadBalancer(_Model):
         default=60, ge=0, le=2_147_483_647,
         description="Seconds ECS ignores failing load balancer health checks after a task starts.",
     )
+    alternate_target_group: str | None = Field(
+        default=None, min_length=1, description="blue-green, canary, linear: the second "
+        "target group ECS registers the new tasks in (name or ARN; ECS "
+        "advancedConfiguration.alternateTargetGroupArn).")
+    production_listener_rule: ListenerArn | None = Field(
+        default=None, description="blue-green, canary, linear: ARN of the listener rule "
+        "(ALB) or listener (NLB) whose production traffic ECS shifts.")
+    test_listener_rule: ListenerArn | None = Field(
+        default=None, description="Optional: ARN of the listener rule that sends test "
+        "traffic to the new tasks before production traffic moves.")
+    role: RoleArn | None = Field(
+        default=None, description="Role ECS assumes to change the listener rules (ECS "
+        "advancedConfiguration.roleArn); default: roles.infrastructure.")
 
 
 class TargetGroup(_Model):
@@ -286,6 +487,19 @@ class TargetGroup(_Model):
         "the app container (the service's `name`).")
     container_port: Port | None = Field(
         default=None, description="Container port registered; defaults to the service's port.")
+    alternate_target_group: str | None = Field(
+        default=None, min_length=1, description="blue-green, canary, linear: the second "
+        "target group ECS registers the new tasks in (name or ARN; ECS "
+        "advancedConfiguration.alternateTargetGroupArn).")
+    production_listener_rule: ListenerArn | None = Field(
+        default=None, description="blue-green, canary, linear: ARN of the listener rule "
+        "(ALB) or listener (NLB) whose production traffic ECS shifts.")
+    test_listener_rule: ListenerArn | None = Field(
+        default=None, description="Optional: ARN of the listener rule that sends test "
+        "traffic to the new tasks before production traffic moves.")
+    role: RoleArn | None = Field(
+        default=None, description="Role ECS assumes to change the listener rules (ECS "
+        "advancedConfiguration.roleArn); default: roles.infrastructure.")
 
 
 class HealthCheck(_Model):
@@ -391,13 +605,60 @@ class Service(_Model):
             )
         _raise_first(limits.check_service(self.model_dump(by_alias=True, exclude_none=True),
                                           explicit=self.model_fields_set))
+        _raise_first(traffic_problems(self))
         return self
+
+    def targets(self) -> tuple[LoadBalancer | TargetGroup, ...]:
+        """The service's target groups: `loadBalancers`, then `loadBalancer`."""
+        return (*self.load_balancers, *((self.load_balancer,) if self.load_balancer else ()))
 
     @property
     def family(self) -> str:
         """The task definition family: `taskDefinition.family`, else the ECS service name."""
         block = self.task_definition
         return block.family if block is not None and block.family else self.ecs_name
+
+
+def traffic_problems(service: Service) -> list[tuple[checks.Loc, str]]:
+    """The load balancer a strategy needs, as (location, message) pairs.
+
+    ECS developer guide, "Required resources for Amazon ECS blue/green / linear / canary
+    deployments": traffic shifting needs Elastic Load Balancing (an alternate target group
+    and a production listener rule, AdvancedConfiguration) or Service Connect; linear and
+    canary have nothing to shift without one. A rolling service takes no
+    advancedConfiguration."""
+    out: list[tuple[checks.Loc, str]] = []
+    strategy = service.deployment.strategy
+    block = service.service_fields
+    connect = bool(block is not None and block.service_connect_configuration is not None)
+    targets = service.targets()
+    where = [("loadBalancers", n) for n in range(len(service.load_balancers))] + (
+        [("loadBalancer",)] if service.load_balancer else [])
+    advanced = [(loc, t) for loc, t in zip(where, targets, strict=True)
+                if t.alternate_target_group or t.production_listener_rule
+                or t.test_listener_rule or t.role]
+    if strategy is Strategy.ROLLING:
+        for loc, t in advanced:
+            key = next(k for k, v in (("alternateTargetGroup", t.alternate_target_group),
+                                      ("productionListenerRule", t.production_listener_rule),
+                                      ("testListenerRule", t.test_listener_rule),
+                                      ("role", t.role)) if v)
+            out.append(((*loc, key), f"{key} is for blue-green, canary and linear "
+                        "deployments: set deployment.strategy"))
+        return out
+    if not targets:
+        if strategy in (Strategy.CANARY, Strategy.LINEAR) and not connect:
+            out.append((("deployment", "strategy"), f"a {strategy.value} deployment shifts "
+                        "traffic: it needs a loadBalancer (with alternateTargetGroup and "
+                        "productionListenerRule) or service.serviceConnectConfiguration"))
+        return out
+    for loc, t in zip(where, targets, strict=True):
+        for key, value in (("alternateTargetGroup", t.alternate_target_group),
+                           ("productionListenerRule", t.production_listener_rule)):
+            if not value:
+                out.append(((*loc, key), f"a {strategy.value} deployment behind a load "
+                            f"balancer needs {key} (ECS advancedConfiguration)"))
+    return out
 
 
 class Roles(_Model):
@@ -408,6 +669,10 @@ class Roles(_Model):
         default=None, pattern=r"^arn:aws[a-z-]*:iam::\d{12}:role/.+$",
         description="Execution role ARN (pulls the image, reads the secrets).",
     )
+    infrastructure: RoleArn | None = Field(
+        default=None, description="ECS infrastructure role ARN: ECS assumes it to change "
+        "listener rules in blue-green, canary and linear deployments and to invoke "
+        "lifecycle hook functions (trusts ecs.amazonaws.com).")
 
 
 class Network(_Model):
@@ -452,6 +717,7 @@ class Environment(_Model):
                 "ecs_gitops", "FARGATE tasks use awsvpc networking: add network: {subnets: "
                 "[...], securityGroups: [...]}", {"field": "launchType"})
         problems = checks.check_unique_names(s.name for s in self.services)
+        problems += self._role_problems()
         problems += checks.check_unique_names(s.ecs_name for s in self.services)
         for index, service in enumerate(self.services):
             problems += [
@@ -470,6 +736,44 @@ class Environment(_Model):
                 "ecs_gitops", message, {"field": ".".join(map(str, ("services", *loc)))}
             )
         return self
+
+    def passed_roles(self) -> set[str]:
+        """Every role ARN the file has ECS use: task and execution roles (passed to
+        ecs-tasks.amazonaws.com), the infrastructure role and the load balancers' and
+        hooks' own roles (passed to ecs.amazonaws.com)."""
+        roles = {r for r in (self.roles.task, self.roles.execution) if r}
+        for service in self.services:
+            if service.deployment.strategy is Strategy.ROLLING:
+                continue
+            shifted = [t for t in service.targets() if t.alternate_target_group]
+            own = [t.role for t in shifted] + [h.role for h in service.deployment.hooks]
+            roles.update(r for r in own if r)
+            if self.roles.infrastructure and any(r is None for r in own):
+                roles.add(self.roles.infrastructure)
+        return roles
+
+    def _role_problems(self) -> list[tuple[checks.Loc, str]]:
+        """Each blue-green/canary/linear load balancer and Lambda hook needs a role that ECS
+        assumes (ECS AdvancedConfiguration.roleArn, DeploymentLifecycleHook.roleArn)."""
+        if self.roles.infrastructure:
+            return []
+        out: list[tuple[checks.Loc, str]] = []
+        for index, service in enumerate(self.services):
+            if service.deployment.strategy is Strategy.ROLLING:
+                continue
+            for n, t in enumerate(service.targets()):
+                if t.alternate_target_group and not t.role:
+                    loc = ("loadBalancers", n) if n < len(service.load_balancers) else (
+                        "loadBalancer",)
+                    out.append(((index, *loc, "alternateTargetGroup"), "ECS needs a role to "
+                                "change the listener rules: set roles.infrastructure (or "
+                                "role here)"))
+            for n, hook in enumerate(service.deployment.hooks):
+                if hook.role is None:
+                    out.append(((index, "deployment", "hooks", n, "lambda"), "ECS needs a "
+                                "role to invoke the function: set roles.infrastructure (or "
+                                "role here)"))
+        return out
 
     def service(self, name: str) -> Service:
         """The service whose `name` or ECS `serviceName` is `name`.
