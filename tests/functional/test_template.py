@@ -33,6 +33,7 @@ PSEUDO = {
 
 FUNCTIONS = {
     "PushFunction": "push",
+    "PullRequestFunction": "pull_request",
     "BuildFinishedFunction": "build_finished",
     "ReconcileFunction": "reconcile",
     "DeploymentEventsFunction": "deployment_events",
@@ -253,6 +254,12 @@ EXPECTED_PATTERNS: dict[str, dict[str, Any]] = {
         "resources": ["arn:aws:codecommit:us-east-1:123456789012:ecs-gitops"],
         "detail": {"event": ["referenceCreated", "referenceUpdated"], "referenceType": ["branch"]},
     },
+    "PullRequestFunction": {
+        "source": ["aws.codecommit"],
+        "detail-type": ["CodeCommit Pull Request State Change"],
+        "resources": ["arn:aws:codecommit:us-east-1:123456789012:ecs-gitops"],
+        "detail": {"event": ["pullRequestCreated", "pullRequestSourceBranchUpdated"]},
+    },
     "BuildFinishedFunction": {
         "source": ["aws.codebuild"],
         "detail-type": ["CodeBuild Build State Change"],
@@ -319,6 +326,8 @@ ROUTES: dict[str, tuple[set[str] | str, str]] = {
         {"PushFunction"},
         "HANDLER IGNORES: tracked branches are BRANCH_ENVIRONMENTS, which a pattern cannot read",
     ),
+    "codecommit-pull-request-created.json": ({"PullRequestFunction"}, "plan preview posted"),
+    "codecommit-pull-request-source-updated.json": ({"PullRequestFunction"}, "preview updated"),
     "codecommit-tag-created.json": (set(), "referenceType tag"),
     "codecommit-branch-deleted.json": (set(), "referenceDeleted"),
     "codebuild-succeeded-api-development.json": ({"BuildFinishedFunction"}, "tag write-back"),
@@ -542,6 +551,17 @@ _BUILD_FINISHED = _REPOSITORY_READ | {
 }
 EXPECTED_ACTIONS = {
     "PushFunctionRole": _PUSH,
+    # The preview reads the pull request and what runs, and writes only its comment.
+    "PullRequestFunctionRole": _REPOSITORY_READ | {
+        "codecommit:GetPullRequest", "codecommit:GetDifferences", "codecommit:GetMergeCommit",
+        "codecommit:CreateUnreferencedMergeCommit",  # the merge, on no branch
+        "codecommit:GetCommentsForPullRequest", "codecommit:PostCommentForPullRequest",
+        "codecommit:UpdateComment",
+        "ecs:ListServices", "ecs:DescribeServices", "ecs:DescribeTaskDefinition",
+        "application-autoscaling:DescribeScalableTargets",
+        "application-autoscaling:DescribeScalingPolicies",
+        "elasticloadbalancing:DescribeTargetGroups",
+    },
     "BuildFinishedFunctionRole": _BUILD_FINISHED,
     "ReconcileFunctionRole": _REPOSITORY_READ | {
         "ecs:ListServices", "ecs:DescribeServices", "ecs:DescribeTaskDefinition",

@@ -14,13 +14,13 @@ from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
 from ecs_gitops.aws.clients import Clients
-from ecs_gitops.aws.codecommit import CodeCommitSource
+from ecs_gitops.aws.codecommit import CodeCommitPullRequests, CodeCommitSource
 from ecs_gitops.aws.dynamodb import DynamoStore
 from ecs_gitops.aws.pacing import Pacer
 from ecs_gitops.aws.services import CodeBuildBuilds, EcrRegistry, EventBridgeBus, SnsNotifier
 from ecs_gitops.controllers.ports import Ports, Settings
 from ecs_gitops.errors import ConfigurationError
-from ecs_gitops.source import GitSource
+from ecs_gitops.source import GitSource, PullRequests
 from ecs_gitops.store import TaskDefinitionMemory
 
 if TYPE_CHECKING:
@@ -72,6 +72,17 @@ def source_from(environ: Mapping[str, str], clients: Clients) -> GitSource:
     return LocalGitSource(where.removeprefix("file://"))
 
 
+def pull_requests_from(environ: Mapping[str, str], clients: Clients) -> PullRequests:
+    """The configuration repository's pull requests, where its git side is (GIT_SOURCE)."""
+    where = environ.get("GIT_SOURCE", "codecommit")
+    repository = environ.get("REPOSITORY_NAME", "ecs-gitops")
+    if where == "codecommit":
+        return CodeCommitPullRequests(clients, repository)
+    from ecs_gitops.source.localgit import LocalPullRequests
+
+    return LocalPullRequests(where.removeprefix("file://"), repository)
+
+
 def ports_from(environ: Mapping[str, str]) -> Ports:
     """Every port, built from `environ` (clients with standard retries, one per service,
     ECS paced to its token buckets: `PACING`, `PACING_SCALE`).
@@ -99,6 +110,7 @@ def ports_from(environ: Mapping[str, str]) -> Ports:
         bus=EventBridgeBus(clients, environ.get("EVENT_BUS_NAME", "default")),
         cloud=LazyCloud(clients, store),
         pacing=pacer,
+        pull_requests=pull_requests_from(environ, clients),
     )
 
 

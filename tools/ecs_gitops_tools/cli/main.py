@@ -31,6 +31,7 @@ from ecs_gitops.engine import Reconciled, Status, preview, reconcile_once
 from ecs_gitops.errors import DesiredStateError, EcsGitopsError, PreflightError
 from ecs_gitops.events import Trigger
 from ecs_gitops.plan import Action, CreateService, Plan, ReplaceService, UpdateService
+from ecs_gitops.report import plan_text
 from ecs_gitops.store import Store, lease
 from ecs_gitops_tools import output
 from ecs_gitops_tools.cli.helptext import plain_help
@@ -125,10 +126,8 @@ def plan(
         data["held_back"] = [h.describe() for h in seen.held_back]
         sys.stdout.write(json.dumps(data, indent=2) + "\n")
     else:
-        output.print_plan(console, the_plan)
-        for held in seen.held_back:
-            console.print(output.held_back_line(env.environment, held), highlight=False,
-                          soft_wrap=True, markup=False)
+        # The same text the pull-request preview posts (ecs_gitops.report).
+        output.print_plan_text(console, plan_text(env.environment, seen))
     raise typer.Exit(0 if the_plan.empty else 2)
 
 

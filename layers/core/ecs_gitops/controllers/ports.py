@@ -17,7 +17,7 @@ from ecs_gitops.clock import Clock, FixedBudget
 if TYPE_CHECKING:  # types only: a handler imports the engine when it reconciles
     from ecs_gitops.engine import Cloud
     from ecs_gitops.events import CodeBuildStateChange, Trigger
-    from ecs_gitops.source import GitSource
+    from ecs_gitops.source import GitSource, PullRequests
     from ecs_gitops.store import Store
 
 
@@ -135,3 +135,6 @@ class Ports:
     # This invocation's clock; the handler replaces it with the Lambda context's.
     clock: Clock = field(default_factory=lambda: FixedBudget(60.0))
     pacing: Pacing | None = None
+    # The configuration repository's pull requests (the plan preview's); None where the
+    # function does not use them.
+    pull_requests: PullRequests | None = None
