@@ -81,6 +81,9 @@ def snake(name: str) -> str:
 
 
 def first_sentence(doc: str | None) -> str:
+    """The first sentence of a botocore documentation string, tags removed, at most
+    300 characters (the generated fields' descriptions).
+    """
     text = re.sub(r"<[^>]+>", "", doc or "")
     text = re.sub(r"\s+", " ", text).strip()
     match = re.match(r"(.+?[.!?])(\s|$)", text)
@@ -193,6 +196,7 @@ def generate() -> str:
 
 
 def main() -> None:
+    """Print the generated module (`python -m ecs_gitops_tools.ecs_codegen > ...ecs_api.py`)."""
     sys.stdout.write(generate())
 
 

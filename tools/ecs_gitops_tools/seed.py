@@ -43,6 +43,12 @@ def image_manifest(repository: str, tag: str, content: bytes = b"") -> str:
 
 
 def put_image(clients: Clients, repository: str, tag: str, content: bytes = b"") -> None:
+    """Push a placeholder image `repository:tag` to ECR (its manifest from `content`);
+    an image already there is kept.
+
+    Raises:
+        AwsError: any other PutImage error.
+    """
     ecr = clients.client("ecr")
     try:
         with translate("PutImage"):
@@ -60,6 +66,13 @@ def seed(
     allow_real_account: bool = False,
     say: Callable[[str], None] = lambda _: None,
 ) -> None:
+    """Create what the environments' files refer to on the embedded AWS: clusters, ECR
+    repositories and images, SSM parameters, a VPC with subnets and security groups,
+    load balancers with their target groups. `say` reports each step.
+
+    Raises:
+        EcsGitopsError: the clients reach a real account and `allow_real_account` is False.
+    """
     if not clients.embedded and not allow_real_account:
         raise EcsGitopsError(
             "seed creates placeholder resources and is meant for the embedded AWS: "

@@ -33,11 +33,15 @@ __all__ = ["SERVICE", "TASK_DEFINITION", "Node", "Order", "Rule", "UnmanagedFiel
            "Update", "canonical"]
 
 class Order(StrEnum):
+    """Whether a list member's order carries meaning, for the comparison of desired and actual."""
     KEEP = "keep"  # order is meaning (command, entryPoint, dnsServers, placementStrategy)
     SORT = "sort"  # ECS may report the items in another order
 
 
 class Update(StrEnum):
+    """How a change of a service member reaches ECS: in place, by replacing the service, or
+    by tags (UpdateService's members are a subset of CreateService's: ECS API reference).
+    """
     IN_PLACE = "in-place"  # UpdateService changes it
     REPLACE = "replace"  # UpdateService cannot: the service is deleted and created again
     TAGS = "tags"  # TagResource / UntagResource

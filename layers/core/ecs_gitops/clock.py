@@ -29,9 +29,11 @@ class LambdaClock:
         self._context = context
 
     def now(self) -> float:
+        """Wall-clock time, seconds since the epoch."""
         return time.time()
 
     def remaining(self) -> float:
+        """Seconds this invocation has left before Lambda stops it (never negative)."""
         return max(0.0, float(self._context.get_remaining_time_in_millis()) / 1000.0)
 
 
@@ -42,7 +44,9 @@ class FixedBudget:
         self._deadline = time.monotonic() + seconds
 
     def now(self) -> float:
+        """Wall-clock time, seconds since the epoch."""
         return time.time()
 
     def remaining(self) -> float:
+        """Seconds left of the budget (never negative; monotonic clock)."""
         return max(0.0, self._deadline - time.monotonic())

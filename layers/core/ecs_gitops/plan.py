@@ -93,11 +93,17 @@ class RegisterTaskDefinition:
 
 @dataclass(frozen=True, slots=True)
 class CreateService:
+    """CreateService of a service the file has and the cluster does not.
+
+    `inputs` are CreateService's keyword arguments (ECS API names) without the task
+    definition, which is registered first (`task_definition`).
+    """
     service: str
     inputs: Mapping[str, Any]
     task_definition: TaskDefinitionRef
 
     def describe(self) -> list[str]:
+        """`+ create service NAME` and its task definition, count and placement."""
         i = self.inputs
         placement = ", ".join(
             f"{p['type']}({p['field']})" if "field" in p else p["type"]
@@ -159,11 +165,17 @@ class ReplaceService:
 
 @dataclass(frozen=True, slots=True)
 class RegisterScalableTarget:
+    """Application Auto Scaling RegisterScalableTarget of the service's desired count.
+
+    `inputs` are its keyword arguments (MinCapacity, MaxCapacity, ...); `old` the
+    registered (min, max), None when there is no scalable target yet.
+    """
     service: str
     inputs: Mapping[str, Any]
     old: tuple[int, int] | None
 
     def describe(self) -> list[str]:
+        """`+ autoscaling` for a new target, `~ autoscaling` with what changed otherwise."""
         new = (self.inputs["MinCapacity"], self.inputs["MaxCapacity"])
         if self.old is None:
             return [f"+ autoscaling {self.service}: min {new[0]}, max {new[1]}"]
@@ -174,11 +186,17 @@ class RegisterScalableTarget:
 
 @dataclass(frozen=True, slots=True)
 class PutScalingPolicy:
+    """Application Auto Scaling PutScalingPolicy: a target-tracking policy on average CPU.
+
+    `inputs` are its keyword arguments; `changes` the fields that differ from the
+    policy in place (all with `old` None for a new policy).
+    """
     service: str
     inputs: Mapping[str, Any]
     changes: tuple[DiffItem, ...]
 
     def describe(self) -> list[str]:
+        """`+ scaling policy` for a new policy, `~ scaling policy` and its changes otherwise."""
         config = self.inputs["TargetTrackingScalingPolicyConfiguration"]
         if all(c.old is None for c in self.changes):
             return [f"+ scaling policy {self.inputs['PolicyName']}: keep average CPU near "
@@ -190,19 +208,25 @@ class PutScalingPolicy:
 
 @dataclass(frozen=True, slots=True)
 class DeregisterScalableTarget:
+    """DeregisterScalableTarget: the file no longer sets `scaling` for the service."""
     service: str
     resource_id: str
 
     def describe(self) -> list[str]:
+        """`- autoscaling NAME: removed ...`."""
         return [f"- autoscaling {self.service}: removed (the file no longer sets scaling)"]
 
 
 @dataclass(frozen=True, slots=True)
 class DeleteService:
+    """DeleteService of one of this environment's services no longer in the file
+    (only with `prune: true`).
+    """
     service: str
     cluster: str
 
     def describe(self) -> list[str]:
+        """`- delete service NAME (prune ...)`."""
         return [f"- delete service {self.service} (prune: not in the desired state)"]
 
 
@@ -220,6 +244,12 @@ Action = (
 
 @dataclass(frozen=True, slots=True)
 class Plan:
+    """What one reconcile would do to one environment's cluster, in apply order.
+
+    `actions` are applied in order by `ecs_gitops.apply`; the other members are reported
+    and never acted on. Made by `ecs_gitops.plan.plan`; printed by `describe`
+    (the text of `ecs-gitops plan`) or `to_json` (`--output json`).
+    """
     environment: str
     cluster: str
     actions: tuple[Action, ...]
@@ -234,9 +264,13 @@ class Plan:
 
     @property
     def empty(self) -> bool:
+        """True when there is nothing to do (notes and warnings may remain)."""
         return not self.actions
 
     def describe(self) -> str:
+        """The plan as text: a head line, each action's lines, notes, then warnings
+        about unmanaged and orphaned services.
+        """
         count = len(self.actions)
         head = (f"Plan for {self.environment} (cluster {self.cluster}): "
                 + ("no changes" if not count else f"{count} change{'s' if count > 1 else ''}"))
@@ -251,6 +285,9 @@ class Plan:
         return "\n".join(lines)
 
     def to_json(self) -> JSON:
+        """The plan as JSON-able data: environment, cluster, number of changes, and each
+        action's type, service and text lines.
+        """
         return {
             "environment": self.environment,
             "cluster": self.cluster,

@@ -35,6 +35,11 @@ err = Console(stderr=True)
 
 @dataclass(frozen=True, slots=True)
 class Revision:
+    """One commit of an environment's desired-state file, as `ecs-gitops history` lists it.
+
+    `date` is the commit's ISO-8601 author date; `write_back` is True for the
+    controllers' own commits; `tags` maps each service to its image tag at that commit.
+    """
     commit: str
     date: str
     author: str

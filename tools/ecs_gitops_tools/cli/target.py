@@ -119,8 +119,15 @@ def resolve_file(env_or_file: str, directory: Path = DESIRED_DIR) -> Path:
 
 
 def load(env_or_file: str) -> Environment:
+    """The environment named by `env_or_file` (a name under desired_state/ or a path), loaded.
+
+    Raises:
+        EcsGitopsError: no such file (the message lists the known environments).
+        DesiredStateError: the file is invalid (every problem with file:line).
+    """
     return load_environment(resolve_file(env_or_file))
 
 
 def all_environment_files(directory: Path = DESIRED_DIR) -> list[Path]:
+    """The desired-state files of `directory` (`*.yaml`), sorted by name."""
     return sorted(p for p in directory.glob("*.yaml"))

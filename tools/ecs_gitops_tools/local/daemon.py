@@ -46,6 +46,7 @@ def schedule_seconds(expression: str) -> float:
 
 
 def read_state(directory: Path) -> dict[str, object] | None:
+    """The running daemon's state file in `directory` (endpoint, pid, port, ...), or None."""
     path = directory / STATE
     if not path.exists():
         return None
@@ -54,6 +55,7 @@ def read_state(directory: Path) -> dict[str, object] | None:
 
 
 def alive(pid: int) -> bool:
+    """True when a process `pid` exists (signal 0; a process of another user counts as gone)."""
     try:
         os.kill(pid, 0)
     except OSError:
@@ -91,6 +93,9 @@ def hold_lock(path: Path) -> IO[str]:
 
 
 def write_atomic(path: Path, text: str) -> None:
+    """Write `text` to `path` through a temporary file and a rename, so that a reader
+    never sees half a file.
+    """
     tmp = path.with_name(path.name + ".tmp")
     tmp.write_text(text)
     os.replace(tmp, path)
@@ -108,6 +113,12 @@ def reset_folder(directory: Path) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """The daemon's entry point (`local up` starts it): holds the folder's and the port's
+    locks, serves the embedded AWS and runs the pump until stopped.
+
+    Returns:
+        The exit status (non-zero when the folder or port is busy).
+    """
     parser = argparse.ArgumentParser(prog="python -m ecs_gitops_tools.local.daemon")
     parser.add_argument("--dir", type=Path, required=True)
     parser.add_argument("--source", type=Path, required=True)

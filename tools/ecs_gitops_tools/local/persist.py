@@ -72,6 +72,7 @@ class _Pickler(pickle.Pickler):
 
 @dataclass(frozen=True, slots=True)
 class Loaded:
+    """Whether a saved embedded cloud was restored (`ok`), and `reason` when it was not."""
     ok: bool
     reason: str  # why not, when not ok
 

@@ -27,6 +27,14 @@ LOCAL_ROLES = {
 
 def create_stack(template: Template, clients: Clients,
                  parameters: Mapping[str, str] | None = None) -> dict[str, str]:
+    """Create the stack's resources on the embedded AWS: the ones the controllers use
+    (the DynamoDB table, SQS queues, SNS topics, ECR repositories, CodeBuild projects),
+    with `parameters` over the template's defaults and the local roles.
+
+    Returns:
+        The references the functions' environment resolves against: parameters, and
+        each created resource's logical id -> its physical name or ARN.
+    """
     region = clients.region
     refs: dict[str, str] = {**template.parameter_defaults(), **LOCAL_ROLES, **(parameters or {})}
     refs.setdefault("NotificationEmail", "")

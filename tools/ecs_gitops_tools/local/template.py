@@ -43,6 +43,12 @@ _CfnLoader.add_multi_constructor("!", _tag)
 
 
 def load_yaml(path: Path) -> dict[str, Any]:
+    """A CloudFormation template as data; short-form intrinsics (`!Ref`, `!Sub`, ...) become
+    their long forms.
+
+    Raises:
+        EcsGitopsError: the file is not a mapping.
+    """
     with path.open(encoding="utf-8") as handle:
         data = yaml.load(handle, Loader=_CfnLoader)  # noqa: S506 - SafeLoader subclass
     if not isinstance(data, dict):
@@ -52,6 +58,9 @@ def load_yaml(path: Path) -> dict[str, Any]:
 
 @dataclass(frozen=True, slots=True)
 class Rule:
+    """An EventBridge rule of a function: its name, its (unresolved) pattern and, for a
+    schedule, the schedule expression.
+    """
     name: str
     pattern: Mapping[str, Any]  # unresolved EventBridge pattern
     schedule: str | None = None
@@ -59,6 +68,9 @@ class Rule:
 
 @dataclass(frozen=True, slots=True)
 class FunctionSpec:
+    """One `AWS::Serverless::Function` of the template, with Globals applied: where its
+    code is, its handler, its environment (unresolved), rules, timeout (s) and memory (MiB).
+    """
     logical_id: str
     code_uri: Path
     handler: str
@@ -69,6 +81,11 @@ class FunctionSpec:
 
 
 class Template:
+    """A SAM template read from `path`, for the embedded cloud and `invoke`.
+
+    Raises:
+        EcsGitopsError: the file is not a template.
+    """
     def __init__(self, path: str | Path) -> None:
         self.path = Path(path)
         self.root = self.path.parent
@@ -76,10 +93,14 @@ class Template:
         self.resources: dict[str, Any] = self.data.get("Resources", {})
 
     def parameter_defaults(self) -> dict[str, str]:
+        """Parameter name -> its `Default` ("" when it has none), as text."""
         return {name: str(spec.get("Default", ""))
                 for name, spec in self.data.get("Parameters", {}).items()}
 
     def functions(self) -> dict[str, FunctionSpec]:
+        """Every function of the template by logical id, with its EventBridge and schedule
+        rules (SAM's `EventBridgeRule`, `Schedule` and `ScheduleV2` events).
+        """
         glob = self.data.get("Globals", {}).get("Function", {})
         out: dict[str, FunctionSpec] = {}
         for logical_id, resource in self.resources.items():
@@ -108,6 +129,12 @@ class Template:
         return out
 
     def function(self, name: str) -> FunctionSpec:
+        """The function `name`, matched exactly, case-insensitively, or with `Function` added
+        (`push` finds `PushFunction`).
+
+        Raises:
+            EcsGitopsError: no such function (the message lists them).
+        """
         functions = self.functions()
         if name in functions:
             return functions[name]
@@ -120,6 +147,7 @@ class Template:
                              + ", ".join(sorted(functions)))
 
     def resources_of(self, kind: str) -> dict[str, Mapping[str, Any]]:
+        """The resources of type `kind` (e.g. `AWS::SQS::Queue`) by logical id."""
         return {k: v for k, v in self.resources.items() if v.get("Type") == kind}
 
 

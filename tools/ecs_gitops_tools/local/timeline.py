@@ -63,4 +63,7 @@ def failed(result: Any) -> bool:
 
 
 def timeline_line(delivery: Delivery) -> str:
+    """One line of the timeline: the event (with its environment and service), the function
+    it went to, and what the function did.
+    """
     return f"{describe_event(delivery.event)} -> {delivery.function}: {delivery.summary}"

@@ -67,6 +67,25 @@ class DynamoStore:
 
     def begin(self, key: str, *, in_progress_seconds: float, ttl: int = PROCESSED_TTL
               ) -> tuple[bool, ClaimRecord | None]:
+        """Take the claim `key`: a conditional PutItem of an IN_PROGRESS record.
+
+        It succeeds when no record exists, the record's TTL passed (DynamoDB deletes
+        expired items only eventually, so `expires_at` is checked, not trusted to be gone),
+        or an IN_PROGRESS record's `in_progress_until` passed (its worker was killed).
+
+        Args:
+            key: the claim's key (`ecs_gitops.store` key functions).
+            in_progress_seconds: how long the claim protects the work (seconds; at most
+                the function's remaining time, as Powertools' idempotency does).
+            ttl: seconds until DynamoDB's TTL removes the record.
+
+        Returns:
+            (taken, previous): `taken` True when this call holds the claim; `previous` the
+            record found (an expired one when taken, the standing one when not).
+
+        Raises:
+            AwsError: any DynamoDB error other than the failed condition.
+        """
         now = self.clock()
         item = {"pk": {"S": f"processed#{key}"}, "sk": {"S": _NONE},
                 "status": {"S": ClaimStatus.IN_PROGRESS.value},
@@ -93,6 +112,11 @@ class DynamoStore:
         return True, _claim(key, previous) if previous else None
 
     def complete(self, key: str, outcome: str, *, ttl: int = PROCESSED_TTL) -> None:
+        """Mark the claim `key` COMPLETED with `outcome` (cut to 1,024 characters) for `ttl` s.
+
+        Raises:
+            AwsError: the PutItem failed.
+        """
         now = self.clock()
         with translate("PutItem"):
             self.ddb.put_item(TableName=self.table, Item={
@@ -101,11 +125,21 @@ class DynamoStore:
                 "expires_at": {"N": str(int(now + ttl))}, "outcome": {"S": outcome[:1024]}})
 
     def forget(self, key: str) -> None:
+        """Delete the claim `key` (the work failed: a retry may take it at once).
+
+        Raises:
+            AwsError: the DeleteItem failed.
+        """
         with translate("DeleteItem"):
             self.ddb.delete_item(TableName=self.table,
                                  Key={"pk": {"S": f"processed#{key}"}, "sk": {"S": _NONE}})
 
     def claim_record(self, key: str) -> ClaimRecord | None:
+        """The claim `key` as stored (a consistent read), or None when absent or past its TTL.
+
+        Raises:
+            AwsError: the GetItem failed.
+        """
         with translate("GetItem"):
             found = self.ddb.get_item(TableName=self.table, ConsistentRead=True, Key={
                 "pk": {"S": f"processed#{key}"}, "sk": {"S": _NONE}}).get("Item")
@@ -114,6 +148,14 @@ class DynamoStore:
         return _claim(key, found)
 
     def acquire_lease(self, name: str, owner: str, *, seconds: int) -> bool:
+        """Take or renew the lease `name` for `owner` for `seconds` s.
+
+        Returns:
+            True when `owner` holds it now; False when another owner's lease is unexpired.
+
+        Raises:
+            AwsError: any DynamoDB error other than the failed condition.
+        """
         now = int(self.clock())
         return self._put_if(
             {"pk": {"S": f"lease#{name}"}, "sk": {"S": _NONE}, "owner": {"S": owner},
@@ -122,6 +164,11 @@ class DynamoStore:
             {":now": {"N": str(now)}, ":me": {"S": owner}}, {"#o": "owner"})
 
     def release_lease(self, name: str, owner: str) -> None:
+        """Give the lease `name` back, only if `owner` still holds it (else nothing happens).
+
+        Raises:
+            AwsError: any DynamoDB error other than the failed condition.
+        """
         try:
             self.ddb.delete_item(
                 TableName=self.table, Key={"pk": {"S": f"lease#{name}"}, "sk": {"S": _NONE}},
@@ -133,6 +180,11 @@ class DynamoStore:
                     raise
 
     def get_value(self, key: str) -> str | None:
+        """The plain value `key` (a consistent read), or None.
+
+        Raises:
+            AwsError: the GetItem failed.
+        """
         with translate("GetItem"):
             item = self.ddb.get_item(TableName=self.table, ConsistentRead=True,
                                      Key={"pk": {"S": f"value#{key}"}, "sk": {"S": _NONE}})
@@ -140,25 +192,53 @@ class DynamoStore:
         return str(found["value"]["S"]) if found else None
 
     def get_values(self, keys: list[str]) -> dict[str, str]:
+        """The plain values of `keys` that exist, read 100 keys a BatchGetItem call.
+
+        Raises:
+            AwsError: the read failed, or keys stayed unprocessed after 8 tries (transient).
+        """
         items = self._read_batches([f"value#{k}" for k in keys])
         return {k: str(items[f"value#{k}"]["value"]["S"]) for k in keys if f"value#{k}" in items}
 
     def put_value(self, key: str, value: str) -> None:
+        """Set the plain value `key` to `value`, unconditionally.
+
+        Raises:
+            AwsError: the PutItem failed.
+        """
         with translate("PutItem"):
             self.ddb.put_item(TableName=self.table, Item={
                 "pk": {"S": f"value#{key}"}, "sk": {"S": _NONE}, "value": {"S": value}})
 
     def put_values(self, values: Mapping[str, str]) -> None:
+        """Set many plain values, 25 items a BatchWriteItem call.
+
+        Raises:
+            AwsError: the write failed, or items stayed unprocessed after 8 tries (transient).
+        """
         self._write_batches([{"pk": {"S": f"value#{k}"}, "sk": {"S": _NONE}, "value": {"S": v}}
                              for k, v in values.items()])
 
     def compare_and_set(self, key: str, expected: str | None, value: str) -> bool:
+        """Set `key` to `value` only if it is `expected` now (None: only if absent).
+
+        Returns:
+            True when written; False when the stored value differed (someone was first).
+
+        Raises:
+            AwsError: any DynamoDB error other than the failed condition.
+        """
         item = {"pk": {"S": f"value#{key}"}, "sk": {"S": _NONE}, "value": {"S": value}}
         if expected is None:
             return self._put_if(item, "attribute_not_exists(pk)")
         return self._put_if(item, "#v = :old", {":old": {"S": expected}}, {"#v": "value"})
 
     def record_releases(self, releases: list[Release]) -> None:
+        """Write each release to its history and to its service's latest pointer, in batches.
+
+        Raises:
+            AwsError: the write failed, or items stayed unprocessed after 8 tries (transient).
+        """
         items = []
         for release in releases:
             items.append(_release_item(release))
@@ -207,6 +287,11 @@ class DynamoStore:
         return found
 
     def latest_releases(self, environment: str, services: list[str]) -> dict[str, Release]:
+        """`environment`'s latest release of each of `services` that has one, by service name.
+
+        Raises:
+            AwsError: the read failed (see `get_values`).
+        """
         items = self._read_batches([_latest(environment, s) for s in services])
         out = {}
         for service in services:
@@ -216,6 +301,11 @@ class DynamoStore:
         return out
 
     def bad_images(self, keys: list[str]) -> dict[str, BadImage]:
+        """The known-bad images among `keys` (`bad_image_key`s), by key.
+
+        Raises:
+            AwsError: the read failed (see `get_values`).
+        """
         items = self._read_batches([f"value#{k}" for k in keys])
         return {k: BadImage.decode(items[f"value#{k}"]["value"]["S"])
                 for k in keys if f"value#{k}" in items}
@@ -223,6 +313,11 @@ class DynamoStore:
     def task_definition_documents(self, arns: list[str]) -> dict[str, str]:
         # Immutable content: an eventually consistent read is enough (a document written
         # a moment ago and not seen yet is only a cache miss).
+        """Remembered task definition documents (canonical JSON) of `arns`, unexpired, by ARN.
+
+        Raises:
+            AwsError: the read failed (see `get_values`).
+        """
         items = self._read_batches([task_definition_key(a) for a in arns], consistent=False)
         now = self.clock()
         return {a: str(items[task_definition_key(a)]["document"]["S"]) for a in arns
@@ -230,12 +325,22 @@ class DynamoStore:
                 and float(items[task_definition_key(a)]["expires_at"]["N"]) >= now}
 
     def remember_task_definitions(self, documents: Mapping[str, str]) -> None:
+        """Remember task definition documents by ARN for `TASK_DEFINITION_TTL` s.
+
+        Raises:
+            AwsError: the write failed (see `put_values`).
+        """
         expires = str(int(self.clock() + TASK_DEFINITION_TTL))
         self._write_batches([{"pk": {"S": task_definition_key(arn)}, "sk": {"S": _NONE},
                               "document": {"S": document}, "expires_at": {"N": expires}}
                              for arn, document in documents.items()])
 
     def releases(self, environment: str, service: str, *, limit: int = 20) -> list[Release]:
+        """The release history of one service, newest first, at most `limit` entries.
+
+        Raises:
+            AwsError: the Query failed.
+        """
         with translate("Query"):
             response = self.ddb.query(
                 TableName=self.table, KeyConditionExpression="pk = :pk",
@@ -244,18 +349,39 @@ class DynamoStore:
         return [_release(item) for item in response.get("Items", ())]
 
     def bad_image(self, key: str) -> BadImage | None:
+        """The known-bad image recorded under `key`, or None.
+
+        Raises:
+            AwsError: the GetItem failed.
+        """
         value = self.get_value(key)
         return BadImage.decode(value) if value is not None else None
 
     def mark_bad_image(self, key: str, bad: BadImage) -> None:
+        """Record `bad` under `key` (a `bad_image_key`).
+
+        Raises:
+            AwsError: the PutItem failed.
+        """
         self.put_value(key, bad.encode())
 
     def clear_bad_image(self, key: str) -> None:
+        """Forget the known-bad image under `key` (`ecs-gitops release-image`).
+
+        Raises:
+            AwsError: the DeleteItem failed.
+        """
         with translate("DeleteItem"):
             self.ddb.delete_item(TableName=self.table,
                                  Key={"pk": {"S": f"value#{key}"}, "sk": {"S": _NONE}})
 
     def set_outcome(self, release: Release, outcome: ReleaseState, reason: str = "") -> None:
+        """Set a release's outcome and reason in its history, and in the latest pointer
+        while that pointer is still this release (a later release is never overwritten).
+
+        Raises:
+            AwsError: the UpdateItem of the history entry failed.
+        """
         values = {":o": {"S": ReleaseState(outcome).value}, ":r": {"S": reason}}
         with translate("UpdateItem"):
             self.ddb.update_item(

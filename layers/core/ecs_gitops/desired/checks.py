@@ -19,7 +19,8 @@ SECRET_NAME = re.compile(
     re.IGNORECASE,
 )
 
-# Fargate accepts only these (cpu -> allowed memory in MiB) pairs.
+# Fargate accepts only these (cpu -> allowed memory in MiB) pairs. Source: Amazon ECS
+# Developer Guide, "Task CPU and memory" (Fargate task sizes table).
 _GB = 1024
 FARGATE_SIZES: Mapping[int, tuple[int, ...]] = {
     256: (512, 1 * _GB, 2 * _GB),
@@ -48,6 +49,16 @@ SECRET_VALUE = re.compile(
 
 
 def check_environment_names(environment: Mapping[str, Any]) -> list[tuple[Loc, str]]:
+    """Problems of a container's `environment` mapping (name -> value).
+
+    A name that looks like a secret (`SECRET_NAME`), or a value that holds a credential
+    (`SECRET_VALUE`: an AWS access key id, a password in a URL, a private key), is refused:
+    secrets belong under `secrets:` as SSM or Secrets Manager references (ECS's
+    `ContainerDefinition.secrets`).
+
+    Returns:
+        `[(location, message)]`, the location relative to the mapping (the variable's name).
+    """
     problems: list[tuple[Loc, str]] = [
         (
             (name,),
@@ -67,12 +78,26 @@ def check_environment_names(environment: Mapping[str, Any]) -> list[tuple[Loc, s
 
 
 def check_scaling(minimum: int, maximum: int) -> list[tuple[Loc, str]]:
+    """Problems of a scaling block: `min` above `max` (Application Auto Scaling's
+    RegisterScalableTarget refuses MinCapacity > MaxCapacity).
+
+    Returns:
+        `[(location, message)]`, empty when the pair is valid.
+    """
     if minimum > maximum:
         return [(("min",), f"min ({minimum}) is greater than max ({maximum})")]
     return []
 
 
 def check_size(cpu: int, memory: int, launch_type: str) -> list[tuple[Loc, str]]:
+    """Problems of a task size: `cpu` in CPU units (1,024 = 1 vCPU), `memory` in MiB.
+
+    On FARGATE only the pairs of `FARGATE_SIZES` exist (ECS Developer Guide, "Task CPU
+    and memory"); on EC2 the task-level ranges `EC2_CPU_RANGE` and `EC2_MEMORY_MIN` apply.
+
+    Returns:
+        `[(location, message)]`, the message naming the allowed values.
+    """
     if launch_type == "FARGATE":
         allowed = FARGATE_SIZES.get(cpu)
         if allowed is None:

@@ -160,6 +160,9 @@ class Placement(StrEnum):
 
 
 class Image(_Model):
+    """The service's container image: an ECR repository of the stack's account (or another
+    registry) and an immutable tag.
+    """
     registry: str | None = Field(
         default=None,
         description="Registry host (and path) of an image outside this account's ECR, e.g. "
@@ -187,6 +190,7 @@ class Build(_Model):
 
 
 class Scaling(_Model):
+    """Target tracking autoscaling of the service's desired count (Application Auto Scaling)."""
     min: int = Field(ge=0, le=10_000, description="Fewest tasks autoscaling may run.")
     max: int = Field(ge=1, le=10_000, description="Most tasks autoscaling may run.")
     target_cpu: int = Field(
@@ -285,6 +289,7 @@ class TargetGroup(_Model):
 
 
 class HealthCheck(_Model):
+    """The app container's health check, as ECS's HealthCheck (seconds; ECS's ranges)."""
     command: tuple[str, ...] = Field(
         description="Container health check, as ECS takes it: ['CMD-SHELL', 'curl -f ...'].",
         min_length=2,
@@ -297,6 +302,7 @@ class HealthCheck(_Model):
 
 
 class Service(_Model):
+    """One ECS service of the environment: its task definition and its service settings."""
     name: ServiceName = Field(description="The app's name, unique in this file, e.g. 'api'.")
     service_name: ServiceName | None = Field(
         default=None,
@@ -362,6 +368,7 @@ class Service(_Model):
 
     @property
     def ecs_name(self) -> str:
+        """The ECS service name: `serviceName`, else `name`."""
         return self.service_name or self.name
 
     @field_validator("environment")
@@ -394,6 +401,7 @@ class Service(_Model):
 
 
 class Roles(_Model):
+    """The IAM roles of the environment's task definitions (task role, execution role)."""
     task: str | None = Field(default=None, pattern=r"^arn:aws[a-z-]*:iam::\d{12}:role/.+$",
                              description="Task role ARN (what the app may call in AWS).")
     execution: str | None = Field(
@@ -403,6 +411,7 @@ class Roles(_Model):
 
 
 class Network(_Model):
+    """The awsvpc network configuration of the environment's services."""
     subnets: tuple[Annotated[str, Field(pattern=r"^subnet-[0-9a-f]+$")], ...] = Field(
         min_length=1, description="Subnets of the tasks' network interfaces (awsvpc mode).")
     security_groups: tuple[Annotated[str, Field(pattern=r"^sg-[0-9a-f]+$")], ...] = Field(
@@ -411,6 +420,7 @@ class Network(_Model):
 
 
 class Environment(_Model):
+    """One environment's desired state: one file of desired_state/, one cluster, one branch."""
     schema_version: Literal[1] = Field(description="Version of this file's format; 1.")
     environment: str = Field(pattern=r"^[a-z][a-z0-9-]{0,31}$",
                              description="Environment name, e.g. 'production'.")

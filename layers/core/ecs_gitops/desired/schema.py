@@ -13,6 +13,9 @@ from ecs_gitops.desired.model import Environment
 
 
 def json_schema() -> dict[str, Any]:
+    """The JSON Schema (draft 2020-12) of one environment's file, as a dict, by alias
+    (the YAML's camelCase names), in validation mode.
+    """
     schema = Environment.model_json_schema(by_alias=True, mode="validation")
     return {
         "$schema": "https://json-schema.org/draft/2020-12/schema",
@@ -23,4 +26,7 @@ def json_schema() -> dict[str, Any]:
 
 
 def json_schema_text() -> str:
+    """`json_schema()` as the text committed in desired_state/schema.json (sorted keys,
+    indent 2, final newline); a test compares the two.
+    """
     return json.dumps(json_schema(), indent=2, sort_keys=True) + "\n"
