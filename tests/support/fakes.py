@@ -365,13 +365,16 @@ class FakeBuilds:
     resolved: dict[str, str] = field(default_factory=dict)  # build id -> commit
 
     def start_build(self, *, project: str, source_version: str, token: str,
-                    environment: Mapping[str, str] | None = None) -> str:
+                    environment: Mapping[str, str] | None = None,
+                    source_repository: str | None = None, buildspec: str | None = None
+                    ) -> str:
         for build in self.started:
             if build["token"] == token:
                 return str(build["id"])
         build_id = f"{project}:{len(self.started) + 1}"
         self.started.append({"id": build_id, "project": project, "source_version":
-                             source_version, "token": token, "environment": dict(environment or {})})
+                             source_version, "token": token, "environment": dict(environment or {}),
+                             "source_repository": source_repository, "buildspec": buildspec})
         self.resolved[build_id] = source_version
         return build_id
 
