@@ -108,6 +108,8 @@ class FakeGit:
         return self._tree(commit).get(path)
 
     def commit_info(self, commit_id: str) -> Commit:
+        if commit_id not in self.commits:
+            raise SourceError(f"bad object {commit_id}")
         parents, _, message = self.commits[commit_id]
         return Commit(id=commit_id, message=message, parents=parents)
 
@@ -614,6 +616,8 @@ class Fakes:
     settings: Settings = field(default_factory=lambda: Settings(
         branches={"main": "production", "development": "development"}))
     pull_requests: FakePullRequests | None = None
+    # The application repositories, by name (Settings.app_repositories names them).
+    app_gits: dict[str, FakeGit] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         if self.pull_requests is None:
@@ -625,7 +629,8 @@ class Fakes:
         ports = {"settings": self.settings, "source": source, "store": self.store,
                  "builds": self.builds, "registry": self.registry, "notifier": self.notifier,
                  "bus": self.bus, "cloud": self.cloud, "clock": FakeClock(self.store),
-                 "pull_requests": self.pull_requests}
+                 "pull_requests": self.pull_requests,
+                 "app_source": lambda name: _SourceView(self.app_gits[name])}
         ports.update(override)
         return Ports(**ports)
 
