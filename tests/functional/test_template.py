@@ -109,6 +109,9 @@ class _Resolver:
         if set(value) == {"Fn::If"}:
             name, then, otherwise = value["Fn::If"]
             return self(then if self.condition(name) else otherwise)
+        if set(value) == {"Fn::Split"}:
+            sep, text = value["Fn::Split"]
+            return str(self(text)).split(sep)
         if len(value) == 1 and next(iter(value)).startswith("Fn::"):
             raise AssertionError(f"pattern uses an intrinsic this test cannot resolve: {value}")
         return {key: self(item) for key, item in value.items()}
@@ -222,7 +225,8 @@ def test_layer_is_built_for_the_functions_runtime_and_architecture(
 def test_environment_is_the_one_the_handlers_read(template: dict[str, Any]) -> None:
     variables = template["Globals"]["Function"]["Environment"]["Variables"]
     assert set(variables) == {
-        "CLUSTER_NAME", "ACCOUNT_ID", "REPOSITORY_NAME", "BRANCH_ENVIRONMENTS", "TABLE_NAME",
+        "CLUSTER_NAME", "ACCOUNT_ID", "REPOSITORY_NAME", "APPLICATION_REPOSITORIES",
+        "BRANCH_ENVIRONMENTS", "TABLE_NAME",
         "TOPIC_ARN",
         "EVENT_BUS_NAME", "POWERTOOLS_SERVICE_NAME", "POWERTOOLS_METRICS_NAMESPACE",
         "POWERTOOLS_LOG_LEVEL", "POWERTOOLS_TRACE_DISABLED", "PYDANTIC_DISABLE_PLUGINS",
@@ -251,8 +255,10 @@ EXPECTED_PATTERNS: dict[str, dict[str, Any]] = {
     "PushFunction": {
         "source": ["aws.codecommit"],
         "detail-type": ["CodeCommit Repository State Change"],
-        "resources": ["arn:aws:codecommit:us-east-1:123456789012:ecs-gitops"],
-        "detail": {"event": ["referenceCreated", "referenceUpdated"], "referenceType": ["branch"]},
+        "account": ["123456789012"],
+        # the configuration repository (ApplicationRepositories: none by default)
+        "detail": {"event": ["referenceCreated", "referenceUpdated"], "referenceType": ["branch"],
+                   "repositoryName": ["ecs-gitops"]},
     },
     "PullRequestFunction": {
         "source": ["aws.codecommit"],
@@ -671,7 +677,8 @@ def policies_of(template: dict[str, Any]) -> Any:
         values={**PSEUDO,
                 "TaskRoleArn": f"arn:aws:iam::{ACCOUNT}:role/ecs-gitops-task",
                 "ExecutionRoleArn": f"arn:aws:iam::{ACCOUNT}:role/ecs-gitops-execution"},
-        conditions={"HasNotificationEmail": False, "ShouldCreateImageRepositories": True},
+        conditions={"HasNotificationEmail": False, "ShouldCreateImageRepositories": True,
+                    "HasApplicationRepositories": False},
         physical=physical,
     )
     return resolver.role_policies
@@ -795,3 +802,25 @@ def test_the_reconciler_stops_before_its_timeout(template: dict[str, Any]) -> No
     margin = float(variables["DEADLINE_MARGIN_SECONDS"])
     assert 0 < margin < function["Timeout"] / 5
     assert 1 <= int(variables["MAX_CONTINUATIONS"]) < 16  # Lambda's recursion limit
+
+
+@pytest.mark.parametrize(("role", "action"), [
+    ("PushFunctionRole", "codecommit:GetDifferences"),
+    ("BuildFinishedFunctionRole", "codecommit:GetMergeCommit"),
+    ("SweepFunctionRole", "codecommit:GetFile"),
+    ("ApiDevelopmentBuildRole", "codecommit:GitPull"),
+])
+def test_application_repositories_are_reached_only_when_tagged_for_the_stack(
+        policies_of: Any, role: str, action: str) -> None:
+    policies = policies_of(role)
+    api = f"arn:aws:codecommit:{REGION}:{ACCOUNT}:api"
+    assert _decide(policies, action, api, {"aws:ResourceTag/ecs-gitops:stack": "ecs-gitops"}) \
+        == "allowed"
+    for tags in ({}, {"aws:ResourceTag/ecs-gitops:stack": "another-stack"}):
+        assert _decide(policies, action, api, tags) == "implicitDeny", tags
+    # nor a tagged repository of another account or region
+    assert _decide(policies, action, f"arn:aws:codecommit:eu-west-1:{ACCOUNT}:api",
+                   {"aws:ResourceTag/ecs-gitops:stack": "ecs-gitops"}) == "implicitDeny"
+    # and nothing but reading (and, for the builds, cloning)
+    assert _decide(policies, "codecommit:CreateCommit", api,
+                   {"aws:ResourceTag/ecs-gitops:stack": "ecs-gitops"}) == "implicitDeny"
