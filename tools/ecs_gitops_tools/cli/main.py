@@ -302,6 +302,7 @@ def demo(
 from ecs_gitops_tools.cli.adopt import import_command  # noqa: E402 - after app exists
 from ecs_gitops_tools.cli.history import history, rollback  # noqa: E402 - after app exists
 from ecs_gitops_tools.cli.local import invoke_command, local_app  # noqa: E402
+from ecs_gitops_tools.cli.pulls import pr_app  # noqa: E402
 from ecs_gitops_tools.cli.release import release_image  # noqa: E402
 
 app.command("import")(import_command)
@@ -309,6 +310,7 @@ app.command("history")(history)
 app.command("release-image")(release_image)
 app.command("rollback")(rollback)
 app.add_typer(local_app, name="local")
+local_app.add_typer(pr_app, name="pr")
 app.command("invoke")(invoke_command)
 
 

@@ -22,7 +22,7 @@ from typing import Any
 from ecs_gitops.aws.clients import Clients
 from ecs_gitops.desired import Environment, load_environment_text
 from ecs_gitops.errors import EcsGitopsError
-from ecs_gitops_tools.local import emit, persist
+from ecs_gitops_tools.local import emit, persist, pull_requests
 from ecs_gitops_tools.local.builder import BuildResult, LocalBuilder
 from ecs_gitops_tools.local.bus import Bus, Delivery
 from ecs_gitops_tools.local.gitremote import GitRemote, Seeded
@@ -257,6 +257,15 @@ class EmbeddedCloud:
         added = 0
         for change in self.remote.take_changes():
             self.bus.put(emit.codecommit(change, self.repository, region=self.region))
+            added += 1
+            # CodeCommit tells the open pull requests whose source branch moved.
+            for event in pull_requests.source_updated(self.remote.path, change.ref,
+                                                      repository=self.repository,
+                                                      region=self.region):
+                self.bus.put(event)
+                added += 1
+        for event in self.remote.take_events():
+            self.bus.put(event)
             added += 1
         for event in self.take_custom_events():
             self.bus.put(event)

@@ -8,11 +8,15 @@ whether it came from a `git push` or from the controllers' own write-back commit
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
+import time
 import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 ZERO = "0" * 40
 HOOK = """#!/bin/sh
@@ -145,8 +149,28 @@ class GitRemote:
         return result.stdout if result.returncode == 0 else None
 
     def pending(self) -> bool:
-        """Whether a ref change waits to be taken."""
-        return self.spool.is_dir() and any(self.spool.glob("*.refs"))
+        """Whether a ref change (or a spooled event) waits to be taken."""
+        return self.spool.is_dir() and (any(self.spool.glob("*.refs"))
+                                        or any(self.spool.glob("*.event")))
+
+    def spool_event(self, event: Mapping[str, Any]) -> None:
+        """Hand an event to the running cloud (a pull request's, put by the CLI): the
+        daemon takes it with the ref changes and puts it on the bus."""
+        self.spool.mkdir(parents=True, exist_ok=True)
+        stamp = f"{time.time_ns()}-{os.getpid()}-{uuid.uuid4().hex[:8]}"
+        temporary = self.spool / f"{stamp}.tmp"
+        temporary.write_text(json.dumps(event))
+        temporary.replace(self.spool / f"{stamp}.event")
+
+    def take_events(self) -> list[dict[str, Any]]:
+        """Every spooled event, oldest first."""
+        if not self.spool.is_dir():
+            return []
+        events: list[dict[str, Any]] = []
+        for file in sorted(self.spool.glob("*.event")):
+            events.append(json.loads(file.read_text()))
+            file.unlink()
+        return events
 
     def take_changes(self) -> list[RefChange]:
         """Every ref change recorded since the last call, oldest first."""

@@ -241,6 +241,18 @@ class LocalPullRequests:
             self._write(data)
         return merged
 
+    def open_requests(self) -> list[PullRequest]:
+        """The OPEN pull requests, oldest first (ListPullRequests with status OPEN)."""
+        if not self.folder.is_dir():
+            return []
+        numbers = sorted(int(p.stem) for p in self.folder.glob("*.json") if p.stem.isdigit())
+        found = [self.get(str(n)) for n in numbers]
+        return [pr for pr in found if pr.status == "OPEN"]
+
+    def title(self, pull_request_id: str) -> str:
+        """The pull request's title."""
+        return str(self._read(pull_request_id).get("title", ""))
+
     # ----------------------------------------------------- PullRequests port
     def get(self, pull_request_id: str) -> PullRequest:
         """The pull request; an OPEN one's source commit is its source branch's tip."""
