@@ -19,7 +19,8 @@ STEPS = [
     "The schedule reconciles both environments from git",
     "A change to apps/api pushed to development is built, written back and deployed",
     "Merged into main, it reaches production",
-    "An edit of desired_state/production.yaml (max tasks 5 -> 8) is applied",
+    "A pull request editing desired_state/production.yaml (max tasks 5 -> 8) is previewed on "
+    "it, then merged and applied",
     "A build that fails its tests is not deployed",
     "An image that fails its health check rolls back, and git is reverted",
     "A manual change to a running service (drift) is healed by the schedule",

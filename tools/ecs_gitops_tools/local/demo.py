@@ -188,18 +188,44 @@ def tell(cloud: EmbeddedCloud, work: Path, console: Console) -> list[StepResult]
     s.step("Merged into main, it reaches production", merge, merge_check)
 
     def scale() -> None:
-        s.edit("main", "desired_state/production.yaml",
-               lambda t: t.replace("max: 5", "max: 8", 1), "production: simpleweb max 5 -> 8")
+        # A pull request: previewed on it (the plan of its merge, as one comment), then
+        # merged, which is a push of main like any other.
+        from ecs_gitops_tools.local import pull_requests
+
+        s.git("fetch", "-q", "origin")
+        s.git("checkout", "-q", "-B", "simpleweb-max-8", "origin/main")
+        target = s.work / "desired_state/production.yaml"
+        target.write_text(target.read_text().replace("max: 5", "max: 8", 1))
+        s.git("commit", "-q", "-am", "production: simpleweb max 5 -> 8")
+        s.git("push", "-q", "origin", "simpleweb-max-8")
+        remote = cloud.remote.path
+        pull_request, opened = pull_requests.create(remote, source="simpleweb-max-8",
+                                                    destination="main",
+                                                    title="simpleweb: max 8 in production")
+        state["pr"] = pull_request.id
+        cloud.remote.spool_event(opened)
+        cloud.run()
+        for text in pull_requests.comments(remote, pull_request.id):
+            for line in text.splitlines():
+                s.console.print(f"[dim]          {escape(line)}[/dim]", highlight=False,
+                                soft_wrap=True)
+        _, _, merged = pull_requests.merge(remote, pull_request.id)
+        cloud.remote.spool_event(merged)
 
     def scale_check() -> tuple[bool, str]:
+        from ecs_gitops_tools.local import pull_requests
+
         aas = cloud.clients.client("application-autoscaling")
         target = aas.describe_scalable_targets(
             ServiceNamespace="ecs", ResourceIds=["service/dbscluster/simpleweb"])
         top = target["ScalableTargets"][0]["MaxCapacity"]
-        return top == 8, f"simpleweb autoscaling range is now 2..{top}"
+        comments = pull_requests.comments(cloud.remote.path, state["pr"])
+        previewed = len(comments) == 1 and "5 -> 8" in comments[0]
+        return top == 8 and previewed, (f"pull request {state['pr']} previewed in one comment; "
+                                        f"merged, simpleweb autoscaling range is now 2..{top}")
 
-    s.step("An edit of desired_state/production.yaml (max tasks 5 -> 8) is applied",
-           scale, scale_check)
+    s.step("A pull request editing desired_state/production.yaml (max tasks 5 -> 8) is "
+           "previewed on it, then merged and applied", scale, scale_check)
 
     def broken_tests() -> None:
         state["dev_before"] = s.pinned("development", "development", "api")

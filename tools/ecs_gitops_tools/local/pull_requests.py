@@ -31,7 +31,10 @@ def source_updated(remote: Path, ref: str, *, repository: str = REPOSITORY,
     pulls = LocalPullRequests(remote, repository)
     events = []
     for pull_request in pulls.open_requests():
-        if pull_request.source_branch == branch:
+        # (a push that brings nothing new to it, as the branch's first push before the
+        # pull request was opened, tells it nothing)
+        if pull_request.source_branch == branch \
+                and pulls.recorded_source(pull_request.id) != pull_request.source_commit:
             current = pulls.refresh(pull_request.id)
             events.append(emit.codecommit_pull_request(
                 current, "pullRequestSourceBranchUpdated", title=pulls.title(current.id),

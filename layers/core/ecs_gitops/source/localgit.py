@@ -249,6 +249,10 @@ class LocalPullRequests:
         found = [self.get(str(n)) for n in numbers]
         return [pr for pr in found if pr.status == "OPEN"]
 
+    def recorded_source(self, pull_request_id: str) -> str:
+        """The source commit last recorded (at creation or by `refresh`)."""
+        return str(self._read(pull_request_id)["sourceCommit"])
+
     def title(self, pull_request_id: str) -> str:
         """The pull request's title."""
         return str(self._read(pull_request_id).get("title", ""))
