@@ -64,6 +64,10 @@ def test_a_push_to_the_api_repository_is_built_written_back_and_deployed(
     assert (pushed["kind"], pushed["count"]) == ("builds started", 1), pushed
     (built,) = world.builds("api-development")
     assert built["sourceVersion"] == after
+    # StartBuild named the application repository as the source, with its buildspec
+    assert built["source"] == {
+        "type": "CODECOMMIT", "buildspec": "buildspec.yml",
+        "location": "https://git-codecommit.us-east-1.amazonaws.com/v1/repos/api"}
     assert world.builds("simpleweb-development") == []
     assert world.tip("development") == config_before  # nothing written yet
 

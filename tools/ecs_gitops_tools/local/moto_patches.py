@@ -168,6 +168,25 @@ def _batch_get_builds(self: Any, ids: list[str]) -> list[dict[str, Any]]:
             if build["id"] in ids]
 
 
+def _start_build(original: Callable[[Any], Any]) -> Callable[[Any], Any]:
+    """StartBuild that keeps its source overrides on the build, as CodeBuild reports them
+    (BatchGetBuilds' `source`: type, location, buildspec of the build as run; moto drops
+    sourceTypeOverride, sourceLocationOverride and buildspecOverride)."""
+    def start_build(self: Any) -> Any:
+        result = original(self)
+        location = self._get_param("sourceLocationOverride")
+        if location:
+            build = result.result["build"] if hasattr(result, "result") else None
+            if isinstance(build, dict):
+                build["source"] = {
+                    "type": self._get_param("sourceTypeOverride") or "CODECOMMIT",
+                    "location": location,
+                    **({"buildspec": self._get_param("buildspecOverride")}
+                       if self._get_param("buildspecOverride") else {})}
+        return result
+    return start_build
+
+
 def _list_builds_for_project(original: Callable[..., Any]) -> Callable[..., Any]:
     def list_builds_for_project(self: Any) -> Any:
         result = original(self)
@@ -214,6 +233,7 @@ def apply_patches() -> None:
         response_cls: Any = CodeBuildResponse
         response_cls.list_builds_for_project = _list_builds_for_project(
             response_cls.list_builds_for_project)
+        response_cls.start_build = _start_build(response_cls.start_build)
         from ecs_gitops_tools.local import moto_scale
 
         moto_scale.apply()  # pages as AWS sizes them, services looked up by key
