@@ -169,20 +169,23 @@ def _batch_get_builds(self: Any, ids: list[str]) -> list[dict[str, Any]]:
 
 
 def _start_build(original: Callable[[Any], Any]) -> Callable[[Any], Any]:
-    """StartBuild that keeps its source overrides on the build, as CodeBuild reports them
-    (BatchGetBuilds' `source`: type, location, buildspec of the build as run; moto drops
-    sourceTypeOverride, sourceLocationOverride and buildspecOverride)."""
+    """StartBuild whose build reports the source it runs, as CodeBuild does
+    (BatchGetBuilds' `source`): the project's, or StartBuild's sourceTypeOverride,
+    sourceLocationOverride and buildspecOverride (moto drops them and reports a
+    placeholder source, buildspec "buildspec/stuff.yaml")."""
     def start_build(self: Any) -> Any:
         result = original(self)
-        location = self._get_param("sourceLocationOverride")
-        if location:
-            build = result.result["build"] if hasattr(result, "result") else None
-            if isinstance(build, dict):
-                build["source"] = {
-                    "type": self._get_param("sourceTypeOverride") or "CODECOMMIT",
-                    "location": location,
-                    **({"buildspec": self._get_param("buildspecOverride")}
-                       if self._get_param("buildspecOverride") else {})}
+        build = result.result.get("build") if hasattr(result, "result") else None
+        if not isinstance(build, dict):
+            return result
+        project = self.codebuild_backend.codebuild_projects[self._get_param("projectName")]
+        source = dict(project.project_metadata.get("source") or {})
+        if self._get_param("sourceLocationOverride"):
+            source = {"type": self._get_param("sourceTypeOverride") or "CODECOMMIT",
+                      "location": self._get_param("sourceLocationOverride")}
+        if self._get_param("buildspecOverride"):
+            source["buildspec"] = self._get_param("buildspecOverride")
+        build["source"] = source
         return result
     return start_build
 
