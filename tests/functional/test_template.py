@@ -263,8 +263,9 @@ EXPECTED_PATTERNS: dict[str, dict[str, Any]] = {
     "PullRequestFunction": {
         "source": ["aws.codecommit"],
         "detail-type": ["CodeCommit Pull Request State Change"],
-        "resources": ["arn:aws:codecommit:us-east-1:123456789012:ecs-gitops"],
-        "detail": {"event": ["pullRequestCreated", "pullRequestSourceBranchUpdated"]},
+        "account": ["123456789012"],
+        "detail": {"event": ["pullRequestCreated", "pullRequestSourceBranchUpdated"],
+                   "repositoryNames": ["ecs-gitops"]},
     },
     "BuildFinishedFunction": {
         "source": ["aws.codebuild"],
@@ -809,6 +810,7 @@ def test_the_reconciler_stops_before_its_timeout(template: dict[str, Any]) -> No
     ("BuildFinishedFunctionRole", "codecommit:GetMergeCommit"),
     ("SweepFunctionRole", "codecommit:GetFile"),
     ("ApiDevelopmentBuildRole", "codecommit:GitPull"),
+    ("PullRequestFunctionRole", "codecommit:PostCommentForPullRequest"),
 ])
 def test_application_repositories_are_reached_only_when_tagged_for_the_stack(
         policies_of: Any, role: str, action: str) -> None:

@@ -618,6 +618,7 @@ class Fakes:
     pull_requests: FakePullRequests | None = None
     # The application repositories, by name (Settings.app_repositories names them).
     app_gits: dict[str, FakeGit] = field(default_factory=dict)
+    app_pulls: dict[str, FakePullRequests] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         if self.pull_requests is None:
@@ -630,7 +631,9 @@ class Fakes:
                  "builds": self.builds, "registry": self.registry, "notifier": self.notifier,
                  "bus": self.bus, "cloud": self.cloud, "clock": FakeClock(self.store),
                  "pull_requests": self.pull_requests,
-                 "app_source": lambda name: _SourceView(self.app_gits[name])}
+                 "app_source": lambda name: _SourceView(self.app_gits[name]),
+                 "app_pull_requests": lambda name: self.app_pulls.setdefault(
+                     name, FakePullRequests(self.app_gits[name], repository=name))}
         ports.update(override)
         return Ports(**ports)
 

@@ -12,9 +12,9 @@ import yaml
 from fakes import FakeGit, Fakes, build_detail
 from scenes import ACCOUNT, SCHEDULE, push_event, world
 
-from ecs_gitops.controllers import build, push, sweep
+from ecs_gitops.controllers import build, preview, push, sweep
 from ecs_gitops.controllers.outcome import Kind, Reason
-from ecs_gitops.events import CodeCommitEvent
+from ecs_gitops.events import CodeCommitEvent, CodeCommitPullRequestEvent
 from ecs_gitops.source import is_write_back
 
 
@@ -150,3 +150,48 @@ def test_the_sweep_builds_a_lost_push(fakes: Fakes) -> None:
     assert [b["source_version"] for b in fakes.builds.started] == [lost], outcome.text()
     sweep.handle(SCHEDULE, fakes.ports())
     assert len(fakes.builds.started) == 1
+
+
+def pr_event(number: str, repository: str = "api",
+             event: str = "pullRequestCreated") -> CodeCommitPullRequestEvent:
+    return CodeCommitPullRequestEvent.model_validate({
+        "version": "0", "id": "p1", "detail-type": "CodeCommit Pull Request State Change",
+        "source": "aws.codecommit", "account": ACCOUNT, "time": "2026-11-30T00:00:00Z",
+        "region": "us-east-1", "resources": [], "detail": {
+            "event": event, "pullRequestId": number, "repositoryNames": [repository]}})
+
+
+def test_an_api_pull_request_says_which_builds_and_environments_its_merge_reaches(
+        fakes: Fakes) -> None:
+    api = fakes.app_gits["api"]
+    api.branches["feature"] = api.branches["development"]
+    api.commit("feature", {"app.py": "v2"})
+    pulls = fakes.ports().app_pull_requests
+    assert pulls is not None
+    number = pulls("api").create("feature", "development")  # type: ignore[attr-defined]
+    outcome = preview.handle(pr_event(number), fakes.ports())
+    assert outcome.kind is Kind.PREVIEW_POSTED, outcome.text()
+    (posted,) = fakes.app_pulls["api"].posted
+    assert ("- api: build api-development, then written back to "
+            "`desired_state/development.yaml` and deployed to development") in posted["content"]
+    assert "production" not in posted["content"]
+    api.commit("feature", {"README.md": "docs only"})
+    again = preview.handle(pr_event(number, event="pullRequestSourceBranchUpdated"),
+                           fakes.ports())
+    assert again.kind is Kind.PREVIEW_UPDATED, again.text()
+    (posted,) = fakes.app_pulls["api"].posted
+    assert "- api: build api-development" in posted["content"]  # app.py still changed
+    assert fakes.builds.started == []  # a preview starts nothing
+
+
+def test_an_api_pull_request_into_a_branch_that_feeds_nothing_is_ignored(
+        fakes: Fakes) -> None:
+    api = fakes.app_gits["api"]
+    api.branches["release"] = api.branches["main"]
+    api.branches["feature"] = api.branches["main"]
+    api.commit("feature", {"app.py": "v2"})
+    pulls = fakes.ports().app_pull_requests
+    assert pulls is not None
+    number = pulls("api").create("feature", "release")  # type: ignore[attr-defined]
+    outcome = preview.handle(pr_event(number), fakes.ports())
+    assert outcome.reason is Reason.UNTRACKED_BRANCH, outcome.text()

@@ -100,15 +100,24 @@ def app_sources_from(environ: Mapping[str, str], clients: Clients
     return source
 
 
-def pull_requests_from(environ: Mapping[str, str], clients: Clients) -> PullRequests:
-    """The configuration repository's pull requests, where its git side is (GIT_SOURCE)."""
+def pull_requests_from(environ: Mapping[str, str], clients: Clients,
+                       repository: str | None = None) -> PullRequests:
+    """The pull requests of the configuration repository (or of the application
+    repository `repository`), where its git side is (GIT_SOURCE; an application
+    repository beside it, as `app_sources_from` finds it)."""
     where = environ.get("GIT_SOURCE", "codecommit")
-    repository = environ.get("REPOSITORY_NAME", "ecs-gitops")
+    name = repository or environ.get("REPOSITORY_NAME", "ecs-gitops")
     if where == "codecommit":
-        return CodeCommitPullRequests(clients, repository)
+        return CodeCommitPullRequests(clients, name)
+    from pathlib import Path
+
     from ecs_gitops.source.localgit import LocalPullRequests
 
-    return LocalPullRequests(where.removeprefix("file://"), repository)
+    path = Path(where.removeprefix("file://"))
+    if repository is not None:
+        bare = path.parent / f"{repository}.git"
+        path = bare if bare.exists() else path.parent / repository
+    return LocalPullRequests(path, name)
 
 
 def ports_from(environ: Mapping[str, str]) -> Ports:
@@ -140,6 +149,7 @@ def ports_from(environ: Mapping[str, str]) -> Ports:
         pacing=pacer,
         pull_requests=pull_requests_from(environ, clients),
         app_source=app_sources_from(environ, clients),
+        app_pull_requests=lambda name: pull_requests_from(environ, clients, name),
     )
 
 

@@ -149,6 +149,8 @@ class Ports:
     # The git side of an application repository, by name (None: no application
     # repositories are configured).
     app_source: Callable[[str], GitSource] | None = None
+    # The pull requests of an application repository, by name.
+    app_pull_requests: Callable[[str], PullRequests] | None = None
 
     def source_of(self, repository: str | None) -> GitSource:
         """The git side of `repository`: the configuration repository's for None (or its

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ecs_gitops.controllers.lookup import not_ours, token
+from ecs_gitops.controllers.lookup import desired_at, not_ours, token
 from ecs_gitops.controllers.outcome import Kind, Outcome, Reason, ignore
 from ecs_gitops.controllers.ports import Ports
 from ecs_gitops.desired import Environment, load_environment_text
@@ -46,11 +46,14 @@ def handle(event: CodeCommitPullRequestEvent, ports: Ports) -> Outcome:
     names = detail.repository_names
     expected = ports.settings.repository
     repository = expected if expected in names else (names[0] if names else None)
-    foreign = not_ours(ports, event, repository=repository)
+    app = repository in ports.settings.app_repositories and repository != expected
+    foreign = not_ours(ports, event, repository=None if app else repository)
     if foreign is not None:
         return foreign
     if detail.event not in HANDLED:
         return ignore(Reason.EVENT_NOT_HANDLED, event=detail.event)
+    if app and repository is not None:
+        return preview_app_pull_request(ports, repository, detail.pull_request_id)
     if ports.pull_requests is None:
         return ignore(Reason.NOT_CONFIGURED, what="pull requests port")
     # Level-triggered: the pull request as it is now, not as the event saw it.
@@ -191,3 +194,69 @@ def _publish(ports: Ports, pull_requests: PullRequests, repository: str,
     pull_requests.update_comment(comment_id, body)
     ports.store.put_value(key, comment_id)
     return Kind.PREVIEW_UPDATED, comment_id
+
+
+def preview_app_pull_request(ports: Ports, repository: str, pull_request_id: str) -> Outcome:
+    """A pull request of an application repository: its comment says which builds the
+    merge will start and which environments they feed (their write-back and deployment
+    follow the push of the merge). Idempotent, one comment, as for the configuration
+    repository."""
+    if ports.app_pull_requests is None:
+        return ignore(Reason.NOT_CONFIGURED, what="application pull requests port")
+    pulls = ports.app_pull_requests(repository)
+    try:
+        pull_request = pulls.get(pull_request_id)
+    except SourceError:
+        return ignore(Reason.UNKNOWN_PULL_REQUEST, pull_request=pull_request_id)
+    if pull_request.status.upper() != "OPEN":
+        return ignore(Reason.PULL_REQUEST_CLOSED, pull_request=pull_request.id,
+                      status=pull_request.status.lower())
+    from ecs_gitops.controllers.push import app_branch, touches
+
+    fed: list[tuple[str, Any]] = []  # (environment, service) this branch feeds
+    for config_branch, environment in ports.settings.branches.items():
+        try:
+            desired = desired_at(ports, environment, ports.source.branch_tip(config_branch))
+        except (DesiredStateError, SourceError):
+            continue
+        fed += [(environment, s) for s in desired.services
+                if s.build is not None and s.build.repository == repository
+                and app_branch(s, desired) == pull_request.destination_branch]
+    if not fed:
+        return ignore(Reason.UNTRACKED_BRANCH,
+                      branch=f"{repository}:{pull_request.destination_branch}")
+    git = ports.source_of(repository)
+    destination = git.branch_tip(pull_request.destination_branch)
+    source = pull_request.source_commit
+    facts: dict[str, Any] = {"environment": ", ".join(sorted({e for e, _ in fed})),
+                             "pull_request": pull_request.id, "commit": source,
+                             "destination": destination, "repository": repository}
+    with claimed(ports.store, preview_key(repository, pull_request.id, source, destination),
+                 seconds=ports.clock.remaining()) as claim:
+        if claim.done_before:
+            return ignore(Reason.ALREADY_PROCESSED,
+                          what=f"pull request {pull_request.id} of {repository} at "
+                               f"{source[:12]}", **facts)
+        head = (f"{MARKER}\n**ecs-gitops preview**: merging `{pull_request.source_branch}` "
+                f"({source[:12]}) into `{pull_request.destination_branch}` of `{repository}` "
+                f"({destination[:12]}).\n\n")
+        try:
+            merged = pulls.merge_commit(source, destination)
+        except MergeConflictError as exc:
+            conflicts = "".join(f"- `{p}`\n" for p in exc.paths) or "- (not listed)\n"
+            body, summary = (f"{head}This pull request cannot be merged without resolving "
+                             f"conflicts in:\n\n{conflicts}"), "merge conflict"
+        else:
+            changed = git.changed_paths(destination, merged)
+            lines = [f"- {service.name}: build {service.build.project}, then written back to "
+                     f"`{ports.settings.path(environment)}` and deployed to {environment}"
+                     for environment, service in fed
+                     if service.build is not None and touches(service.build.source, changed)]
+            summary = f"{len(lines)} build(s)"
+            body = (f"{head}The push of the merge starts:\n\n" + "\n".join(lines) + "\n"
+                    if lines else f"{head}The merge changes no service's build source: "
+                    "no build, nothing deployed.\n")
+        kind, comment_id = _publish(ports, pulls, repository, pull_request, destination,
+                                    body[:CONTENT_LIMIT])
+        claim.outcome = f"{kind.value} {comment_id}: {summary}"
+    return Outcome(kind, None, {**facts, "comment": comment_id, "summary": summary})
