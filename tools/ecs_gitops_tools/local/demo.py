@@ -32,6 +32,8 @@ from ecs_gitops_tools.output import print_status
 # The demo runs each app's TEST_COMMAND without the tests that need MariaDB or a
 # browser, so that the story takes well under a minute; `local up` runs them all.
 DEMO_TEST_ARGS = ("-m", "not mariadb and not browser", "-p", "no:randomly")
+# The original team's layout: each app in its own repository, split off the checkout.
+DEMO_APP_REPOSITORIES = {"api": "apps/api", "simpleweb": "apps/simpleweb"}
 
 
 def desired_at_tip(cloud: EmbeddedCloud, branch: str, environment: str) -> Environment:
@@ -279,15 +281,63 @@ def tell(cloud: EmbeddedCloud, work: Path, console: Console) -> list[StepResult]
 
     s.step("A manual change to a running service (drift) is healed by the schedule",
            drift, drift_check)
+
+    def own_repository() -> None:
+        # The configuration repository says the api's code is in its own repository now
+        # (a write of desired_state/ only: nothing is built), then a developer pushes
+        # there.
+        s.edit("development", "desired_state/development.yaml",
+               lambda t: _build_from(t, "api", "api"), "api: built from its own repository")
+        cloud.run()
+        app = cloud.app_remotes["api"].clone(s.work.parent / "api-work")
+        for key, value in (("user.name", "Demo Developer"), ("user.email", "dev@example.com")):
+            subprocess.run(["git", "-C", str(app), "config", key, value], check=True)
+
+        def git(*args: str) -> str:
+            return subprocess.run(["git", "-C", str(app), *args], capture_output=True,
+                                  text=True, check=True).stdout.strip()
+
+        git("checkout", "-q", "development")
+        web = app / "apps/api/api_service/web.py"
+        web.write_text(web.read_text() + "\n# demo: a change in the api's own repository\n")
+        git("commit", "-qam", "api: a change in its own repository")
+        git("push", "-q", "origin", "development")
+        state["app"] = git("rev-parse", "HEAD")
+
+    def own_repository_check() -> tuple[bool, str]:
+        commit = state["app"]
+        ok = (s.pinned("development", "development", "api") == commit
+              and s.running("api-development") == commit
+              and s.release("development", "api-development") == "HEALTHY")
+        return ok, (f"api {commit[:7]} of the api repository: built from it, written back to "
+                    "the configuration repository, running in development")
+
+    if "api" in cloud.app_remotes:
+        s.step("The api in its own repository: a push to its development is built from it, "
+               "written back and deployed", own_repository, own_repository_check)
     return s.results
+
+
+def _build_from(text: str, service: str, repository: str) -> str:
+    """`text` (a desired-state file) with `service` built from `repository`."""
+    import yaml
+
+    data = yaml.safe_load(text)
+    for item in data["services"]:
+        if item.get("name") == service:
+            item["build"]["repository"] = repository
+    return str(yaml.safe_dump(data, sort_keys=False))
 
 
 def run(console: Console, *, source: Path, keep: Path | None = None) -> int:
     started = time.monotonic()
     with tempfile.TemporaryDirectory(prefix="ecs-gitops-demo-") as tmp:
         workdir = keep or Path(tmp)
-        with EmbeddedCloud(workdir, source=source, test_args=DEMO_TEST_ARGS) as cloud:
-            console.print(f"embedded AWS on {cloud.endpoint}; git remote {cloud.remote.path}",
+        with EmbeddedCloud(workdir, source=source, test_args=DEMO_TEST_ARGS,
+                           app_repositories=DEMO_APP_REPOSITORIES) as cloud:
+            console.print(f"embedded AWS on {cloud.endpoint}; git remote {cloud.remote.path}; "
+                          "application repositories " + ", ".join(
+                              f"{n} {a.path}" for n, a in sorted(cloud.app_remotes.items())),
                           highlight=False)
             work = cloud.remote.clone(workdir / "work")
             for key, value in (("user.name", "Demo Developer"),
