@@ -137,17 +137,14 @@ def comment(ports: Ports, pull_requests: PullRequests, pull_request: PullRequest
 
 
 def _builds(ports: Ports, desired: Environment, destination: str, merged: str) -> str:
-    """`api (project api-production), ...`: the services whose build source the merge
-    changes (what the push of the merge will build)."""
+    """`api (project api-production), ...`: the services built from this repository
+    whose build source the merge changes (what the push of the merge will build)."""
+    from ecs_gitops.controllers.push import touches
+
     changed = ports.source.changed_paths(destination, merged)
-    names = []
-    for service in desired.services:
-        if service.build is None:
-            continue
-        folder = service.build.source.rstrip("/") + "/"
-        if any(p.startswith(folder) for p in changed):
-            names.append(f"{service.name} (project {service.build.project})")
-    return ", ".join(names)
+    return ", ".join(f"{s.name} (project {s.build.project})" for s in desired.services
+                     if s.build is not None and s.build.repository is None
+                     and touches(s.build.source, changed))
 
 
 def _fenced(text: str) -> str:
