@@ -9,10 +9,13 @@ from typing import Any
 
 import pytest
 from fakes import Fakes, MustNotBeCalled
+from hypothesis import given
+from hypothesis import strategies as st
 from scenes import ACCOUNT, _envelope, world
 
 from ecs_gitops.controllers import preview
 from ecs_gitops.controllers.outcome import Kind, Reason
+from ecs_gitops.controllers.push import touches
 from ecs_gitops.desired import load_environment_text
 from ecs_gitops.engine import preview as engine_preview
 from ecs_gitops.errors import ConflictError
@@ -280,3 +283,40 @@ def test_two_concurrent_runs_leave_one_comment(fakes: Fakes) -> None:
     outcome = preview.handle(pr_event(number), fakes.ports())
     assert outcome.kind is Kind.PREVIEW_UPDATED
     assert len(comments(fakes)) == 1
+
+
+# ----------------------------------------------------------------- properties
+_text = st.text(alphabet=st.sampled_from("ab `\n~"), max_size=200)
+
+
+@given(_text)
+def test_the_fenced_block_holds_the_text_and_nothing_closes_it_early(text: str) -> None:
+    block = preview._fenced(text)
+    lines = block.split("\n")
+    fence = lines[0].removesuffix("text")
+    assert fence.startswith("```")
+    assert fence not in text  # no run of backticks in the text is as long as the fence
+    assert block == f"{fence}text\n{text}\n{fence}\n"
+
+
+@given(st.lists(st.text(alphabet="abc +~-", max_size=120), max_size=300),
+       st.integers(min_value=200, max_value=10_000))
+def test_clipping_keeps_whole_first_lines_within_the_room(lines: list[str], room: int) -> None:
+    text = "\n".join(lines)
+    clipped = preview._clipped(text, room, "production")
+    if len(text) <= room:
+        assert clipped == text
+        return
+    assert len(clipped) <= room
+    kept = clipped.split("\n")[:-1]
+    assert kept == lines[:len(kept)]
+    assert clipped.split("\n")[-1] == (f"... {len(lines) - len(kept)} more line(s): "
+                                       "ecs-gitops plan production")
+
+
+@given(st.lists(st.from_regex(r"[a-z]{1,3}(/[a-z]{1,3}){0,2}", fullmatch=True), max_size=8),
+       st.from_regex(r"[a-z]{1,3}(/[a-z]{1,3}){0,1}/?", fullmatch=True))
+def test_a_build_source_is_touched_only_by_paths_under_it(changed: list[str], source: str) -> None:
+    folder = source.strip("/")
+    assert touches(source, changed) == any(p.startswith(folder + "/") for p in changed)
+    assert touches(".", changed) == bool(changed)
