@@ -26,6 +26,9 @@ def describe_event(event: Mapping[str, Any]) -> str:
                 f"{str(detail.get('sourceCommit', ''))[:7]} into {into})")
     if source == "aws.codecommit":
         name = detail.get("referenceName")
+        repository = detail.get("repositoryName")
+        if repository and repository != "ecs-gitops":  # an application repository's push
+            name = f"{repository}:{name}"
         commit = str(detail.get("commitId") or detail.get("oldCommitId") or "")[:7]
         if detail.get("event") == "referenceUpdated":
             return f"push to {name} ({commit})"

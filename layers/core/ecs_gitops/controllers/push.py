@@ -248,7 +248,7 @@ def process_app_commit(ports: Ports, *, repository: str, branch: str, before: st
                 _start_one(ports, environment, service, after=after, changed=changed,
                            started=started, skipped=skipped)
         facts.update(builds=started, changed=len(changed),
-                     environments=sorted(set(environments)))
+                     environment=", ".join(sorted(set(environments))))
         if skipped:
             facts["skipped"] = skipped
         if started:
