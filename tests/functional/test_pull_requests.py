@@ -113,6 +113,9 @@ def test_update_comment(codecommit: Any) -> None:
     stub.add_response("update_comment", {"comment": {"commentId": "c9"}},
                       {"commentId": "c9", "content": "new"})
     pulls.update_comment("c9", "new")
+    stub.add_client_error("update_comment", "CommentDeletedException", "deleted")
+    with pytest.raises(SourceError, match="deleted"):
+        pulls.update_comment("c9", "newer")
 
 
 # -------------------------------------------------------------------- local git

@@ -320,3 +320,17 @@ def test_a_build_source_is_touched_only_by_paths_under_it(changed: list[str], so
     folder = source.strip("/")
     assert touches(source, changed) == any(p.startswith(folder + "/") for p in changed)
     assert touches(".", changed) == bool(changed)
+
+
+def test_a_comment_a_person_deleted_is_posted_again(fakes: Fakes) -> None:
+    assert fakes.pull_requests is not None
+    branch_with(fakes, raise_max(fakes, 4))
+    number = fakes.pull_requests.create("feature", "main")
+    preview.handle(pr_event(number), fakes.ports())
+    fakes.pull_requests.posted.clear()  # deleted in the console
+    branch_with(fakes, raise_max(fakes, 6))
+    outcome = preview.handle(pr_event(number, event="pullRequestSourceBranchUpdated"),
+                             fakes.ports())
+    assert outcome.kind is Kind.PREVIEW_POSTED, outcome.text()
+    (posted,) = comments(fakes)
+    assert fakes.store.get_value(preview_comment_key("ecs-gitops", number)) == posted["id"]

@@ -224,6 +224,11 @@ class CodeCommitPullRequests:
         return str(response["comment"]["commentId"])
 
     def update_comment(self, comment_id: str, content: str) -> None:
-        """UpdateComment."""
-        with translate("UpdateComment"):
+        """UpdateComment (SourceError when the comment was deleted or is not there)."""
+        try:
             self.cc.update_comment(commentId=comment_id, content=content)
+        except ClientError as exc:
+            if _code(exc) in ("CommentDeletedException", "CommentDoesNotExistException"):
+                raise SourceError(f"comment {comment_id} was deleted") from exc
+            with translate("UpdateComment"):
+                raise

@@ -188,7 +188,16 @@ def _publish(ports: Ports, pull_requests: PullRequests, repository: str,
             token=token(repository, pull_request.id, "preview"))
         ports.store.put_value(key, comment_id)
         return Kind.PREVIEW_POSTED, comment_id
-    pull_requests.update_comment(comment_id, body)
+    try:
+        pull_requests.update_comment(comment_id, body)
+    except SourceError:
+        # A person deleted it: post a new one (its own token, the old one's is spent).
+        comment_id = pull_requests.post_comment(
+            pull_request.id, before=pull_request.destination_commit or destination,
+            after=pull_request.source_commit, content=body,
+            token=token(repository, pull_request.id, "preview", comment_id))
+        ports.store.put_value(key, comment_id)
+        return Kind.PREVIEW_POSTED, comment_id
     ports.store.put_value(key, comment_id)
     return Kind.PREVIEW_UPDATED, comment_id
 

@@ -114,4 +114,5 @@ class PullRequests(Protocol):
         ConflictError (CodeCommit's IdempotencyParameterMismatchException)."""
 
     def update_comment(self, comment_id: str, content: str) -> None:
-        """UpdateComment: replace the comment's content (only its author may)."""
+        """UpdateComment: replace the comment's content (only its author may). SourceError
+        when the comment is gone (a person deleted it)."""
