@@ -1,6 +1,11 @@
 """Push: a new commit on a tracked branch starts the builds of the apps it changed,
 and a reconcile when the environment's desired-state file changed.
 
+A push to an application repository (`Settings.app_repositories`) starts the builds of
+the services whose `build.repository` names it and whose environment that branch feeds
+(`process_app_commit`), from that repository; it never requests a reconcile (the
+write-back of the build does).
+
 Tags, untracked branches, deletions and the controller's own write-back commits
 start no build (invariant 4). One build per (commit, app): a processed-event
 record per push and per build, plus StartBuild's idempotency token (invariant 2).
