@@ -11,7 +11,12 @@ from rich.console import Console
 
 from ecs_gitops.aws.ecs import EcsAdapter
 from ecs_gitops_tools.local.cloud import EmbeddedCloud
-from ecs_gitops_tools.local.demo import DEMO_TEST_ARGS, desired_at_tip, tell
+from ecs_gitops_tools.local.demo import (
+    DEMO_APP_REPOSITORIES,
+    DEMO_TEST_ARGS,
+    desired_at_tip,
+    tell,
+)
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -19,7 +24,8 @@ STEPS = [
     "The schedule reconciles both environments from git",
     "A change to apps/api pushed to development is built, written back and deployed",
     "Merged into main, it reaches production",
-    "An edit of desired_state/production.yaml (max tasks 5 -> 8) is applied",
+    "A pull request editing desired_state/production.yaml (max tasks 5 -> 8) is previewed on "
+    "it, then merged and applied",
     "A build that fails its tests is not deployed",
     "An image that fails its health check rolls back, and git is reverted",
     "A manual change to a running service (drift) is healed by the schedule",
@@ -27,6 +33,8 @@ STEPS = [
     "A change deployed as a 10 % canary: the alarm fires during the bake, ECS rolls back, "
     "git is reverted",
     "A good change waits for a manual approval; `ecs-gitops approve` lets it through",
+    "The api in its own repository: a push to its development is built from it, written back "
+    "and deployed",
 ]
 
 
@@ -34,7 +42,8 @@ STEPS = [
 def test_the_story(tmp_path: Path) -> None:
     out = io.StringIO()
     console = Console(file=out, width=160)
-    with EmbeddedCloud(tmp_path, source=ROOT, test_args=DEMO_TEST_ARGS) as cloud:
+    with EmbeddedCloud(tmp_path, source=ROOT, test_args=DEMO_TEST_ARGS,
+                       app_repositories=DEMO_APP_REPOSITORIES) as cloud:
         work = cloud.remote.clone(tmp_path / "work")
         for key, value in (("user.name", "Test"), ("user.email", "test@example.com")):
             import subprocess
@@ -47,7 +56,7 @@ def test_the_story(tmp_path: Path) -> None:
         # the end state, independently of the steps' own checks
         statuses = [b.status for b in cloud.builder.results]
         assert statuses == ["SUCCEEDED", "SUCCEEDED", "FAILED", "SUCCEEDED", "SUCCEEDED",
-                            "SUCCEEDED"]
+                            "SUCCEEDED", "SUCCEEDED"]
         rollbacks = [r for r in cloud.rollouts.rollouts if not r.healthy]
         assert [r.service for r in rollbacks] == ["api", "api"]
         assert "CloudWatch alarm api-5xx in ALARM" in rollbacks[1].cause

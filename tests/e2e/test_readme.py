@@ -68,4 +68,8 @@ def test_the_local_cloud_block_as_written(tmp_path: Path) -> None:
     assert f"rollout api-development -> {change[:7]}: healthy" in out
     assert "BuildFinishedFunction: wrote back (development, api, " in out
     assert re.search(rf"api-development\s.*{change[:12]}.*completed.*yes", run.stdout), out
+    # the pull request: previewed in one comment (the plan of its merge), merged, applied
+    assert "PullRequestFunction: preview posted (production, " in out
+    assert "~ autoscaling simpleweb: max 5 -> 8" in run.stdout
+    assert re.search(r"ReconcileFunction: applied 1 change \(production, ", out), out
     assert "stopped" in run.stdout  # local down

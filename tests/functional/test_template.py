@@ -33,6 +33,7 @@ PSEUDO = {
 
 FUNCTIONS = {
     "PushFunction": "push",
+    "PullRequestFunction": "pull_request",
     "BuildFinishedFunction": "build_finished",
     "ReconcileFunction": "reconcile",
     "DeploymentEventsFunction": "deployment_events",
@@ -108,6 +109,9 @@ class _Resolver:
         if set(value) == {"Fn::If"}:
             name, then, otherwise = value["Fn::If"]
             return self(then if self.condition(name) else otherwise)
+        if set(value) == {"Fn::Split"}:
+            sep, text = value["Fn::Split"]
+            return str(self(text)).split(sep)
         if len(value) == 1 and next(iter(value)).startswith("Fn::"):
             raise AssertionError(f"pattern uses an intrinsic this test cannot resolve: {value}")
         return {key: self(item) for key, item in value.items()}
@@ -221,7 +225,8 @@ def test_layer_is_built_for_the_functions_runtime_and_architecture(
 def test_environment_is_the_one_the_handlers_read(template: dict[str, Any]) -> None:
     variables = template["Globals"]["Function"]["Environment"]["Variables"]
     assert set(variables) == {
-        "CLUSTER_NAME", "ACCOUNT_ID", "REPOSITORY_NAME", "BRANCH_ENVIRONMENTS", "TABLE_NAME",
+        "CLUSTER_NAME", "ACCOUNT_ID", "REPOSITORY_NAME", "APPLICATION_REPOSITORIES",
+        "BRANCH_ENVIRONMENTS", "TABLE_NAME",
         "TOPIC_ARN",
         "EVENT_BUS_NAME", "POWERTOOLS_SERVICE_NAME", "POWERTOOLS_METRICS_NAMESPACE",
         "POWERTOOLS_LOG_LEVEL", "POWERTOOLS_TRACE_DISABLED", "PYDANTIC_DISABLE_PLUGINS",
@@ -250,8 +255,17 @@ EXPECTED_PATTERNS: dict[str, dict[str, Any]] = {
     "PushFunction": {
         "source": ["aws.codecommit"],
         "detail-type": ["CodeCommit Repository State Change"],
-        "resources": ["arn:aws:codecommit:us-east-1:123456789012:ecs-gitops"],
-        "detail": {"event": ["referenceCreated", "referenceUpdated"], "referenceType": ["branch"]},
+        "account": ["123456789012"],
+        # the configuration repository (ApplicationRepositories: none by default)
+        "detail": {"event": ["referenceCreated", "referenceUpdated"], "referenceType": ["branch"],
+                   "repositoryName": ["ecs-gitops"]},
+    },
+    "PullRequestFunction": {
+        "source": ["aws.codecommit"],
+        "detail-type": ["CodeCommit Pull Request State Change"],
+        "account": ["123456789012"],
+        "detail": {"event": ["pullRequestCreated", "pullRequestSourceBranchUpdated"],
+                   "repositoryNames": ["ecs-gitops"]},
     },
     "BuildFinishedFunction": {
         "source": ["aws.codebuild"],
@@ -320,6 +334,8 @@ ROUTES: dict[str, tuple[set[str] | str, str]] = {
         {"PushFunction"},
         "HANDLER IGNORES: tracked branches are BRANCH_ENVIRONMENTS, which a pattern cannot read",
     ),
+    "codecommit-pull-request-created.json": ({"PullRequestFunction"}, "plan preview posted"),
+    "codecommit-pull-request-source-updated.json": ({"PullRequestFunction"}, "preview updated"),
     "codecommit-tag-created.json": (set(), "referenceType tag"),
     "codecommit-branch-deleted.json": (set(), "referenceDeleted"),
     "codebuild-succeeded-api-development.json": ({"BuildFinishedFunction"}, "tag write-back"),
@@ -545,6 +561,17 @@ _BUILD_FINISHED = _REPOSITORY_READ | {
 }
 EXPECTED_ACTIONS = {
     "PushFunctionRole": _PUSH,
+    # The preview reads the pull request and what runs, and writes only its comment.
+    "PullRequestFunctionRole": _REPOSITORY_READ | {
+        "codecommit:GetPullRequest", "codecommit:GetDifferences", "codecommit:GetMergeCommit",
+        "codecommit:CreateUnreferencedMergeCommit",  # the merge, on no branch
+        "codecommit:GetCommentsForPullRequest", "codecommit:PostCommentForPullRequest",
+        "codecommit:UpdateComment",
+        "ecs:ListServices", "ecs:DescribeServices", "ecs:DescribeTaskDefinition",
+        "application-autoscaling:DescribeScalableTargets",
+        "application-autoscaling:DescribeScalingPolicies",
+        "elasticloadbalancing:DescribeTargetGroups",
+    },
     "BuildFinishedFunctionRole": _BUILD_FINISHED,
     "ReconcileFunctionRole": _REPOSITORY_READ | {
         "ecs:ListServices", "ecs:DescribeServices", "ecs:DescribeTaskDefinition",
@@ -667,7 +694,8 @@ def policies_of(template: dict[str, Any]) -> Any:
                 "TaskRoleArn": f"arn:aws:iam::{ACCOUNT}:role/ecs-gitops-task",
                 "ExecutionRoleArn": f"arn:aws:iam::{ACCOUNT}:role/ecs-gitops-execution"},
         conditions={"HasNotificationEmail": False, "ShouldCreateImageRepositories": True,
-                    "HasInfrastructureRole": False},
+                    "HasInfrastructureRole": False,
+                    "HasApplicationRepositories": False},
         physical=physical,
     )
     return resolver.role_policies
@@ -804,3 +832,26 @@ def test_reconciler_passes_the_infrastructure_role_to_ecs_only(policies_of: Any)
                    {"iam:PassedToService": "ecs-tasks.amazonaws.com"}) != "allowed"
     assert _decide(reconciler, "iam:PassRole", f"arn:aws:iam::{ACCOUNT}:role/admin",
                    {"iam:PassedToService": "ecs.amazonaws.com"}) != "allowed"
+
+
+@pytest.mark.parametrize(("role", "action"), [
+    ("PushFunctionRole", "codecommit:GetDifferences"),
+    ("BuildFinishedFunctionRole", "codecommit:GetMergeCommit"),
+    ("SweepFunctionRole", "codecommit:GetFile"),
+    ("ApiDevelopmentBuildRole", "codecommit:GitPull"),
+    ("PullRequestFunctionRole", "codecommit:PostCommentForPullRequest"),
+])
+def test_application_repositories_are_reached_only_when_tagged_for_the_stack(
+        policies_of: Any, role: str, action: str) -> None:
+    policies = policies_of(role)
+    api = f"arn:aws:codecommit:{REGION}:{ACCOUNT}:api"
+    assert _decide(policies, action, api, {"aws:ResourceTag/ecs-gitops:stack": "ecs-gitops"}) \
+        == "allowed"
+    for tags in ({}, {"aws:ResourceTag/ecs-gitops:stack": "another-stack"}):
+        assert _decide(policies, action, api, tags) == "implicitDeny", tags
+    # nor a tagged repository of another account or region
+    assert _decide(policies, action, f"arn:aws:codecommit:eu-west-1:{ACCOUNT}:api",
+                   {"aws:ResourceTag/ecs-gitops:stack": "ecs-gitops"}) == "implicitDeny"
+    # and nothing but reading (and, for the builds, cloning)
+    assert _decide(policies, "codecommit:CreateCommit", api,
+                   {"aws:ResourceTag/ecs-gitops:stack": "ecs-gitops"}) == "implicitDeny"

@@ -26,10 +26,10 @@ from ecs_gitops.actual import (
 )
 from ecs_gitops.controllers.ports import Ports, Settings
 from ecs_gitops.desired import Environment
-from ecs_gitops.errors import ConflictError, PreflightError, SourceError
+from ecs_gitops.errors import ConflictError, MergeConflictError, PreflightError, SourceError
 from ecs_gitops.events import CodeBuildStateChange, Trigger
 from ecs_gitops.render import normalize_task_definition, register_input
-from ecs_gitops.source import Commit
+from ecs_gitops.source import Commit, PullRequest, PullRequestComment
 from ecs_gitops.store import (
     PROCESSED_TTL,
     TASK_DEFINITION_TTL,
@@ -117,6 +117,8 @@ class FakeGit:
         return self._tree(commit).get(path)
 
     def commit_info(self, commit_id: str) -> Commit:
+        if commit_id not in self.commits:
+            raise SourceError(f"bad object {commit_id}")
         parents, _, message = self.commits[commit_id]
         return Commit(id=commit_id, message=message, parents=parents)
 
@@ -154,6 +156,98 @@ class FakeGit:
         self.branches[branch] = sha
         self.writes.append(sha)
         return sha
+
+
+# ------------------------------------------------------------------ pull requests
+@dataclass
+class FakePullRequests:
+    """CodeCommit's pull requests on a FakeGit: an OPEN pull request's source commit is
+    its branch's tip; a comment is posted once per idempotency token (the same token
+    with other parameters is a ConflictError, as IdempotencyParameterMismatchException);
+    the merge is a fast-forward or a per-file three-way merge commit on no branch."""
+
+    git: FakeGit
+    repository: str = "ecs-gitops"
+    requests: dict[str, dict[str, Any]] = field(default_factory=dict)
+    posted: list[dict[str, Any]] = field(default_factory=list)  # every comment, by id order
+    calls: list[str] = field(default_factory=list)
+
+    def create(self, source_branch: str, destination_branch: str) -> str:
+        number = str(len(self.requests) + 1)
+        self.requests[number] = {"source": source_branch, "destination": destination_branch,
+                                 "base": self.git.branches[destination_branch],
+                                 "status": "OPEN"}
+        return number
+
+    def get(self, pull_request_id: str) -> PullRequest:
+        self.calls.append("get")
+        if pull_request_id not in self.requests:
+            raise SourceError(f"no pull request {pull_request_id}")
+        pr = self.requests[pull_request_id]
+        return PullRequest(id=pull_request_id, status=pr["status"], repository=self.repository,
+                           source_branch=pr["source"], destination_branch=pr["destination"],
+                           source_commit=self.git.branches[pr["source"]],
+                           destination_commit=pr["base"])
+
+    def merge_commit(self, source: str, destination: str) -> str:
+        self.calls.append("merge_commit")
+        if self.git.is_ancestor(destination, source):
+            return source
+        base = next(c for c in self._ancestors(destination) if self.git.is_ancestor(c, source))
+        old, ours, theirs = (self.git._tree(c) for c in (base, destination, source))
+        merged: dict[str, str] = {}
+        conflicts = []
+        for path in sorted(old.keys() | ours.keys() | theirs.keys()):
+            o, a, b = old.get(path), ours.get(path), theirs.get(path)
+            if b == o:
+                result = a
+            elif a in (o, b):
+                result = b
+            else:
+                conflicts.append(path)
+                continue
+            if result is not None:
+                merged[path] = result
+        if conflicts:
+            raise MergeConflictError("conflicts", conflicts)
+        return self.git.make(merged, "merge", (destination, source))
+
+    def _ancestors(self, commit: str) -> list[str]:
+        order, todo, seen = [], [commit], set()
+        while todo:
+            current = todo.pop(0)
+            if current not in seen:
+                seen.add(current)
+                order.append(current)
+                todo.extend(self.git.commits[current][0])
+        return order
+
+    def comments(self, pull_request_id: str) -> list[PullRequestComment]:
+        self.calls.append("comments")
+        return [PullRequestComment(c["id"], c["content"]) for c in self.posted
+                if c["pr"] == pull_request_id]
+
+    def post_comment(self, pull_request_id: str, *, before: str, after: str, content: str,
+                     token: str) -> str:
+        self.calls.append("post_comment")
+        asked = (pull_request_id, before, after, content)
+        for comment in self.posted:
+            if comment["token"] == token:
+                if comment["asked"] != asked:
+                    raise ConflictError("IdempotencyParameterMismatchException")
+                return str(comment["id"])
+        comment_id = f"comment-{len(self.posted) + 1}"
+        self.posted.append({"id": comment_id, "pr": pull_request_id, "content": content,
+                            "token": token, "asked": asked})
+        return comment_id
+
+    def update_comment(self, comment_id: str, content: str) -> None:
+        self.calls.append("update_comment")
+        for comment in self.posted:
+            if comment["id"] == comment_id:
+                comment["content"] = content
+                return
+        raise SourceError(f"no comment {comment_id}")
 
 
 # ------------------------------------------------------------------------- store
@@ -283,7 +377,9 @@ class FakeBuilds:
     now: Callable[[], float] = lambda: 0.0  # the store's clock (Fakes wires it)
 
     def start_build(self, *, project: str, source_version: str, token: str,
-                    environment: Mapping[str, str] | None = None) -> str:
+                    environment: Mapping[str, str] | None = None,
+                    source_repository: str | None = None, buildspec: str | None = None
+                    ) -> str:
         """StartBuild: the same idempotency token within `TOKEN_SECONDS` returns the
         build it started; after that it starts another, as CodeBuild does."""
         now = self.now()
@@ -293,7 +389,8 @@ class FakeBuilds:
         build_id = f"{project}:{len(self.started) + 1}"
         self.started.append({"id": build_id, "project": project, "source_version":
                              source_version, "token": token, "environment": dict(environment or {}),
-                             "at": now})
+                             "at": now, "source_repository": source_repository,
+                             "buildspec": buildspec})
         self.resolved[build_id] = source_version
         return build_id
 
@@ -532,8 +629,14 @@ class Fakes:
     cloud: FakeCloud = field(default_factory=FakeCloud)
     settings: Settings = field(default_factory=lambda: Settings(
         branches={"main": "production", "development": "development"}))
+    pull_requests: FakePullRequests | None = None
+    # The application repositories, by name (Settings.app_repositories names them).
+    app_gits: dict[str, FakeGit] = field(default_factory=dict)
+    app_pulls: dict[str, FakePullRequests] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
+        if self.pull_requests is None:
+            self.pull_requests = FakePullRequests(self.git)
         self.builds.now = lambda: self.store.now
 
     def ports(self, **override: Any) -> Ports:
@@ -541,7 +644,11 @@ class Fakes:
         source = _SourceView(self.git)
         ports = {"settings": self.settings, "source": source, "store": self.store,
                  "builds": self.builds, "registry": self.registry, "notifier": self.notifier,
-                 "bus": self.bus, "cloud": self.cloud, "clock": FakeClock(self.store)}
+                 "bus": self.bus, "cloud": self.cloud, "clock": FakeClock(self.store),
+                 "pull_requests": self.pull_requests,
+                 "app_source": lambda name: _SourceView(self.app_gits[name]),
+                 "app_pull_requests": lambda name: self.app_pulls.setdefault(
+                     name, FakePullRequests(self.app_gits[name], repository=name))}
         ports.update(override)
         return Ports(**ports)
 

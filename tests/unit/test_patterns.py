@@ -379,13 +379,13 @@ def rules() -> list[tuple[str, bool, dict[str, Any]]]:
 
 def test_the_readme_routes_every_sample() -> None:
     assert set(ROUTES) == {path.name for path in EVENTS.glob("*.json")}
-    assert len(ROUTES) == 21
+    assert len(ROUTES) == 23
 
 
 def test_every_rule_of_the_template_is_valid(rules: list[tuple[str, bool, dict[str, Any]]]) -> None:
     assert {function for function, _, _ in rules} == {
-        "PushFunction", "BuildFinishedFunction", "ReconcileFunction", "DeploymentEventsFunction",
-        "SweepFunction"}
+        "PushFunction", "PullRequestFunction", "BuildFinishedFunction", "ReconcileFunction",
+        "DeploymentEventsFunction", "SweepFunction"}
     assert sum(schedule for _, schedule, _ in rules) == 2
     for _, _, pattern in rules:
         validate(pattern)

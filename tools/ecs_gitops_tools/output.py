@@ -17,8 +17,11 @@ from rich.text import Text
 
 from ecs_gitops.actual import EnvironmentSnapshot, ServiceSnapshot
 from ecs_gitops.desired.model import Environment
-from ecs_gitops.engine import HeldBack
 from ecs_gitops.plan import Plan
+from ecs_gitops.report import held_back_line, release_command
+
+__all__ = ["deployment_line", "error", "held_back_line", "print_plan", "print_plan_text",
+           "print_status", "progress_cell", "release_command", "styled"]
 
 _COLOURS = {"+": "green", "~": "yellow", "-": "red", "!": "magenta"}
 
@@ -37,7 +40,14 @@ def error(console: Console, message: object, *, prefix: str = "error: ") -> None
 
 def print_plan(console: Console, plan: Plan) -> None:
     """The plan's text, coloured by the sign of each line."""
-    for line in plan.describe().splitlines():
+    print_plan_text(console, plan.describe())
+
+
+def print_plan_text(console: Console, text: str) -> None:
+    """A plan's text (`ecs_gitops.report.plan_text`), one printed line per line, coloured
+    by the sign of each line: on a terminal only, so that what a pipe or a file receives
+    is the text itself, byte for byte (what the pull-request preview posts)."""
+    for line in text.splitlines():
         stripped = line.lstrip()
         colour = _COLOURS.get(stripped[:1]) if stripped else None
         if line.startswith("Plan for"):
@@ -116,14 +126,3 @@ def deployment_line(environment: str, service: str, strategy: str,
                  f"ecs-gitops approve {environment} {service} (or abort)")
     return text
 
-
-def release_command(environment: str, service: str) -> str:
-    """The command that lets a held-back image be deployed again (`release-image`)."""
-    return f"ecs-gitops release-image {environment} {service} --reason '...'"
-
-
-def held_back_line(environment: str, held: HeldBack) -> str:
-    """`! held back api: 0a1b... failed a rollout (deployment ..., at ...: why); keeping
-    9f8e...; to deploy it again: ecs-gitops release-image production api --reason '...'`."""
-    return (f"! held back {held.describe()}; to deploy it again: "
-            f"{release_command(environment, held.service)}")

@@ -114,3 +114,12 @@ class ReplacementRefusedError(PreflightError):
 class UnmanagedFieldError(EcsGitopsError):
     """A rendered input holds a member that the managed-fields table does not know: it
     would be dropped silently, so it is refused."""
+
+
+class MergeConflictError(SourceError):
+    """A pull request cannot be merged without a person resolving conflicts; `paths`
+    lists the conflicting files (as far as the source says)."""
+
+    def __init__(self, message: str, paths: list[str] | None = None) -> None:
+        super().__init__(message)
+        self.paths = list(paths or ())

@@ -55,6 +55,21 @@ class CodeCommitReference(_Detail):
     caller_user_arn: str | None = Field(default=None, alias="callerUserArn")
 
 
+class CodeCommitPullRequestChange(_Detail):
+    """The detail of CodeCommit's "CodeCommit Pull Request State Change" event (CodeCommit
+    User Guide, "Monitoring CodeCommit events in EventBridge": pullRequestCreated,
+    pullRequestSourceBranchUpdated, ...). Only `pullRequestId` is trusted for state: the
+    controller reads the pull request itself (invariant 1)."""
+    event: str  # pullRequestCreated | pullRequestSourceBranchUpdated | ...
+    pull_request_id: str = Field(alias="pullRequestId")
+    repository_names: list[str] = Field(default_factory=list, alias="repositoryNames")
+    destination_reference: str | None = Field(default=None, alias="destinationReference")
+    source_reference: str | None = Field(default=None, alias="sourceReference")
+    source_commit: str | None = Field(default=None, alias="sourceCommit")
+    destination_commit: str | None = Field(default=None, alias="destinationCommit")
+    pull_request_status: str | None = Field(default=None, alias="pullRequestStatus")
+
+
 class ExportedVariable(_Detail):
     """An exported environment variable of a build (the buildspec's `exported-variables`)."""
     name: str
@@ -145,6 +160,11 @@ class EventBridgeEvent(BaseModel):
 class CodeCommitEvent(EventBridgeEvent):
     """A CodeCommit repository state change, as EventBridge delivers it."""
     detail: CodeCommitReference
+
+
+class CodeCommitPullRequestEvent(EventBridgeEvent):
+    """A CodeCommit pull request state change, as EventBridge delivers it."""
+    detail: CodeCommitPullRequestChange
 
 
 class CodeBuildEvent(EventBridgeEvent):

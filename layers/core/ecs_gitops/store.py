@@ -278,6 +278,17 @@ def task_definition_key(arn: str) -> str:
     return f"taskdef#{arn}"
 
 
+def preview_key(repository: str, pull_request: str, source: str, destination: str) -> str:
+    """Processed record of the plan preview of one pull request at one (source,
+    destination) pair of commits."""
+    return f"preview#{repository}#{pull_request}#{source}#{destination}"
+
+
+def preview_comment_key(repository: str, pull_request: str) -> str:
+    """The id of the one comment the preview keeps up to date on a pull request."""
+    return f"preview-comment#{repository}#{pull_request}"
+
+
 def lease_key(environment: str) -> str:
     """The one-writer lease of `environment` (invariant 8)."""
     return f"env#{environment}"

@@ -9,18 +9,18 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
 from ecs_gitops.aws.clients import Clients
-from ecs_gitops.aws.codecommit import CodeCommitSource
+from ecs_gitops.aws.codecommit import CodeCommitPullRequests, CodeCommitSource
 from ecs_gitops.aws.dynamodb import DynamoStore
 from ecs_gitops.aws.pacing import Pacer
 from ecs_gitops.aws.services import CodeBuildBuilds, EcrRegistry, EventBridgeBus, SnsNotifier
 from ecs_gitops.controllers.ports import Ports, Settings
 from ecs_gitops.errors import ConfigurationError
-from ecs_gitops.source import GitSource
+from ecs_gitops.source import GitSource, PullRequests
 from ecs_gitops.store import TaskDefinitionMemory
 
 if TYPE_CHECKING:
@@ -57,6 +57,9 @@ def settings_from(environ: Mapping[str, str]) -> Settings:
                     account=environ.get("ACCOUNT_ID") or None,
                     region=environ.get("AWS_REGION") or None,
                     repository=environ.get("REPOSITORY_NAME") or None,
+                    app_repositories=frozenset(
+                        r.strip() for r in environ.get("APPLICATION_REPOSITORIES", "").split(",")
+                        if r.strip()),
                     cluster=environ.get("CLUSTER_NAME") or None)
 
 
@@ -70,6 +73,51 @@ def source_from(environ: Mapping[str, str], clients: Clients) -> GitSource:
     from ecs_gitops.source.localgit import LocalGitSource
 
     return LocalGitSource(where.removeprefix("file://"))
+
+
+def app_sources_from(environ: Mapping[str, str], clients: Clients
+                     ) -> Callable[[str], GitSource]:
+    """The git side of each application repository, by name: CodeCommit, or (GIT_SOURCE a
+    path, the embedded cloud) the local repository beside the configuration one, named
+    `NAME.git` or `NAME`."""
+    where = environ.get("GIT_SOURCE", "codecommit")
+    cache: dict[str, GitSource] = {}
+
+    def source(name: str) -> GitSource:
+        if name not in cache:
+            if where == "codecommit":
+                cache[name] = CodeCommitSource(clients, name)
+            else:
+                from pathlib import Path
+
+                from ecs_gitops.source.localgit import LocalGitSource
+
+                folder = Path(where.removeprefix("file://")).parent
+                bare = folder / f"{name}.git"
+                cache[name] = LocalGitSource(bare if bare.exists() else folder / name)
+        return cache[name]
+
+    return source
+
+
+def pull_requests_from(environ: Mapping[str, str], clients: Clients,
+                       repository: str | None = None) -> PullRequests:
+    """The pull requests of the configuration repository (or of the application
+    repository `repository`), where its git side is (GIT_SOURCE; an application
+    repository beside it, as `app_sources_from` finds it)."""
+    where = environ.get("GIT_SOURCE", "codecommit")
+    name = repository or environ.get("REPOSITORY_NAME", "ecs-gitops")
+    if where == "codecommit":
+        return CodeCommitPullRequests(clients, name)
+    from pathlib import Path
+
+    from ecs_gitops.source.localgit import LocalPullRequests
+
+    path = Path(where.removeprefix("file://"))
+    if repository is not None:
+        bare = path.parent / f"{repository}.git"
+        path = bare if bare.exists() else path.parent / repository
+    return LocalPullRequests(path, name)
 
 
 def ports_from(environ: Mapping[str, str]) -> Ports:
@@ -99,6 +147,9 @@ def ports_from(environ: Mapping[str, str]) -> Ports:
         bus=EventBridgeBus(clients, environ.get("EVENT_BUS_NAME", "default")),
         cloud=LazyCloud(clients, store),
         pacing=pacer,
+        pull_requests=pull_requests_from(environ, clients),
+        app_source=app_sources_from(environ, clients),
+        app_pull_requests=lambda name: pull_requests_from(environ, clients, name),
     )
 
 
@@ -127,7 +178,7 @@ class LazyCloud:
 
 _KEYS = ("AWS_REGION", "AWS_DEFAULT_REGION", "AWS_ENDPOINT_URL", "TABLE_NAME", "TOPIC_ARN",
          "ACCOUNT_ID", "CLUSTER_NAME",
-         "EVENT_BUS_NAME", "REPOSITORY_NAME", "GIT_SOURCE", "BRANCH_ENVIRONMENTS",
+         "EVENT_BUS_NAME", "REPOSITORY_NAME", "APPLICATION_REPOSITORIES", "GIT_SOURCE", "BRANCH_ENVIRONMENTS",
          "DESIRED_STATE_DIR", "DRY_RUN", "TASK_ROLE_ARN", "EXECUTION_ROLE_ARN",
          "INFRASTRUCTURE_ROLE_ARN",
          "DEADLINE_MARGIN_SECONDS", "MAX_CONTINUATIONS", "PACING", "PACING_SCALE")

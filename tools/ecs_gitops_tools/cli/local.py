@@ -90,6 +90,10 @@ def up(
     schedule_scale: Annotated[float, typer.Option(
         help="Multiply the template's schedule periods (0.1: ten times as often).")] = 1.0,
     timeout: Annotated[int, typer.Option(help="Seconds to wait for it to be ready.")] = 120,
+    app_repository: Annotated[list[str] | None, typer.Option(
+        "--app-repository", metavar="NAME=FOLDER",
+        help="Host an application repository NAME (CodeCommit's, for build.repository), "
+        "split off the checkout's FOLDER (e.g. api=apps/api); repeatable.")] = None,
 ) -> None:
     """Start the embedded cloud in the background and print how to use it.
 
@@ -113,6 +117,11 @@ def up(
     if problem:
         output.error(err, f"{problem}: stop what uses it, or choose another with --port")
         raise typer.Exit(1)
+    apps = [a for a in app_repository or () if a]
+    malformed = [a for a in apps if a.count("=") != 1 or not all(a.split("="))]
+    if malformed:
+        output.error(err, f"--app-repository wants NAME=FOLDER, not {malformed[0]!r}")
+        raise typer.Exit(1)
     directory.mkdir(parents=True, exist_ok=True)
     test_args = "-m|not mariadb and not browser" if quick_tests else ""
     log_path = directory / "daemon.log"
@@ -120,7 +129,8 @@ def up(
         process = subprocess.Popen(
             [sys.executable, "-m", "ecs_gitops_tools.local.daemon", "--dir", str(directory),
              "--source", str(root), "--port", str(port), "--test-args=" + test_args,
-             "--schedule-scale", str(schedule_scale), *(["--reset"] if reset else [])],
+             "--schedule-scale", str(schedule_scale), *(["--reset"] if reset else []),
+             *[f"--app-repository={a}" for a in apps]],
             stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
     from ecs_gitops_tools.local.daemon import EXIT_BUSY
 
@@ -159,7 +169,13 @@ def up(
                       + ", ".join(f"{s['branch']} at {s['commit'][:7]}"
                                   + ("" if s["origin"] == "checkout" else f" ({s['origin']})")
                                   for s in state.get("seeded", [])), highlight=False)
-    console.print(f"git remote (CodeCommit): {shown}\n", highlight=False)
+    console.print(f"git remote (CodeCommit): {shown}", highlight=False)
+    for name, path in sorted(dict(state.get("app_remotes") or {}).items()):
+        where = Path(str(path))
+        console.print(f"application repository {name}: "
+                      f"{os.path.relpath(where) if where.is_relative_to(Path.cwd()) else where}",
+                      highlight=False)
+    console.print("", highlight=False)
     console.print("Push to it and follow along:", highlight=False)
     console.print(f"  git remote add local {shown}\n"
                   "  git push local HEAD:development\n"

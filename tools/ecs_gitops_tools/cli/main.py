@@ -31,6 +31,7 @@ from ecs_gitops.engine import Reconciled, Status, preview, reconcile_once
 from ecs_gitops.errors import DesiredStateError, EcsGitopsError, PreflightError
 from ecs_gitops.events import Trigger
 from ecs_gitops.plan import Action, CreateService, Plan, ReplaceService, UpdateService
+from ecs_gitops.report import plan_text
 from ecs_gitops.store import Store, lease
 from ecs_gitops_tools import output
 from ecs_gitops_tools.cli.helptext import plain_help
@@ -125,10 +126,8 @@ def plan(
         data["held_back"] = [h.describe() for h in seen.held_back]
         sys.stdout.write(json.dumps(data, indent=2) + "\n")
     else:
-        output.print_plan(console, the_plan)
-        for held in seen.held_back:
-            console.print(output.held_back_line(env.environment, held), highlight=False,
-                          soft_wrap=True, markup=False)
+        # The same text the pull-request preview posts (ecs_gitops.report).
+        output.print_plan_text(console, plan_text(env.environment, seen))
     raise typer.Exit(0 if the_plan.empty else 2)
 
 
@@ -328,6 +327,7 @@ from ecs_gitops_tools.cli.adopt import import_command  # noqa: E402 - after app 
 from ecs_gitops_tools.cli.history import history, rollback  # noqa: E402 - after app exists
 from ecs_gitops_tools.cli.local import invoke_command, local_app  # noqa: E402
 from ecs_gitops_tools.cli.progressive import abort, approve  # noqa: E402
+from ecs_gitops_tools.cli.pulls import pr_app  # noqa: E402
 from ecs_gitops_tools.cli.release import release_image  # noqa: E402
 
 app.command("import")(import_command)
@@ -337,6 +337,7 @@ app.command("rollback")(rollback)
 app.command("approve")(approve)
 app.command("abort")(abort)
 app.add_typer(local_app, name="local")
+local_app.add_typer(pr_app, name="pr")
 app.command("invoke")(invoke_command)
 
 

@@ -126,6 +126,9 @@ class LocalBuilder:
                 events.append(emit.codebuild(project=project, build_id=build["id"],
                                              status="IN_PROGRESS", commit=commit, exported={},
                                              phase="BUILD", region=self.clients.region))
+                source = build.get("source") or {}
+                if source.get("location"):  # StartBuild's source override: that repository
+                    spec = {**spec, "source": {**spec.get("source", {}), **source}}
                 result = self.run(build["id"], project, commit, spec)
                 exported = self._exported(result)
                 set_build_result(build["id"], status=result.status, exported=exported,
@@ -134,6 +137,15 @@ class LocalBuilder:
                                              status=result.status, commit=commit,
                                              exported=exported, region=self.clients.region))
         return events
+
+    def _repository(self, spec: dict[str, Any]) -> Path:
+        """Where the build's source is: the remote, or an application repository beside it
+        (`NAME.git`) when the source location names another CodeCommit repository
+        (`https://git-codecommit.REGION.amazonaws.com/v1/repos/NAME`)."""
+        location = str(spec.get("source", {}).get("location") or "")
+        name = location.rsplit("/v1/repos/", 1)[-1] if "/v1/repos/" in location else ""
+        beside = self.remote.path.parent / f"{name}.git"
+        return beside if name and beside.exists() else self.remote.path
 
     def _exported(self, result: BuildResult) -> dict[str, str]:
         if result.image is None:
@@ -164,8 +176,8 @@ class LocalBuilder:
                 self.on_result(result)
             return result
 
-        archive = subprocess.run(["git", "--git-dir", str(self.remote.path), "archive", commit],
-                                 capture_output=True, check=False)
+        archive = subprocess.run(["git", "--git-dir", str(self._repository(spec)), "archive",
+                                  commit], capture_output=True, check=False)
         if archive.returncode != 0:
             log.write_text(archive.stderr.decode(errors="replace"))
             return done("FAULT")

@@ -14,7 +14,7 @@ import logging
 import os
 import socket
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -22,7 +22,7 @@ from typing import Any
 from ecs_gitops.aws.clients import Clients
 from ecs_gitops.desired import Environment, load_environment_text
 from ecs_gitops.errors import EcsGitopsError
-from ecs_gitops_tools.local import emit, persist
+from ecs_gitops_tools.local import emit, persist, pull_requests
 from ecs_gitops_tools.local.builder import BuildResult, LocalBuilder
 from ecs_gitops_tools.local.bus import Bus, Delivery
 from ecs_gitops_tools.local.gitremote import GitRemote, Seeded
@@ -90,8 +90,13 @@ class EmbeddedCloud:
 
     def __init__(self, workdir: Path, *, source: Path, port: int | None = None,
                  test_args: Sequence[str] = (), region: str = "us-east-1",
-                 history: bool = False, resume: bool = False) -> None:
+                 history: bool = False, resume: bool = False,
+                 app_repositories: Mapping[str, str] | None = None) -> None:
         self.workdir = workdir
+        # Application repositories: name -> the checkout's folder each is split off
+        # (`NAME.git` beside the remote, the layout the functions' wiring expects).
+        self.app_repositories = dict(app_repositories or {})
+        self.app_remotes: dict[str, GitRemote] = {}
         self.source = source
         self.port = port or free_port()
         self.test_args = tuple(test_args)
@@ -136,6 +141,14 @@ class EmbeddedCloud:
             self.resumed = True
         else:
             self._create()
+        branches = list(json.loads(self.refs.get("BranchEnvironments", '{"main": "x"}')))
+        # The stack's ApplicationRepositories parameter: the push rule and the functions'
+        # APPLICATION_REPOSITORIES resolve from it.
+        self.refs["ApplicationRepositories"] = ",".join(sorted(self.app_repositories))
+        for name, folder in self.app_repositories.items():
+            self.app_remotes[name] = GitRemote.application(
+                self.workdir / f"{name}.git", remote=self.remote, folder=folder,
+                branches=branches)
         self.environments = self._environments()
         self.builder = LocalBuilder(self.clients, self.remote, self.workdir,
                                     test_args=self.test_args,
@@ -261,6 +274,19 @@ class EmbeddedCloud:
         for change in self.remote.take_changes():
             self.bus.put(emit.codecommit(change, self.repository, region=self.region))
             added += 1
+            # CodeCommit tells the open pull requests whose source branch moved.
+            for event in pull_requests.source_updated(self.remote.path, change.ref,
+                                                      repository=self.repository,
+                                                      region=self.region):
+                self.bus.put(event)
+                added += 1
+        for name, app in sorted(self.app_remotes.items()):
+            for change in app.take_changes():
+                self.bus.put(emit.codecommit(change, name, region=self.region))
+                added += 1
+        for event in self.remote.take_events():
+            self.bus.put(event)
+            added += 1
         for event in self.take_custom_events():
             self.bus.put(event)
             added += 1
@@ -269,6 +295,10 @@ class EmbeddedCloud:
                 self.bus.put(event)
                 added += 1
         return added
+
+    def pending(self) -> bool:
+        """Whether a push (to any of its repositories) or a spooled event waits."""
+        return self.remote.pending() or any(a.pending() for a in self.app_remotes.values())
 
     def take_custom_events(self) -> list[dict[str, Any]]:
         """The events the functions put on EventBridge (e.g. Reconcile Requested)."""
@@ -304,5 +334,6 @@ class EmbeddedCloud:
 
     def state(self) -> dict[str, Any]:
         return {"endpoint": self.endpoint, "remote": str(self.remote.path),
+                "app_remotes": {n: str(a.path) for n, a in sorted(self.app_remotes.items())},
                 "refs": dict(self.refs), "pid": os.getpid(), "source": str(self.source),
                 "port": self.port}

@@ -127,6 +127,8 @@ def main(argv: list[str] | None = None) -> int:
                         help="forget what a previous run left in --dir and start afresh")
     parser.add_argument("--test-args", default="",
                         help="extra arguments for the apps' tests, separated by '|'")
+    parser.add_argument("--app-repository", action="append", default=[],
+                        help="NAME=FOLDER: an application repository split off FOLDER")
     parser.add_argument("--schedule-scale", type=float, default=1.0,
                         help="multiply the template's schedule periods (e.g. 0.1: 10x faster)")
     args = parser.parse_args(argv)
@@ -152,7 +154,8 @@ def main(argv: list[str] | None = None) -> int:
 
     cloud = EmbeddedCloud(directory, source=args.source.resolve(), port=args.port,
                           test_args=[a for a in args.test_args.split("|") if a],
-                          history=True, resume=not args.reset)
+                          history=True, resume=not args.reset,
+                          app_repositories=dict(a.split("=", 1) for a in args.app_repository))
     cloud.observers.delivery.append(lambda d: line(timeline_line(d)))
     cloud.observers.build.append(
         lambda r: line(f"build {r.project} {r.commit[:7]}: {r.status} ({r.seconds:.1f}s, "
@@ -211,10 +214,10 @@ def main(argv: list[str] | None = None) -> int:
                 if delivered:
                     burst = started_at
                     cloud.save()  # a kill -9 loses at most what is being delivered
-                elif not cloud.remote.pending() and not cloud.rollouts.busy():
-                    # Quiet: nothing delivered, no ref change waiting, no blue/green,
-                    # canary or linear deployment walking ('local wait'; one that waits
-                    # for an approval is quiet: only a person moves it).
+                elif not cloud.pending() and not cloud.rollouts.busy():
+                    # Quiet: nothing delivered, no ref change waiting in any repository,
+                    # no blue/green, canary or linear deployment walking ('local wait';
+                    # one that waits for an approval is quiet: only a person moves it).
                     write_atomic(directory / IDLE, json.dumps(
                         {"time": time.time(), "since": burst}))
             except Exception as exc:

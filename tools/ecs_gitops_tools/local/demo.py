@@ -36,6 +36,8 @@ from ecs_gitops_tools.output import print_status
 # The demo runs each app's TEST_COMMAND without the tests that need MariaDB or a
 # browser, so that the story takes well under a minute; `local up` runs them all.
 DEMO_TEST_ARGS = ("-m", "not mariadb and not browser", "-p", "no:randomly")
+# The original team's layout: each app in its own repository, split off the checkout.
+DEMO_APP_REPOSITORIES = {"api": "apps/api", "simpleweb": "apps/simpleweb"}
 
 
 def desired_at_tip(cloud: EmbeddedCloud, branch: str, environment: str) -> Environment:
@@ -195,18 +197,44 @@ def tell(cloud: EmbeddedCloud, work: Path, console: Console) -> list[StepResult]
     s.step("Merged into main, it reaches production", merge, merge_check)
 
     def scale() -> None:
-        s.edit("main", "desired_state/production.yaml",
-               lambda t: t.replace("max: 5", "max: 8", 1), "production: simpleweb max 5 -> 8")
+        # A pull request: previewed on it (the plan of its merge, as one comment), then
+        # merged, which is a push of main like any other.
+        from ecs_gitops_tools.local import pull_requests
+
+        s.git("fetch", "-q", "origin")
+        s.git("checkout", "-q", "-B", "simpleweb-max-8", "origin/main")
+        target = s.work / "desired_state/production.yaml"
+        target.write_text(target.read_text().replace("max: 5", "max: 8", 1))
+        s.git("commit", "-q", "-am", "production: simpleweb max 5 -> 8")
+        s.git("push", "-q", "origin", "simpleweb-max-8")
+        remote = cloud.remote.path
+        pull_request, opened = pull_requests.create(remote, source="simpleweb-max-8",
+                                                    destination="main",
+                                                    title="simpleweb: max 8 in production")
+        state["pr"] = pull_request.id
+        cloud.remote.spool_event(opened)
+        cloud.run()
+        for text in pull_requests.comments(remote, pull_request.id):
+            for line in text.splitlines():
+                s.console.print(f"[dim]          {escape(line)}[/dim]", highlight=False,
+                                soft_wrap=True)
+        _, _, merged = pull_requests.merge(remote, pull_request.id)
+        cloud.remote.spool_event(merged)
 
     def scale_check() -> tuple[bool, str]:
+        from ecs_gitops_tools.local import pull_requests
+
         aas = cloud.clients.client("application-autoscaling")
         target = aas.describe_scalable_targets(
             ServiceNamespace="ecs", ResourceIds=["service/dbscluster/simpleweb"])
         top = target["ScalableTargets"][0]["MaxCapacity"]
-        return top == 8, f"simpleweb autoscaling range is now 2..{top}"
+        comments = pull_requests.comments(cloud.remote.path, state["pr"])
+        previewed = len(comments) == 1 and "5 -> 8" in comments[0]
+        return top == 8 and previewed, (f"pull request {state['pr']} previewed in one comment; "
+                                        f"merged, simpleweb autoscaling range is now 2..{top}")
 
-    s.step("An edit of desired_state/production.yaml (max tasks 5 -> 8) is applied",
-           scale, scale_check)
+    s.step("A pull request editing desired_state/production.yaml (max tasks 5 -> 8) is "
+           "previewed on it, then merged and applied", scale, scale_check)
 
     def broken_tests() -> None:
         state["dev_before"] = s.pinned("development", "development", "api")
@@ -265,6 +293,8 @@ def tell(cloud: EmbeddedCloud, work: Path, console: Console) -> list[StepResult]
         canary_story(s, cloud, state)
     finally:
         time_scale.set_minute(None)
+    if "api" in cloud.app_remotes:
+        own_repository_story(s, cloud, state)
     return s.results
 
 
@@ -437,12 +467,65 @@ def canary_story(s: Story, cloud: EmbeddedCloud, state: dict[str, str]) -> None:
            approval, approval_check)
 
 
+def own_repository_story(s: Story, cloud: EmbeddedCloud, state: dict[str, str]) -> None:
+    """The original team's layout: the api's build moves to its own repository (a change
+    of the configuration repository only), then a push to that repository's development
+    is built from it, written back to the configuration repository and deployed."""
+
+    def own_repository() -> None:
+        # The configuration repository says the api's code is in its own repository now
+        # (a write of desired_state/ only: nothing is built), then a developer pushes
+        # there.
+        s.edit("development", "desired_state/development.yaml",
+               lambda t: _build_from(t, "api", "api"), "api: built from its own repository")
+        cloud.run()
+        app = cloud.app_remotes["api"].clone(s.work.parent / "api-work")
+        for key, value in (("user.name", "Demo Developer"), ("user.email", "dev@example.com")):
+            subprocess.run(["git", "-C", str(app), "config", key, value], check=True)
+
+        def git(*args: str) -> str:
+            return subprocess.run(["git", "-C", str(app), *args], capture_output=True,
+                                  text=True, check=True).stdout.strip()
+
+        git("checkout", "-q", "development")
+        web = app / "apps/api/api_service/web.py"
+        web.write_text(web.read_text() + "\n# demo: a change in the api's own repository\n")
+        git("commit", "-qam", "api: a change in its own repository")
+        git("push", "-q", "origin", "development")
+        state["app"] = git("rev-parse", "HEAD")
+
+    def own_repository_check() -> tuple[bool, str]:
+        commit = state["app"]
+        ok = (s.pinned("development", "development", "api") == commit
+              and s.running("api-development") == commit
+              and s.release("development", "api-development") == "HEALTHY")
+        return ok, (f"api {commit[:7]} of the api repository: built from it, written back to "
+                    "the configuration repository, running in development")
+
+    s.step("The api in its own repository: a push to its development is built from it, "
+           "written back and deployed", own_repository, own_repository_check)
+
+
+def _build_from(text: str, service: str, repository: str) -> str:
+    """`text` (a desired-state file) with `service` built from `repository`."""
+    import yaml
+
+    data = yaml.safe_load(text)
+    for item in data["services"]:
+        if item.get("name") == service:
+            item["build"]["repository"] = repository
+    return str(yaml.safe_dump(data, sort_keys=False))
+
+
 def run(console: Console, *, source: Path, keep: Path | None = None) -> int:
     started = time.monotonic()
     with tempfile.TemporaryDirectory(prefix="ecs-gitops-demo-") as tmp:
         workdir = keep or Path(tmp)
-        with EmbeddedCloud(workdir, source=source, test_args=DEMO_TEST_ARGS) as cloud:
-            console.print(f"embedded AWS on {cloud.endpoint}; git remote {cloud.remote.path}",
+        with EmbeddedCloud(workdir, source=source, test_args=DEMO_TEST_ARGS,
+                           app_repositories=DEMO_APP_REPOSITORIES) as cloud:
+            console.print(f"embedded AWS on {cloud.endpoint}; git remote {cloud.remote.path}; "
+                          "application repositories " + ", ".join(
+                              f"{n} {a.path}" for n, a in sorted(cloud.app_remotes.items())),
                           highlight=False)
             work = cloud.remote.clone(workdir / "work")
             for key, value in (("user.name", "Demo Developer"),

@@ -8,6 +8,7 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
+from ecs_gitops.source import PullRequest
 from ecs_gitops_tools.local.gitremote import ZERO, RefChange
 from ecs_gitops_tools.local.template import ACCOUNT
 
@@ -80,3 +81,25 @@ def ecs_hook(*, cluster: str, service: str, detail: Mapping[str, Any],
 def scheduled(rule_name: str, *, region: str = REGION) -> dict[str, Any]:
     return _envelope("aws.events", "Scheduled Event",
                      [f"arn:aws:events:{region}:{ACCOUNT}:rule/{rule_name}"], {}, region)
+
+
+def codecommit_pull_request(pull_request: PullRequest, event: str, *, title: str = "",
+                            region: str = REGION) -> dict[str, Any]:
+    """A "CodeCommit Pull Request State Change" (pullRequestCreated,
+    pullRequestSourceBranchUpdated, pullRequestMergeStatusUpdated), as in the CodeCommit
+    User Guide's examples (events/codecommit-pull-request-created.json)."""
+    repository = pull_request.repository
+    caller = f"arn:aws:iam::{ACCOUNT}:user/local-developer"
+    now = datetime.now(UTC).strftime("%a %b %d %H:%M:%S UTC %Y")
+    return _envelope("aws.codecommit", "CodeCommit Pull Request State Change",
+                     [f"arn:aws:codecommit:{region}:{ACCOUNT}:{repository}"], {
+                         "author": caller, "callerUserArn": caller, "creationDate": now,
+                         "lastModifiedDate": now, "event": event,
+                         "destinationCommit": pull_request.destination_commit,
+                         "destinationReference": f"refs/heads/{pull_request.destination_branch}",
+                         "sourceCommit": pull_request.source_commit,
+                         "sourceReference": f"refs/heads/{pull_request.source_branch}",
+                         "isMerged": "True" if pull_request.merged else "False",
+                         "pullRequestId": pull_request.id,
+                         "pullRequestStatus": pull_request.status.capitalize(),
+                         "repositoryNames": [repository], "title": title}, region)

@@ -8,11 +8,15 @@ whether it came from a `git push` or from the controllers' own write-back commit
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
+import time
 import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 ZERO = "0" * 40
 HOOK = """#!/bin/sh
@@ -127,6 +131,38 @@ class GitRemote:
         remote._install_hook()
         return remote, seeded
 
+    @classmethod
+    def application(cls, path: Path, *, remote: GitRemote, folder: str,
+                    branches: list[str]) -> GitRemote:
+        """An application repository split off `remote`: each of `branches` as one commit
+        holding only `folder` (at the same path, so that its buildspec, which names its
+        paths, builds as it is). Kept as it is when `path` already holds one (pushed
+        commits are never thrown away)."""
+        if (path / "HEAD").is_file():
+            return cls.open(path)
+        _git(path.parent, "clone", "-q", "--bare", str(remote.path), str(path))
+        app = cls(path)
+        for ref in _git(path, "for-each-ref", "--format=%(refname)", "refs/heads/").split():
+            if ref.removeprefix("refs/heads/") not in branches:
+                _git(path, "update-ref", "-d", ref)
+        parts = [p for p in folder.strip("/").split("/") if p]
+        # Its own test settings: the configuration repository's pyproject.toml puts its
+        # apps' folders on pytest's path; an application repository says it itself.
+        settings = _store(path, "[pytest]\n# this repository's app, on the tests' import path\n"
+                                f"pythonpath = {'/'.join(parts)}\n", blob=True)
+        for branch in branches:
+            tree = _git(path, "rev-parse", f"refs/heads/{branch}:{'/'.join(parts)}").strip()
+            for depth, part in enumerate(reversed(parts)):  # its folders, innermost first
+                extra = f"100644 blob {settings}\tpytest.ini\n" if depth == len(parts) - 1 \
+                    else ""
+                tree = _store(path, f"040000 tree {tree}\t{part}\n{extra}")
+            commit = _git(path, "commit-tree", tree, "-m",
+                          f"{path.stem}: {folder} of the configuration repository's {branch}"
+                          ).strip()
+            _git(path, "update-ref", f"refs/heads/{branch}", commit)
+        app._install_hook()
+        return app
+
     def _install_hook(self) -> None:
         hook = self.path / "hooks" / "reference-transaction"
         hook.parent.mkdir(exist_ok=True)
@@ -145,8 +181,28 @@ class GitRemote:
         return result.stdout if result.returncode == 0 else None
 
     def pending(self) -> bool:
-        """Whether a ref change waits to be taken."""
-        return self.spool.is_dir() and any(self.spool.glob("*.refs"))
+        """Whether a ref change (or a spooled event) waits to be taken."""
+        return self.spool.is_dir() and (any(self.spool.glob("*.refs"))
+                                        or any(self.spool.glob("*.event")))
+
+    def spool_event(self, event: Mapping[str, Any]) -> None:
+        """Hand an event to the running cloud (a pull request's, put by the CLI): the
+        daemon takes it with the ref changes and puts it on the bus."""
+        self.spool.mkdir(parents=True, exist_ok=True)
+        stamp = f"{time.time_ns()}-{os.getpid()}-{uuid.uuid4().hex[:8]}"
+        temporary = self.spool / f"{stamp}.tmp"
+        temporary.write_text(json.dumps(event))
+        temporary.replace(self.spool / f"{stamp}.event")
+
+    def take_events(self) -> list[dict[str, Any]]:
+        """Every spooled event, oldest first."""
+        if not self.spool.is_dir():
+            return []
+        events: list[dict[str, Any]] = []
+        for file in sorted(self.spool.glob("*.event")):
+            events.append(json.loads(file.read_text()))
+            file.unlink()
+        return events
 
     def take_changes(self) -> list[RefChange]:
         """Every ref change recorded since the last call, oldest first."""
@@ -164,6 +220,13 @@ class GitRemote:
     def clone(self, target: Path) -> Path:
         _git(target.parent, "clone", "-q", str(self.path), str(target))
         return target
+
+
+def _store(repository: Path, text: str, *, blob: bool = False) -> str:
+    """Write a blob (`text` itself) or a tree (`text` in `git mktree`'s input format)."""
+    args = ["hash-object", "-w", "--stdin"] if blob else ["mktree"]
+    return subprocess.run(["git", "-C", str(repository), *args], input=text, text=True,
+                          capture_output=True, check=True).stdout.strip()
 
 
 def _resolve(where: Path, ref: str) -> str | None:

@@ -239,6 +239,28 @@ def _batch_get_builds(self: Any, ids: list[str]) -> list[dict[str, Any]]:
             if build["id"] in ids]
 
 
+def _start_build(original: Callable[[Any], Any]) -> Callable[[Any], Any]:
+    """StartBuild whose build reports the source it runs, as CodeBuild does
+    (BatchGetBuilds' `source`): the project's, or StartBuild's sourceTypeOverride,
+    sourceLocationOverride and buildspecOverride (moto drops them and reports a
+    placeholder source, buildspec "buildspec/stuff.yaml")."""
+    def start_build(self: Any) -> Any:
+        result = original(self)
+        build = result.result.get("build") if hasattr(result, "result") else None
+        if not isinstance(build, dict):
+            return result
+        project = self.codebuild_backend.codebuild_projects[self._get_param("projectName")]
+        source = dict(project.project_metadata.get("source") or {})
+        if self._get_param("sourceLocationOverride"):
+            source = {"type": self._get_param("sourceTypeOverride") or "CODECOMMIT",
+                      "location": self._get_param("sourceLocationOverride")}
+        if self._get_param("buildspecOverride"):
+            source["buildspec"] = self._get_param("buildspecOverride")
+        build["source"] = source
+        return result
+    return start_build
+
+
 def _list_builds_for_project(original: Callable[..., Any]) -> Callable[..., Any]:
     def list_builds_for_project(self: Any) -> Any:
         result = original(self)
@@ -289,6 +311,7 @@ def apply_patches() -> None:
         response_cls: Any = CodeBuildResponse
         response_cls.list_builds_for_project = _list_builds_for_project(
             response_cls.list_builds_for_project)
+        response_cls.start_build = _start_build(response_cls.start_build)
         from ecs_gitops_tools.local import moto_scale
 
         moto_scale.apply()  # pages as AWS sizes them, services looked up by key

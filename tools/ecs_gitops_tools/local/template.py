@@ -153,7 +153,8 @@ class Template:
 
 def resolve(value: Any, refs: Mapping[str, str], *, region: str = "us-east-1",
             account: str = ACCOUNT) -> Any:
-    """Resolve Ref, Fn::Sub, Fn::GetAtt, Fn::Join and Fn::If (taking the true branch
+    """Resolve Ref, Fn::Sub, Fn::GetAtt, Fn::Join, Fn::Split (empty parts dropped: a list
+    parameter left empty names nothing) and Fn::If (taking the true branch
     only when no condition is known: the embedded stack enables every condition)."""
     pseudo = {"AWS::Region": region, "AWS::AccountId": account, "AWS::Partition": "aws",
               "AWS::StackName": "ecs-gitops", "AWS::URLSuffix": "amazonaws.com"}
@@ -180,6 +181,10 @@ def resolve(value: Any, refs: Mapping[str, str], *, region: str = "us-east-1",
             return sep.join(str(resolve(i, refs, region=region, account=account)) for i in items)
         if key == "Fn::If":
             return resolve(arg[1], refs, region=region, account=account)
+        if key == "Fn::Split":
+            sep, text = arg
+            return [part for part in str(resolve(text, refs, region=region, account=account))
+                    .split(sep) if part]
     if isinstance(value, dict):
         return {k: resolve(v, refs, region=region, account=account) for k, v in value.items()}
     if isinstance(value, list):

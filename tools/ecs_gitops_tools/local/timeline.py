@@ -16,8 +16,19 @@ def describe_event(event: Mapping[str, Any]) -> str:
     """`push to development (5f2c9e8)`, `build SUCCEEDED (api-development)`, ..."""
     detail = event.get("detail") or {}
     source = event.get("source")
+    if source == "aws.codecommit" and "pullRequestId" in detail:
+        what = {"pullRequestCreated": "opened", "pullRequestSourceBranchUpdated": "pushed to",
+                "pullRequestMergeStatusUpdated": "merged"}.get(str(detail.get("event")),
+                                                               str(detail.get("event")))
+        source_branch = str(detail.get("sourceReference", "")).removeprefix("refs/heads/")
+        into = str(detail.get("destinationReference", "")).removeprefix("refs/heads/")
+        return (f"pull request {detail['pullRequestId']} {what} ({source_branch} "
+                f"{str(detail.get('sourceCommit', ''))[:7]} into {into})")
     if source == "aws.codecommit":
         name = detail.get("referenceName")
+        repository = detail.get("repositoryName")
+        if repository and repository != "ecs-gitops":  # an application repository's push
+            name = f"{repository}:{name}"
         commit = str(detail.get("commitId") or detail.get("oldCommitId") or "")[:7]
         if detail.get("event") == "referenceUpdated":
             return f"push to {name} ({commit})"

@@ -11,8 +11,8 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from ecs_gitops.aws.clients import Clients, translate
-from ecs_gitops.errors import ConflictError, SourceError
-from ecs_gitops.source import Commit
+from ecs_gitops.errors import ConflictError, MergeConflictError, SourceError
+from ecs_gitops.source import Commit, PullRequest, PullRequestComment
 
 AUTHOR = "ecs-gitops"
 EMAIL = "ecs-gitops@users.noreply.local"
@@ -132,3 +132,103 @@ class CodeCommitSource:
             with translate("CreateCommit"):
                 raise
         return str(response["commitId"])
+
+
+class CodeCommitPullRequests:
+    """The `PullRequests` port on CodeCommit's API, for the configuration repository.
+
+    The merged result is made as CodeCommit would merge the pull request: the source
+    commit when the destination is its ancestor (fast-forward), else
+    CreateUnreferencedMergeCommit (THREE_WAY_MERGE, no conflict resolution): a commit
+    object on no branch, so nothing anyone sees moves (CodeCommit API Reference,
+    CreateUnreferencedMergeCommit).
+    """
+
+    def __init__(self, clients: Clients, repository: str) -> None:
+        self.repository = repository
+        self.cc: Any = clients.client("codecommit")
+
+    def get(self, pull_request_id: str) -> PullRequest:
+        """GetPullRequest, its first target (a CodeCommit pull request has one)."""
+        try:
+            raw = self.cc.get_pull_request(pullRequestId=pull_request_id)["pullRequest"]
+        except ClientError as exc:
+            if _code(exc) in ("PullRequestDoesNotExistException",
+                              "InvalidPullRequestIdException"):
+                raise SourceError(f"no pull request {pull_request_id}") from exc
+            with translate("GetPullRequest"):
+                raise
+        target = (raw.get("pullRequestTargets") or [{}])[0]
+        return PullRequest(
+            id=str(raw.get("pullRequestId", pull_request_id)),
+            status=str(raw.get("pullRequestStatus", "")),
+            repository=str(target.get("repositoryName", "")),
+            source_branch=str(target.get("sourceReference", "")).removeprefix("refs/heads/"),
+            destination_branch=str(target.get("destinationReference", ""))
+            .removeprefix("refs/heads/"),
+            source_commit=str(target.get("sourceCommit", "")),
+            destination_commit=str(target.get("destinationCommit", "")),
+            merged=bool((target.get("mergeMetadata") or {}).get("isMerged", False)))
+
+    def merge_commit(self, source: str, destination: str) -> str:
+        """The fast-forward (GetMergeCommit's merge base is `destination`) or
+        CreateUnreferencedMergeCommit; ManualMergeRequiredException is a
+        MergeConflictError."""
+        with translate("GetMergeCommit"):
+            base = self.cc.get_merge_commit(
+                repositoryName=self.repository, sourceCommitSpecifier=source,
+                destinationCommitSpecifier=destination).get("baseCommitId")
+        if base == destination:
+            return source
+        try:
+            response = self.cc.create_unreferenced_merge_commit(
+                repositoryName=self.repository, sourceCommitSpecifier=source,
+                destinationCommitSpecifier=destination, mergeOption="THREE_WAY_MERGE",
+                authorName=AUTHOR, email=EMAIL,
+                commitMessage=f"ecs-gitops preview: merge {source[:12]} into {destination[:12]}")
+        except ClientError as exc:
+            if _code(exc) == "ManualMergeRequiredException":
+                raise MergeConflictError(f"{source[:12]} cannot be merged into "
+                                         f"{destination[:12]} without resolving conflicts"
+                                         ) from exc
+            with translate("CreateUnreferencedMergeCommit"):
+                raise
+        return str(response["commitId"])
+
+    def comments(self, pull_request_id: str) -> list[PullRequestComment]:
+        """GetCommentsForPullRequest, every page; deleted comments left out."""
+        found: list[PullRequestComment] = []
+        with translate("GetCommentsForPullRequest"):
+            pages = self.cc.get_paginator("get_comments_for_pull_request").paginate(
+                pullRequestId=pull_request_id, repositoryName=self.repository)
+            for page in pages:
+                for data in page.get("commentsForPullRequestData", ()):
+                    found += [PullRequestComment(str(c["commentId"]), str(c.get("content", "")))
+                              for c in data.get("comments", ()) if not c.get("deleted")]
+        return found
+
+    def post_comment(self, pull_request_id: str, *, before: str, after: str, content: str,
+                     token: str) -> str:
+        """PostCommentForPullRequest with `token` as its clientRequestToken."""
+        try:
+            response = self.cc.post_comment_for_pull_request(
+                pullRequestId=pull_request_id, repositoryName=self.repository,
+                beforeCommitId=before, afterCommitId=after, content=content,
+                clientRequestToken=token)
+        except ClientError as exc:
+            if _code(exc) == "IdempotencyParameterMismatchException":
+                raise ConflictError(f"pull request {pull_request_id}: a comment with this "
+                                    "token was posted with other content") from exc
+            with translate("PostCommentForPullRequest"):
+                raise
+        return str(response["comment"]["commentId"])
+
+    def update_comment(self, comment_id: str, content: str) -> None:
+        """UpdateComment (SourceError when the comment was deleted or is not there)."""
+        try:
+            self.cc.update_comment(commentId=comment_id, content=content)
+        except ClientError as exc:
+            if _code(exc) in ("CommentDeletedException", "CommentDoesNotExistException"):
+                raise SourceError(f"comment {comment_id} was deleted") from exc
+            with translate("UpdateComment"):
+                raise

@@ -24,12 +24,26 @@ class CodeBuildBuilds:
         self.cb: Any = clients.client("codebuild")
 
     def start_build(self, *, project: str, source_version: str, token: str,
-                    environment: Mapping[str, str] | None = None) -> str:
+                    environment: Mapping[str, str] | None = None,
+                    source_repository: str | None = None, buildspec: str | None = None
+                    ) -> str:
         """StartBuild of `source_version` with an idempotency token (CodeBuild starts no
         second build for the same token within 5 minutes); returns the build id.
+
+        `source_repository`: an application repository, given as StartBuild's
+        sourceTypeOverride CODECOMMIT and sourceLocationOverride (its HTTPS clone URL,
+        CodeBuild API Reference, ProjectSource.location), with `buildspec` as
+        buildspecOverride (a path in that repository).
         """
         kwargs: dict[str, Any] = {"projectName": project, "sourceVersion": source_version,
                                   "idempotencyToken": token}
+        if source_repository:
+            region = self.cb.meta.region_name
+            kwargs["sourceTypeOverride"] = "CODECOMMIT"
+            kwargs["sourceLocationOverride"] = (
+                f"https://git-codecommit.{region}.amazonaws.com/v1/repos/{source_repository}")
+            if buildspec:
+                kwargs["buildspecOverride"] = buildspec
         if environment:
             kwargs["environmentVariablesOverride"] = [
                 {"name": k, "value": v, "type": "PLAINTEXT"} for k, v in environment.items()]

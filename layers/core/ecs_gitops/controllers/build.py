@@ -4,8 +4,9 @@ Only SUCCEEDED builds of a project that a desired-state file names are written
 back, only when the image is in ECR, and only when git allows it (invariant 12): the
 commit the build really built is on the environment's branch, newer than the one
 pinned (git ancestry, invariant 3), and not older than a person's later change of the
-tag (a rollback, say). Never an image that already failed a rollout. FAILED, STOPPED,
-FAULT and TIMED_OUT are notified. Each build is handled once (a claim per build).
+tag (a rollback, say). A build from an application repository (`build.repository`) is
+judged in that repository (see `may_write_app`). Never an image that already failed a
+rollout. FAILED, STOPPED, FAULT and TIMED_OUT are notified. Each build is handled once (a claim per build).
 """
 
 from __future__ import annotations
@@ -16,9 +17,11 @@ from typing import Any
 from ecs_gitops.controllers.lookup import Found, find_service, not_ours
 from ecs_gitops.controllers.outcome import Kind, Outcome, Reason, ignore
 from ecs_gitops.controllers.ports import Ports
+from ecs_gitops.controllers.push import app_branch
 from ecs_gitops.controllers.writeback import Veto, tag_setter, write_tag
+from ecs_gitops.errors import SourceError
 from ecs_gitops.events import CodeBuildEvent, CodeBuildStateChange
-from ecs_gitops.source import is_write_back
+from ecs_gitops.source import GitSource, is_write_back
 from ecs_gitops.store import bad_image_key, build_key, claimed
 
 # CodeBuild's terminal build statuses (BatchGetBuilds `buildStatus`).
@@ -85,9 +88,33 @@ def _handle(detail: CodeBuildStateChange, ports: Ports, found: Found) -> Outcome
         return Outcome(Kind.NOT_WRITTEN, Reason.IMAGE_MISSING,
                        {**facts, "repository": service.image.repository})
 
+    repository = service.build.repository if service.build is not None else None
+
+    def may_write_app(current: str, tip: str, repository: str) -> Veto:
+        """An application repository's build: on the branch of it that feeds the
+        environment and newer than what is pinned, both judged in that repository; a tag a
+        person set to one of its commits is replaced only by a build of a commit that
+        descends from it (git cannot order a commit of the configuration repository
+        against one of another repository; a pin that is no commit of it, as before the
+        service moved to its own repository, cannot be ordered and does not stop it)."""
+        git = ports.source_of(repository)
+        feeding = app_branch(service, found.desired) or branch
+        if not git.is_ancestor(commit, git.branch_tip(feeding)):
+            return Reason.NOT_ON_BRANCH, {"branch": f"{repository}:{feeding}"}
+        if COMMIT.match(current) and current != commit and git.is_ancestor(commit, current):
+            return Reason.NOT_NEWER, {"pinned": current}
+        setter = tag_setter(ports, tip=tip, environment=environment, service=service.name,
+                            tag=current)
+        if setter is not None and not is_write_back(setter.message) \
+                and _known(git, current) and not git.is_ancestor(current, commit):
+            return Reason.PINNED_BY_PERSON, {"pinned": current, "setter": setter.id}
+        return None
+
     def may_write(current: str, tip: str) -> Veto:
         """Git decides (invariant 12): on the branch, newer than what is pinned, and not
         over a later change of the tag made by a person."""
+        if repository is not None:
+            return may_write_app(current, tip, repository)
         if not ports.source.is_ancestor(commit, tip):
             return Reason.NOT_ON_BRANCH, {"branch": branch}
         if COMMIT.match(current) and current != commit \
@@ -109,3 +136,14 @@ def _handle(detail: CodeBuildStateChange, ports: Ports, found: Found) -> Outcome
         return Outcome(Kind.NOT_WRITTEN, result.reason, {**facts, **result.facts})
     return Outcome(Kind.WROTE_BACK, None,
                    {**facts, "write_back": result.commit, "previous": result.previous_tag})
+
+
+def _known(git: GitSource, commit: str) -> bool:
+    """True when `commit` is a commit of `git`'s repository."""
+    if not COMMIT.match(commit):
+        return False
+    try:
+        git.commit(commit)
+    except SourceError:
+        return False
+    return True

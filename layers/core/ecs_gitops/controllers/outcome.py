@@ -45,6 +45,9 @@ class Kind(StrEnum):
     AWAITING_APPROVAL = "awaiting approval"  # a PAUSE hook holds the deployment
     # sweep
     SWEPT = "swept"
+    # pull request preview
+    PREVIEW_POSTED = "preview posted"
+    PREVIEW_UPDATED = "preview updated"
     # a controller that handles several environments (reconcile of all, sweep)
     EACH = "each"
     # an error of ours that a retry cannot fix (reported, not retried)
@@ -103,6 +106,10 @@ class Reason(StrEnum):
     FIRST_SWEEP = "first sweep of {branch}: tip recorded"
     RELEASES_SETTLED = "releases found ended without their ECS event: {settled}"
     DRY_RUN_SETTLED = "dry run: would settle {settled}"
+    # pull request preview
+    PULL_REQUEST_CLOSED = "pull request {pull_request} is {status}"
+    UNKNOWN_PULL_REQUEST = "no pull request {pull_request} in the repository"
+    NOT_CONFIGURED = "this function has no {what}"
     # errors
     ERROR = "{error}"
 

@@ -7,7 +7,7 @@ implement them on AWS, the unit tests' fakes in memory. The composition root
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Protocol
@@ -17,7 +17,7 @@ from ecs_gitops.clock import Clock, FixedBudget
 if TYPE_CHECKING:  # types only: a handler imports the engine when it reconciles
     from ecs_gitops.engine import Cloud
     from ecs_gitops.events import CodeBuildStateChange, Trigger
-    from ecs_gitops.source import GitSource
+    from ecs_gitops.source import GitSource, PullRequests
     from ecs_gitops.store import Store
 
 
@@ -25,9 +25,13 @@ class Builds(Protocol):
     """CodeBuild: start a build, list a project's recent builds."""
 
     def start_build(self, *, project: str, source_version: str, token: str,
-                    environment: Mapping[str, str] | None = None) -> str:
+                    environment: Mapping[str, str] | None = None,
+                    source_repository: str | None = None, buildspec: str | None = None
+                    ) -> str:
         """StartBuild of `source_version` (a commit id) with an idempotency token (the
-        same token within 5 minutes starts no second build); returns the build id."""
+        same token within 5 minutes starts no second build); returns the build id.
+        `source_repository`: build from that CodeCommit repository instead of the
+        project's (an application repository), with `buildspec` (a path in it)."""
 
     def resolved_commit(self, build_id: str) -> str | None:
         """The commit a build checked out (BatchGetBuilds' resolvedSourceVersion)."""
@@ -89,7 +93,10 @@ class Settings:
             longer than the function's timeout.
         allowed_roles: task and execution role ARNs the stack may pass (empty: any).
         account, region: the stack's; events from elsewhere are not ours (None: any).
-        repository: the CodeCommit repository whose pushes are ours (None: any).
+        repository: the CodeCommit repository whose pushes are ours (None: any): the
+            configuration repository, holding the desired state.
+        app_repositories: the application repositories (`APPLICATION_REPOSITORIES`):
+            their pushes build the services whose `build.repository` names them.
         cluster: the ECS cluster whose deployment events are ours (None: any).
         deadline_margin: seconds a reconcile keeps before the invocation's deadline
             to stop cleanly (record, hand over to a continuation, release the lease);
@@ -107,6 +114,7 @@ class Settings:
     account: str | None = None
     region: str | None = None
     repository: str | None = None
+    app_repositories: frozenset[str] = frozenset()
     cluster: str | None = None
     deadline_margin: float = 20.0
     max_continuations: int = 12
@@ -135,3 +143,27 @@ class Ports:
     # This invocation's clock; the handler replaces it with the Lambda context's.
     clock: Clock = field(default_factory=lambda: FixedBudget(60.0))
     pacing: Pacing | None = None
+    # The configuration repository's pull requests (the plan preview's); None where the
+    # function does not use them.
+    pull_requests: PullRequests | None = None
+    # The git side of an application repository, by name (None: no application
+    # repositories are configured).
+    app_source: Callable[[str], GitSource] | None = None
+    # The pull requests of an application repository, by name.
+    app_pull_requests: Callable[[str], PullRequests] | None = None
+
+    def source_of(self, repository: str | None) -> GitSource:
+        """The git side of `repository`: the configuration repository's for None (or its
+        own name), else the application repository's.
+
+        Raises:
+            ConfigurationError: `repository` is not one of the stack's repositories.
+        """
+        if repository is None or repository == self.settings.repository:
+            return self.source
+        if self.app_source is None or repository not in self.settings.app_repositories:
+            from ecs_gitops.errors import ConfigurationError
+
+            raise ConfigurationError(f"{repository} is not one of the stack's application "
+                                     "repositories (APPLICATION_REPOSITORIES)")
+        return self.app_source(repository)

@@ -1,6 +1,11 @@
 """Push: a new commit on a tracked branch starts the builds of the apps it changed,
 and a reconcile when the environment's desired-state file changed.
 
+A push to an application repository (`Settings.app_repositories`) starts the builds of
+the services whose `build.repository` names it and whose environment that branch feeds
+(`process_app_commit`), from that repository; it never requests a reconcile (the
+write-back of the build does).
+
 Tags, untracked branches, deletions and the controller's own write-back commits
 start no build (invariant 4). One build per (commit, app): a processed-event
 record per push and per build, plus StartBuild's idempotency token (invariant 2).
@@ -13,9 +18,11 @@ from typing import Any
 from ecs_gitops.controllers.lookup import desired_at, not_ours, notify_once, token
 from ecs_gitops.controllers.outcome import Kind, Outcome, Reason, ignore
 from ecs_gitops.controllers.ports import Ports
-from ecs_gitops.errors import DesiredStateError
+from ecs_gitops.desired import Environment
+from ecs_gitops.desired.model import Service
+from ecs_gitops.errors import DesiredStateError, SourceError
 from ecs_gitops.events import CodeCommitEvent, Trigger
-from ecs_gitops.source import is_write_back
+from ecs_gitops.source import GitSource, is_write_back
 from ecs_gitops.store import build_start_key, claimed, push_key, tip_key
 
 HANDLED = ("referenceCreated", "referenceUpdated")
@@ -27,7 +34,9 @@ BUILDSPEC = "buildspec.yml"
 def handle(event: CodeCommitEvent, ports: Ports) -> Outcome:
     """A CodeCommit "Repository State Change": builds and reconcile for its commits."""
     detail = event.detail
-    foreign = not_ours(ports, event, repository=detail.repository_name)
+    app = detail.repository_name in ports.settings.app_repositories \
+        and detail.repository_name != ports.settings.repository
+    foreign = not_ours(ports, event, repository=None if app else detail.repository_name)
     if foreign is not None:
         return foreign
     if detail.reference_type != "branch":
@@ -35,11 +44,15 @@ def handle(event: CodeCommitEvent, ports: Ports) -> Outcome:
                       reference=detail.reference_name)
     if detail.event not in HANDLED:
         return ignore(Reason.REFERENCE_EVENT, event=detail.event, reference=detail.reference_name)
+    if not detail.commit_id:
+        return ignore(Reason.NO_COMMIT_ID, branch=detail.reference_name)
+    if app:
+        return process_app_commit(ports, repository=detail.repository_name,
+                                  branch=detail.reference_name, before=detail.old_commit_id,
+                                  after=detail.commit_id, origin=Trigger.PUSH)
     environment = ports.settings.branches.get(detail.reference_name)
     if environment is None:
         return ignore(Reason.UNTRACKED_BRANCH, branch=detail.reference_name)
-    if not detail.commit_id:
-        return ignore(Reason.NO_COMMIT_ID, branch=detail.reference_name)
     return process_commit(ports, branch=detail.reference_name, environment=environment,
                           before=detail.old_commit_id, after=detail.commit_id,
                           origin=Trigger.PUSH)
@@ -122,33 +135,10 @@ def _process(ports: Ports, *, branch: str, environment: str, before: str | None,
     started: list[dict[str, str]] = []
     skipped: list[dict[str, str]] = []
     for service in desired.services:
-        if service.build is None:
-            continue
-        folder = service.build.source.rstrip("/") + "/"
-        if not any(path.startswith(folder) for path in changed):
-            continue
-        if ports.source.read_file(after, f"{folder}{BUILDSPEC}") is None:
-            # The folder (or its buildspec) was deleted: a build could only fail.
-            skipped.append({"service": service.name, "missing": f"{folder}{BUILDSPEC}"})
-            continue
-        if ports.settings.dry_run:
-            started.append({"service": service.name, "project": service.build.project,
-                            "build": "dry run: not started"})
-            continue
-        key = build_start_key(environment, service.name, after)
-        with claimed(ports.store, key, seconds=ports.clock.remaining()) as claim:
-            if claim.done_before:
-                continue
-            # A worker killed after StartBuild leaves its build running: find it rather
-            # than start another once StartBuild's idempotency token has lapsed.
-            found = ports.builds.builds_of(service.build.project, after) if claim.redo else []
-            build_id = found[0] if found else ports.builds.start_build(
-                project=service.build.project, source_version=after,
-                token=token(after, environment, service.name),
-                environment={"IMAGE_REPO_NAME": service.image.repository})
-            claim.outcome = build_id
-        started.append({"service": service.name, "project": service.build.project,
-                        "build": build_id})
+        if service.build is None or service.build.repository is not None:
+            continue  # an application repository's service builds from its own pushes
+        _start_one(ports, environment, service, after=after, changed=changed,
+                   started=started, skipped=skipped)
     if reconcile:
         ports.bus.request_reconcile(environment, reason=origin, commit=after)
     facts.update(builds=started, reconcile_requested=reconcile)
@@ -160,3 +150,134 @@ def _process(ports: Ports, *, branch: str, environment: str, before: str | None,
         return Outcome(Kind.NO_BUILD, Reason.NO_BUILDSPEC,
                        {**facts, "missing": ", ".join(s["missing"] for s in skipped)})
     return Outcome(Kind.NO_BUILD, Reason.NO_APP_CHANGED, facts)
+
+
+def touches(source: str, changed: list[str]) -> bool:
+    """True when a path of `changed` is under the build's `source` folder (`.`: any)."""
+    folder = source.strip("/")
+    if folder in ("", "."):
+        return bool(changed)
+    return any(path.startswith(f"{folder}/") for path in changed)
+
+
+def buildspec_path(source: str) -> str:
+    """The buildspec of a build's `source` folder (template.yaml's projects read
+    `<source>/buildspec.yml`)."""
+    folder = source.strip("/")
+    return BUILDSPEC if folder in ("", ".") else f"{folder}/{BUILDSPEC}"
+
+
+def _start_one(ports: Ports, environment: str, service: Service, *, after: str,
+               changed: list[str], started: list[dict[str, str]],
+               skipped: list[dict[str, str]]) -> None:
+    """Start the one build of `service` for commit `after` when `changed` touches its
+    source (once per (environment, service, commit), invariant 2), noting it in
+    `started` or `skipped`."""
+    build = service.build
+    if build is None or not touches(build.source, changed):
+        return
+    git = ports.source_of(build.repository)
+    spec = buildspec_path(build.source)
+    if git.read_file(after, spec) is None:
+        # The folder (or its buildspec) was deleted: a build could only fail.
+        skipped.append({"service": service.name, "missing": spec})
+        return
+    if ports.settings.dry_run:
+        started.append({"service": service.name, "project": build.project,
+                        "build": "dry run: not started"})
+        return
+    key = build_start_key(environment, service.name, after)
+    with claimed(ports.store, key, seconds=ports.clock.remaining()) as claim:
+        if claim.done_before:
+            return
+        # A worker killed after StartBuild leaves its build running: find it rather
+        # than start another once StartBuild's idempotency token has lapsed.
+        found = ports.builds.builds_of(build.project, after) if claim.redo else []
+        extra: dict[str, Any] = {}
+        if build.repository is not None:
+            extra = {"source_repository": build.repository, "buildspec": spec}
+        build_id = found[0] if found else ports.builds.start_build(
+            project=build.project, source_version=after,
+            token=token(after, environment, service.name),
+            environment={"IMAGE_REPO_NAME": service.image.repository}, **extra)
+        claim.outcome = build_id
+    started.append({"service": service.name, "project": build.project, "build": build_id})
+
+
+def app_branch(service: Service, environment: Environment) -> str | None:
+    """The branch of the service's application repository that feeds `environment`
+    (None: the service builds from the configuration repository)."""
+    if service.build is None or service.build.repository is None:
+        return None
+    return service.build.branch or environment.branch
+
+
+def app_tip_key(repository: str, branch: str) -> str:
+    """The last handled tip of an application repository's branch."""
+    return tip_key(f"{repository}:{branch}")
+
+
+def process_app_commit(ports: Ports, *, repository: str, branch: str, before: str | None,
+                       after: str, origin: Trigger) -> Outcome:
+    """Builds for the commits (before, after] on `branch` of the application repository
+    `repository`: each service of a tracked environment whose `build.repository` is it,
+    fed by this branch, and whose source the commits change. Idempotent.
+
+    The environments' files are read at their branches' tips in the configuration
+    repository (what they say now decides what is built). Also the sweep's entry point.
+    """
+    git = ports.source_of(repository)
+    facts: dict[str, Any] = {"repository": repository, "branch": branch, "commit": after}
+    with claimed(ports.store, push_key(f"{repository}:{branch}", after),
+                 seconds=ports.clock.remaining()) as claim:
+        if claim.done_before:
+            return ignore(Reason.ALREADY_PROCESSED,
+                          what=f"commit {after[:12]} on {repository}:{branch}", commit=after)
+        last = ports.store.get_value(app_tip_key(repository, branch))
+        if last and last != after and git.is_ancestor(last, after):
+            before = last  # an earlier push's event may have been lost
+        changed = git.changed_paths(before, after)
+        started: list[dict[str, str]] = []
+        skipped: list[dict[str, str]] = []
+        environments: list[str] = []
+        for config_branch, environment in ports.settings.branches.items():
+            try:
+                desired = desired_at(ports, environment, ports.source.branch_tip(config_branch))
+            except (DesiredStateError, SourceError):
+                continue  # the push of that file reports it
+            for service in desired.services:
+                if service.build is None or service.build.repository != repository \
+                        or app_branch(service, desired) != branch:
+                    continue
+                environments.append(environment)
+                _start_one(ports, environment, service, after=after, changed=changed,
+                           started=started, skipped=skipped)
+        facts.update(builds=started, changed=len(changed),
+                     environment=", ".join(sorted(set(environments))))
+        if skipped:
+            facts["skipped"] = skipped
+        if started:
+            outcome = Outcome(Kind.BUILDS_STARTED, None, {**facts, "count": len(started)})
+        elif not environments:
+            outcome = ignore(Reason.UNTRACKED_BRANCH, branch=f"{repository}:{branch}")
+        else:
+            outcome = Outcome(Kind.NO_BUILD, Reason.NO_APP_CHANGED, facts)
+        claim.outcome = outcome.text()
+    _advance_app_tip(ports, git, repository, branch, after)
+    return outcome
+
+
+def _advance_app_tip(ports: Ports, git: GitSource, repository: str, branch: str,
+                     commit: str) -> None:
+    """`advance_tip` for an application repository's branch (forward only, or a force
+    push's new tip)."""
+    key = app_tip_key(repository, branch)
+    for _ in range(3):
+        last = ports.store.get_value(key)
+        if last == commit:
+            return
+        if last is not None and not git.is_ancestor(last, commit) \
+                and git.branch_tip(branch) != commit:
+            return
+        if ports.store.compare_and_set(key, last, commit):
+            return

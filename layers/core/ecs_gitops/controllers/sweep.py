@@ -2,7 +2,8 @@
 deliver events only on a best-effort basis, and a Lambda can be killed mid-work:
 
 - branch tips never processed (lost pushes, force pushes) go through the push
-  controller;
+  controller, those of the configuration repository and of every application
+  repository's branch that feeds an environment;
 - builds finished since the last sweep (every page, by start time) go through the
   build controller;
 - releases still IN_PROGRESS are settled from what ECS shows (a lost deployment event:
@@ -22,7 +23,7 @@ from ecs_gitops.controllers.outcome import Kind, Outcome, Reason, each
 from ecs_gitops.controllers.ports import Ports
 from ecs_gitops.desired import Environment
 from ecs_gitops.engine import record_settled, settle_releases
-from ecs_gitops.errors import DesiredStateError, SourceError
+from ecs_gitops.errors import ConfigurationError, DesiredStateError, SourceError
 from ecs_gitops.events import ScheduledEvent, Trigger
 from ecs_gitops.store import ReleaseState, sweep_key, tip_key
 
@@ -40,6 +41,7 @@ def handle(event: ScheduledEvent, ports: Ports) -> Outcome:
     left out)."""
     del event  # level-triggered: the schedule's payload says nothing
     outcomes: list[Outcome] = []
+    feeding: set[tuple[str, str]] = set()  # (application repository, branch)
     for branch, environment in ports.settings.branches.items():
         try:
             tip = ports.source.branch_tip(branch)
@@ -52,7 +54,30 @@ def handle(event: ScheduledEvent, ports: Ports) -> Outcome:
             continue
         outcomes += _builds(ports, desired)
         outcomes += _releases(ports, branch, tip, desired)
+        feeding |= {(s.build.repository, push.app_branch(s, desired) or branch)
+                    for s in desired.services if s.build is not None and s.build.repository}
+    for repository, branch in sorted(feeding):
+        outcomes += _app_tip(ports, repository, branch)
     return each(outcomes)
+
+
+def _app_tip(ports: Ports, repository: str, branch: str) -> list[Outcome]:
+    """An application repository's branch: its tip goes through the push controller when
+    its push was never handled (a first sweep only remembers the tip)."""
+    try:
+        tip = ports.source_of(repository).branch_tip(branch)
+    except (SourceError, ConfigurationError):
+        return []  # not (yet) a repository of the stack: nothing can be built from it
+    last = ports.store.get_value(push.app_tip_key(repository, branch))
+    if last is None:
+        ports.store.put_value(push.app_tip_key(repository, branch), tip)
+        return [Outcome(Kind.SWEPT, Reason.FIRST_SWEEP, {
+            "branch": f"{repository}:{branch}", "commit": tip})]
+    if last == tip:
+        return []
+    outcome = push.process_app_commit(ports, repository=repository, branch=branch,
+                                      before=last, after=tip, origin=Trigger.SWEEP)
+    return [] if outcome.ignored else [outcome]
 
 
 def _tip(ports: Ports, branch: str, environment: str, tip: str) -> list[Outcome]:

@@ -181,12 +181,30 @@ class Image(_Model):
 
 
 class Build(_Model):
+    """How the service's image is built: a CodeBuild project, from a folder of this
+    repository or of an application repository (`repository`)."""
     project: str = Field(description="CodeBuild project that builds this service's image.")
     source: str = Field(
         description="Repository folder holding the app's source; a push that changes a file "
-        "under it starts the build.",
+        "under it starts the build (`.`: the whole repository).",
         pattern=r"^[A-Za-z0-9_.-]+(/[A-Za-z0-9_.-]+)*/?$",
     )
+    repository: str | None = Field(
+        default=None, pattern=r"^[\w.-]{1,100}$",
+        description="CodeCommit repository holding the app's code when it is not this "
+        "configuration repository (an application repository, one of the stack's "
+        "ApplicationRepositories): a push to `branch` of it that changes `source` builds "
+        "the service from that repository; the tag is written back here.")
+    branch: str | None = Field(
+        default=None, min_length=1, max_length=256,
+        description="The branch of `repository` that feeds this environment (default: the "
+        "environment's own branch). Only with `repository`.")
+
+    @model_validator(mode="after")
+    def _branch_needs_repository(self) -> Build:
+        if self.branch is not None and self.repository is None:
+            _raise_first([(("branch",), "branch names a branch of `repository`: set it too")])
+        return self
 
 
 class Scaling(_Model):

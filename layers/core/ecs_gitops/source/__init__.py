@@ -53,3 +53,66 @@ class GitSource(Protocol):
 def is_write_back(message: str) -> bool:
     """True when a commit message carries the write-back marker (invariant 4)."""
     return WRITE_BACK_MARKER in message
+
+
+@dataclass(frozen=True, slots=True)
+class PullRequest:
+    """A pull request as CodeCommit's GetPullRequest reports it now (its first target).
+
+    Attributes:
+        id: `pullRequestId`.
+        status: `pullRequestStatus`: OPEN or CLOSED.
+        repository: the target's `repositoryName`.
+        source_branch, destination_branch: the target's `sourceReference` and
+            `destinationReference` without `refs/heads/`.
+        source_commit, destination_commit: the target's `sourceCommit` (the source
+            branch's tip) and `destinationCommit` (the destination's tip when the pull
+            request was last updated).
+        merged: the target's `mergeMetadata.isMerged`.
+    """
+
+    id: str
+    status: str
+    repository: str
+    source_branch: str
+    destination_branch: str
+    source_commit: str
+    destination_commit: str
+    merged: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class PullRequestComment:
+    """A comment on a pull request (GetCommentsForPullRequest's `Comment`)."""
+
+    id: str  # commentId
+    content: str
+
+
+class PullRequests(Protocol):
+    """The pull requests of the configuration repository, and the merge they propose:
+    CodeCommit's API (`ecs_gitops.aws.codecommit.CodeCommitPullRequests`) or the
+    embedded cloud's (`localgit.LocalPullRequests`)."""
+
+    def get(self, pull_request_id: str) -> PullRequest:
+        """GetPullRequest (SourceError when there is no such pull request)."""
+
+    def merge_commit(self, source: str, destination: str) -> str:
+        """A commit whose tree is `source` merged into `destination`, on no branch:
+        `source` itself when `destination` is its ancestor (a fast-forward), else an
+        unreferenced three-way merge commit (CodeCommit's CreateUnreferencedMergeCommit,
+        `git merge-tree`). Raises MergeConflictError when the merge needs a person."""
+
+    def comments(self, pull_request_id: str) -> list[PullRequestComment]:
+        """Every comment on the pull request (all pages), oldest first."""
+
+    def post_comment(self, pull_request_id: str, *, before: str, after: str, content: str,
+                     token: str) -> str:
+        """PostCommentForPullRequest on the pull request's changes (`before`: the
+        destination commit, `after`: the source commit) with the idempotency token
+        `token`; returns the comment's id. The same token with other parameters is a
+        ConflictError (CodeCommit's IdempotencyParameterMismatchException)."""
+
+    def update_comment(self, comment_id: str, content: str) -> None:
+        """UpdateComment: replace the comment's content (only its author may). SourceError
+        when the comment is gone (a person deleted it)."""

@@ -11,14 +11,19 @@ explicit `refs/heads/` prefix, so that an id such as `--output=FILE` is never an
 
 from __future__ import annotations
 
+import fcntl
+import json
 import os
 import re
 import subprocess
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager, suppress
 from pathlib import Path
+from typing import Any
 
-from ecs_gitops.errors import ConflictError, SourceError
-from ecs_gitops.source import Commit
+from ecs_gitops.errors import ConflictError, MergeConflictError, SourceError
+from ecs_gitops.source import Commit, PullRequest, PullRequestComment
 
 AUTHOR = {"GIT_AUTHOR_NAME": "ecs-gitops", "GIT_AUTHOR_EMAIL": "ecs-gitops@localhost",
           "GIT_COMMITTER_NAME": "ecs-gitops", "GIT_COMMITTER_EMAIL": "ecs-gitops@localhost"}
@@ -123,3 +128,205 @@ class LocalGitSource:
         if moved.returncode != 0:
             raise ConflictError(f"branch {branch} moved past {parent[:12]}: {moved.stderr.strip()}")
         return new
+
+
+_PULL_REQUEST_ID = re.compile(r"^[0-9]{1,12}$")
+PULL_REQUESTS = "ecs-gitops-pull-requests"  # the folder, inside the git directory
+
+
+class LocalPullRequests:
+    """The `PullRequests` port on a local git repository: the embedded cloud's
+    CodeCommit pull requests (moto has none).
+
+    Each pull request is a JSON file in the repository's git directory (never in a work
+    tree), written under a lock. It behaves as CodeCommit does where the controllers can
+    tell: an OPEN pull request's source commit is its source branch's tip, a comment is
+    posted once per idempotency token (the same token with other parameters is refused),
+    and the merge is a fast-forward or a three-way merge commit on no branch.
+    """
+
+    def __init__(self, path: str | Path, repository: str = "ecs-gitops") -> None:
+        self.git = LocalGitSource(path)
+        self.repository = repository
+        self._folder: Path | None = None
+
+    @property
+    def folder(self) -> Path:
+        """Where the pull requests are: inside the git directory (found at first use)."""
+        if self._folder is None:
+            found = self.git._git("rev-parse", "--absolute-git-dir").stdout.strip()
+            self._folder = Path(found) / PULL_REQUESTS
+        return self._folder
+
+    # ------------------------------------------------------------- storage
+    @contextmanager
+    def _locked(self) -> Iterator[None]:
+        self.folder.mkdir(parents=True, exist_ok=True)
+        with (self.folder / ".lock").open("w") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(lock, fcntl.LOCK_UN)
+
+    def _file(self, pull_request_id: str) -> Path:
+        if not _PULL_REQUEST_ID.match(pull_request_id):
+            raise SourceError(f"not a pull request id: {pull_request_id[:40]!r}")
+        return self.folder / f"{pull_request_id}.json"
+
+    def _read(self, pull_request_id: str) -> dict[str, Any]:
+        try:
+            data: dict[str, Any] = json.loads(self._file(pull_request_id).read_text())
+        except FileNotFoundError:
+            raise SourceError(f"no pull request {pull_request_id}") from None
+        return data
+
+    def _write(self, data: dict[str, Any]) -> None:
+        target = self._file(str(data["pullRequestId"]))
+        temporary = target.with_suffix(".tmp")
+        temporary.write_text(json.dumps(data, indent=1))
+        temporary.replace(target)
+
+    # ------------------------------------------- what the console and git do
+    def create(self, *, source_branch: str, destination_branch: str, title: str = "") -> str:
+        """CreatePullRequest: a new OPEN pull request; returns its id."""
+        source = self.git.branch_tip(source_branch)
+        destination = self.git.branch_tip(destination_branch)
+        if source == destination:
+            raise SourceError(f"{source_branch} and {destination_branch} are the same commit: "
+                              "nothing to merge")
+        with self._locked():
+            ids = [int(p.stem) for p in self.folder.glob("*.json") if p.stem.isdigit()]
+            number = str(max(ids, default=0) + 1)
+            self._write({"pullRequestId": number, "title": title or f"{source_branch} into "
+                         f"{destination_branch}", "pullRequestStatus": "OPEN",
+                         "sourceReference": f"refs/heads/{_branch(source_branch)}",
+                         "destinationReference": f"refs/heads/{_branch(destination_branch)}",
+                         "sourceCommit": source, "destinationCommit": destination,
+                         "isMerged": False, "comments": []})
+        return number
+
+    def refresh(self, pull_request_id: str) -> PullRequest:
+        """Record the branches' tips as the pull request's commits (CodeCommit does it
+        when the source branch moves); returns the pull request as it is now."""
+        with self._locked():
+            data = self._read(pull_request_id)
+            if data["pullRequestStatus"] == "OPEN":
+                data["sourceCommit"] = self.git.branch_tip(data["sourceReference"][11:])
+                data["destinationCommit"] = self.git.branch_tip(
+                    data["destinationReference"][11:])
+                self._write(data)
+        return self.get(pull_request_id)
+
+    def merge(self, pull_request_id: str) -> str:
+        """MergePullRequestByFastForward, or by three-way merge when the destination
+        moved on: the destination branch moves to the merged commit, the pull request
+        is CLOSED and merged. Returns the destination's new tip.
+
+        Raises:
+            MergeConflictError: the merge needs a person.
+            ConflictError: the destination branch moved while merging.
+        """
+        current = self.refresh(pull_request_id)
+        if current.status != "OPEN":
+            raise SourceError(f"pull request {pull_request_id} is already closed")
+        merged = self.merge_commit(current.source_commit, current.destination_commit)
+        moved = self.git._git("update-ref", f"refs/heads/{_branch(current.destination_branch)}",
+                              merged, current.destination_commit, check=False)
+        if moved.returncode != 0:
+            raise ConflictError(f"{current.destination_branch} moved while merging")
+        with self._locked():
+            data = self._read(pull_request_id)
+            data.update(pullRequestStatus="CLOSED", isMerged=True)
+            self._write(data)
+        return merged
+
+    def open_requests(self) -> list[PullRequest]:
+        """The OPEN pull requests, oldest first (ListPullRequests with status OPEN)."""
+        if not self.folder.is_dir():
+            return []
+        numbers = sorted(int(p.stem) for p in self.folder.glob("*.json") if p.stem.isdigit())
+        found = [self.get(str(n)) for n in numbers]
+        return [pr for pr in found if pr.status == "OPEN"]
+
+    def recorded_source(self, pull_request_id: str) -> str:
+        """The source commit last recorded (at creation or by `refresh`)."""
+        return str(self._read(pull_request_id)["sourceCommit"])
+
+    def title(self, pull_request_id: str) -> str:
+        """The pull request's title."""
+        return str(self._read(pull_request_id).get("title", ""))
+
+    # ----------------------------------------------------- PullRequests port
+    def get(self, pull_request_id: str) -> PullRequest:
+        """The pull request; an OPEN one's source commit is its source branch's tip."""
+        data = self._read(pull_request_id)
+        source_branch = str(data["sourceReference"]).removeprefix("refs/heads/")
+        source = str(data["sourceCommit"])
+        if data["pullRequestStatus"] == "OPEN":
+            with suppress(SourceError):
+                source = self.git.branch_tip(source_branch)
+        return PullRequest(id=str(data["pullRequestId"]), status=str(data["pullRequestStatus"]),
+                           repository=self.repository, source_branch=source_branch,
+                           destination_branch=str(data["destinationReference"])
+                           .removeprefix("refs/heads/"),
+                           source_commit=source,
+                           destination_commit=str(data["destinationCommit"]),
+                           merged=bool(data.get("isMerged")))
+
+    def merge_commit(self, source: str, destination: str) -> str:
+        """`source` when `destination` is its ancestor, else `git merge-tree
+        --write-tree` (git >= 2.38) and a two-parent commit on no branch."""
+        if self.git.is_ancestor(destination, source):
+            return _object(source)
+        result = self.git._git("merge-tree", "--write-tree", "--name-only", "--no-messages",
+                               _object(destination), _object(source), check=False)
+        lines = result.stdout.splitlines()
+        if result.returncode == 1:
+            raise MergeConflictError(
+                f"{source[:12]} cannot be merged into {destination[:12]} without resolving "
+                "conflicts", [line for line in lines[1:] if line])
+        if result.returncode != 0 or not lines:
+            raise SourceError(f"git merge-tree: {result.stderr.strip()}")
+        return self.git._git("commit-tree", lines[0], "-p", destination, "-p", source, "-m",
+                             f"ecs-gitops preview: merge {source[:12]} into {destination[:12]}"
+                             ).stdout.strip()
+
+    def comments(self, pull_request_id: str) -> list[PullRequestComment]:
+        """The comments, oldest first."""
+        return [PullRequestComment(c["commentId"], c["content"])
+                for c in self._read(pull_request_id)["comments"]]
+
+    def post_comment(self, pull_request_id: str, *, before: str, after: str, content: str,
+                     token: str) -> str:
+        """A new comment, or the one posted before with the same token and parameters
+        (the same token with other parameters: ConflictError, as CodeCommit's
+        IdempotencyParameterMismatchException)."""
+        with self._locked():
+            data = self._read(pull_request_id)
+            asked = {"beforeCommitId": before, "afterCommitId": after, "content": content}
+            for comment in data["comments"]:
+                if token and comment.get("clientRequestToken") == token:
+                    if comment["asked"] != asked:
+                        raise ConflictError(f"pull request {pull_request_id}: a comment with "
+                                            "this token was posted with other content")
+                    return str(comment["commentId"])
+            number = sum(len(json.loads(p.read_text())["comments"])
+                         for p in self.folder.glob("*.json")) + 1
+            comment_id = f"{number:08d}-0000-4000-8000-{int(pull_request_id):012d}"
+            data["comments"].append({"commentId": comment_id, "content": content,
+                                     "clientRequestToken": token, "asked": asked})
+            self._write(data)
+        return comment_id
+
+    def update_comment(self, comment_id: str, content: str) -> None:
+        """Replace the comment's content (SourceError when there is no such comment)."""
+        with self._locked():
+            for path in self.folder.glob("*.json"):
+                data = json.loads(path.read_text())
+                for comment in data["comments"]:
+                    if comment["commentId"] == comment_id:
+                        comment["content"] = content
+                        self._write(data)
+                        return
+        raise SourceError(f"no comment {comment_id}")

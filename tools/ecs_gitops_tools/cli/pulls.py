@@ -1,0 +1,113 @@
+"""`ecs-gitops local pr create | update | merge | show`: the embedded cloud's CodeCommit
+pull requests, played with the events CodeCommit emits (`ecs_gitops_tools.local.
+pull_requests`), so the plan preview runs offline."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+from ecs_gitops.errors import EcsGitopsError
+from ecs_gitops_tools import output
+from ecs_gitops_tools.cli.local import _state
+from ecs_gitops_tools.cli.target import local_dir
+
+pr_app = typer.Typer(help="Pull requests on the embedded cloud's git remote (create, update, "
+                          "merge, show), with CodeCommit's events.", no_args_is_help=True)
+console = Console(soft_wrap=True)
+err = Console(stderr=True, soft_wrap=True)
+
+Dir = Annotated[Path | None, typer.Option("--dir", show_default=False)]
+Number = Annotated[str, typer.Argument(help="The pull request's id (create prints it).")]
+
+
+def _remote(directory: Path | None) -> Path:
+    state = _state(directory or local_dir())
+    if state is None:
+        err.print("[red]error:[/red] the embedded cloud is not running ('ecs-gitops local up')")
+        raise typer.Exit(1)
+    return Path(state["remote"])
+
+
+def _spool(remote: Path, event: dict[str, object]) -> None:
+    from ecs_gitops_tools.local.gitremote import GitRemote
+
+    GitRemote(remote).spool_event(event)
+
+
+@pr_app.command()
+def create(
+    source: Annotated[str, typer.Option("--from", help="The branch to merge (pushed first).")],
+    destination: Annotated[str, typer.Option("--into", help="The branch it merges into.")]
+    = "main",
+    title: Annotated[str, typer.Option(help="Its title.")] = "",
+    directory: Dir = None,
+) -> None:
+    """Open a pull request (pullRequestCreated); prints its id."""
+    from ecs_gitops_tools.local import pull_requests
+
+    remote = _remote(directory)
+    try:
+        pull_request, event = pull_requests.create(remote, source=source,
+                                                   destination=destination, title=title)
+    except EcsGitopsError as exc:
+        output.error(err, exc)
+        raise typer.Exit(1) from None
+    _spool(remote, event)
+    console.print(f"pull request {pull_request.id}: {source} ({pull_request.source_commit[:12]}) "
+                  f"into {destination} ({pull_request.destination_commit[:12]})",
+                  highlight=False, markup=False)
+
+
+@pr_app.command()
+def update(number: Number, directory: Dir = None) -> None:
+    """Send pullRequestSourceBranchUpdated again (a push to the source branch sends it by
+    itself)."""
+    from ecs_gitops_tools.local import pull_requests
+
+    remote = _remote(directory)
+    try:
+        pull_request, event = pull_requests.update(remote, number)
+    except EcsGitopsError as exc:
+        output.error(err, exc)
+        raise typer.Exit(1) from None
+    _spool(remote, event)
+    console.print(f"pull request {number}: source {pull_request.source_commit[:12]}",
+                  highlight=False, markup=False)
+
+
+@pr_app.command()
+def merge(number: Number, directory: Dir = None) -> None:
+    """Merge it (fast-forward, or a merge commit): the destination branch moves, which is
+    a push like any other (built, reconciled)."""
+    from ecs_gitops_tools.local import pull_requests
+
+    remote = _remote(directory)
+    try:
+        pull_request, tip, event = pull_requests.merge(remote, number)
+    except EcsGitopsError as exc:
+        output.error(err, exc)
+        raise typer.Exit(1) from None
+    _spool(remote, event)
+    console.print(f"pull request {number} merged: {pull_request.destination_branch} is now "
+                  f"{tip[:12]}", highlight=False, markup=False)
+
+
+@pr_app.command()
+def show(number: Number, directory: Dir = None) -> None:
+    """Print its comments (the plan preview among them), oldest first."""
+    from ecs_gitops_tools.local import pull_requests
+
+    remote = _remote(directory)
+    try:
+        texts = pull_requests.comments(remote, number)
+    except EcsGitopsError as exc:
+        output.error(err, exc)
+        raise typer.Exit(1) from None
+    if not texts:
+        console.print(f"pull request {number}: no comment yet", highlight=False)
+    for text in texts:
+        console.print(text, highlight=False, markup=False, soft_wrap=True)
