@@ -5,6 +5,7 @@ acts on ECS's SERVICE_DEPLOYMENT_FAILED)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Annotated
 
 import typer
@@ -48,31 +49,29 @@ def _act(environment: str, service: str, action: str, *, local: bool,
         highlight=False)
 
 
-def approve(
-    environment: EnvArg,
-    service: ServiceArg,
-    local: Local = False,
-    endpoint_url: Endpoint = None,
-    region: Region = None,
-    table: TableOpt = None,
-    stack: StackOpt = "ecs-gitops",
-) -> None:
-    """Continue a deployment that waits for approval (ContinueServiceDeployment); who
-    and when are recorded with the service's releases."""
-    _act(environment, service, "approve", local=local, endpoint_url=endpoint_url,
-         region=region, table=table, stack=stack)
+def _command(action: str, doc: str) -> Callable[..., None]:
+    """The Typer command for `action` ("approve" or "abort"): both take the same
+    arguments and differ only in the ECS call `operations.act` makes."""
+
+    def command(
+        environment: EnvArg,
+        service: ServiceArg,
+        local: Local = False,
+        endpoint_url: Endpoint = None,
+        region: Region = None,
+        table: TableOpt = None,
+        stack: StackOpt = "ecs-gitops",
+    ) -> None:
+        _act(environment, service, action, local=local, endpoint_url=endpoint_url,
+             region=region, table=table, stack=stack)
+
+    command.__name__ = action
+    command.__doc__ = doc
+    return command
 
 
-def abort(
-    environment: EnvArg,
-    service: ServiceArg,
-    local: Local = False,
-    endpoint_url: Endpoint = None,
-    region: Region = None,
-    table: TableOpt = None,
-    stack: StackOpt = "ecs-gitops",
-) -> None:
-    """Roll back the service's running deployment (StopServiceDeployment, ROLLBACK); who
-    and when are recorded, and git is reverted like after any failed rollout."""
-    _act(environment, service, "abort", local=local, endpoint_url=endpoint_url,
-         region=region, table=table, stack=stack)
+approve = _command("approve", """Continue a deployment that waits for approval
+(ContinueServiceDeployment); who and when are recorded with the service's releases.""")
+abort = _command("abort", """Roll back the service's running deployment
+(StopServiceDeployment, ROLLBACK); who and when are recorded, and git is reverted like
+after any failed rollout.""")

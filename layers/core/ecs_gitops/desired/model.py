@@ -463,39 +463,11 @@ class Sidecar(ContainerDefinition):
                        "'public.ecr.aws/aws-observability/aws-for-fluent-bit:2.32.0'.")
 
 
-class LoadBalancer(_Model):
-    target_group: str = Field(
-        description="Target group name (resolved to its ARN before apply) or full ARN.",
-        min_length=1,
-    )
-    container_name: str | None = Field(
-        default=None, description="Container registered with the target group; defaults to "
-        "the app container (the service's `name`).")
-    container_port: Port | None = Field(
-        default=None, description="Container port registered with the target group; "
-        "defaults to the service's port."
-    )
-    health_check_grace_period: int = Field(
-        default=60, ge=0, le=2_147_483_647,
-        description="Seconds ECS ignores failing load balancer health checks after a task starts.",
-    )
-    alternate_target_group: str | None = Field(
-        default=None, min_length=1, description="blue-green, canary, linear: the second "
-        "target group ECS registers the new tasks in (name or ARN; ECS "
-        "advancedConfiguration.alternateTargetGroupArn).")
-    production_listener_rule: ListenerArn | None = Field(
-        default=None, description="blue-green, canary, linear: ARN of the listener rule "
-        "(ALB) or listener (NLB) whose production traffic ECS shifts.")
-    test_listener_rule: ListenerArn | None = Field(
-        default=None, description="Optional: ARN of the listener rule that sends test "
-        "traffic to the new tasks before production traffic moves.")
-    role: RoleArn | None = Field(
-        default=None, description="Role ECS assumes to change the listener rules (ECS "
-        "advancedConfiguration.roleArn); default: roles.infrastructure.")
-
-
-class TargetGroup(_Model):
-    """One of several target groups (`loadBalancers:`), as ECS's LoadBalancer takes it."""
+class _TargetGroupFields(_Model):
+    """The fields of ECS's LoadBalancer (a target group the service's tasks register in)
+    and of its advancedConfiguration (blue-green, canary and linear deployments), shared by
+    `loadBalancer:` and each of `loadBalancers:`. Source: botocore's ECS model,
+    LoadBalancer and AdvancedConfiguration."""
 
     target_group: str = Field(
         description="Target group name (resolved to its ARN before apply) or full ARN.",
@@ -504,7 +476,8 @@ class TargetGroup(_Model):
         default=None, description="Container registered with the target group; defaults to "
         "the app container (the service's `name`).")
     container_port: Port | None = Field(
-        default=None, description="Container port registered; defaults to the service's port.")
+        default=None, description="Container port registered with the target group; "
+        "defaults to the service's port.")
     alternate_target_group: str | None = Field(
         default=None, min_length=1, description="blue-green, canary, linear: the second "
         "target group ECS registers the new tasks in (name or ARN; ECS "
@@ -518,6 +491,21 @@ class TargetGroup(_Model):
     role: RoleArn | None = Field(
         default=None, description="Role ECS assumes to change the listener rules (ECS "
         "advancedConfiguration.roleArn); default: roles.infrastructure.")
+
+
+class LoadBalancer(_TargetGroupFields):
+    """The service's target group (`loadBalancer:`), with the service's health check grace
+    period (ECS healthCheckGracePeriodSeconds: 0 to 2,147,483,647 seconds, botocore's ECS
+    model)."""
+
+    health_check_grace_period: int = Field(
+        default=60, ge=0, le=2_147_483_647,
+        description="Seconds ECS ignores failing load balancer health checks after a task starts.",
+    )
+
+
+class TargetGroup(_TargetGroupFields):
+    """One of several target groups (`loadBalancers:`), as ECS's LoadBalancer takes it."""
 
 
 class HealthCheck(_Model):
