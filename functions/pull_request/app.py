@@ -13,6 +13,17 @@ from ecs_gitops.wiring import ports_from_environment
 @tracer.capture_lambda_handler
 @metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    """The Lambda entry point: Powertools logging, tracing and metrics around
+    `ecs_gitops.handler.run`, which parses `event` (a malformed one is logged and
+    answered "ignored", never retried), wires the ports and runs the controller.
+
+    Returns:
+        The controller's outcome as a dict (`Outcome.as_dict`).
+
+    Raises:
+        EcsGitopsError: a transient one, so that Lambda retries the asynchronous event
+            (then its dead-letter queue).
+    """
     # Imported by the first event rather than at cold start (see ecs_gitops.handler).
     from ecs_gitops.controllers import preview
     from ecs_gitops.events import CodeCommitPullRequestEvent

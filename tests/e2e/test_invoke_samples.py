@@ -7,7 +7,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -16,6 +15,7 @@ import pytest
 from typer.testing import CliRunner
 
 from ecs_gitops_tools.cli.main import app
+from ecs_gitops_tools.local.net import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 README = ROOT / "events" / "README.md"
@@ -52,12 +52,6 @@ def _git(cwd: Path, *args: str) -> None:
                    env={**os.environ, **GIT_ENV})
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @pytest.mark.e2e
 def test_every_sample_does_what_the_readme_says(tmp_path: Path,
                                                  monkeypatch: pytest.MonkeyPatch) -> None:
@@ -72,7 +66,7 @@ def test_every_sample_does_what_the_readme_says(tmp_path: Path,
         (clone / path).write_text((clone / path).read_text() + "\n# a change\n")
         _git(clone, "commit", "-qam", f"{path}: a change")
     cli = [sys.executable, "-m", "ecs_gitops_tools.cli.main"]
-    up = subprocess.run([*cli, "local", "up", "--quick-tests", "--port", str(_free_port()),
+    up = subprocess.run([*cli, "local", "up", "--quick-tests", "--port", str(free_port()),
                          "--schedule-scale", "100"], cwd=clone, capture_output=True, text=True,
                         check=False, timeout=120)
     assert up.returncode == 0, up.stderr
@@ -107,7 +101,7 @@ def test_invoke_exits_1_when_the_handler_fails(tmp_path: Path) -> None:
     clone = tmp_path / "checkout"
     subprocess.run(["git", "clone", "-q", str(ROOT), str(clone)], check=True)
     cli = [sys.executable, "-m", "ecs_gitops_tools.cli.main"]
-    up = subprocess.run([*cli, "local", "up", "--port", str(_free_port()),
+    up = subprocess.run([*cli, "local", "up", "--port", str(free_port()),
                          "--schedule-scale", "100"], cwd=clone, capture_output=True, text=True,
                         check=False, timeout=120)
     assert up.returncode == 0, up.stderr

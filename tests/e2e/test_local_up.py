@@ -15,6 +15,8 @@ from pathlib import Path
 
 import pytest
 
+from ecs_gitops_tools.local.net import free_port
+
 ROOT = Path(__file__).resolve().parents[2]
 CLI = [sys.executable, "-m", "ecs_gitops_tools.cli.main"]
 # The refusal itself is a bind and a lock test (milliseconds; it used to wait 120 s for a
@@ -23,12 +25,6 @@ CLI = [sys.executable, "-m", "ecs_gitops_tools.cli.main"]
 LIMIT = 15
 GIT_ENV = {"GIT_AUTHOR_NAME": "U", "GIT_AUTHOR_EMAIL": "u@example.com",
            "GIT_COMMITTER_NAME": "U", "GIT_COMMITTER_EMAIL": "u@example.com"}
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def _cli(cwd: Path, *args: str, timeout: float = 180) -> subprocess.CompletedProcess[str]:
@@ -50,7 +46,7 @@ def checkout(tmp_path: Path) -> Path:
 
 @pytest.mark.e2e
 def test_one_cloud_per_folder_and_per_port(checkout: Path, tmp_path: Path) -> None:
-    port = str(_free_port())
+    port = str(free_port())
     try:
         with ThreadPoolExecutor(2) as pool:  # two `local up` at once
             ups = list(pool.map(lambda _: _cli(checkout, "local", "up", "--port", port),
@@ -99,7 +95,7 @@ def test_a_busy_port_fails_within_5_seconds_with_its_reason(checkout: Path) -> N
 
 @pytest.mark.e2e
 def test_state_survives_down_and_up_and_reset_forgets_it(checkout: Path) -> None:
-    port = str(_free_port())
+    port = str(free_port())
     try:
         up = _cli(checkout, "local", "up", "--port", port, "--quick-tests")
         assert "started afresh (nothing saved)" in up.stdout, up.stderr

@@ -7,12 +7,13 @@ from __future__ import annotations
 
 import os
 import re
-import socket
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+
+from ecs_gitops_tools.local.net import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 MARKER = "<!-- tests/e2e/test_readme.py runs this block"
@@ -22,12 +23,6 @@ def readme_blocks(readme: str) -> list[str]:
     """The fenced blocks right after the marker (the marker line, then ```sh ... ```)."""
     pattern = re.compile(re.escape(MARKER) + r"[^\n]*\n```(?:sh|bash)\n(.*?)\n```", re.S)
     return pattern.findall(readme)
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def test_the_readme_marks_its_local_cloud_block() -> None:
@@ -46,7 +41,7 @@ def test_the_local_cloud_block_as_written(tmp_path: Path) -> None:
     subprocess.run(["git", "clone", "-q", str(ROOT), str(clone)], check=True)
     env = {**os.environ,
            "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}",
-           "ECS_GITOPS_LOCAL_PORT": str(_free_port()),  # 4566 may be someone else's
+           "ECS_GITOPS_LOCAL_PORT": str(free_port()),  # 4566 may be someone else's
            "GIT_AUTHOR_NAME": "README reader", "GIT_AUTHOR_EMAIL": "reader@example.com",
            "GIT_COMMITTER_NAME": "README reader", "GIT_COMMITTER_EMAIL": "reader@example.com"}
     script = "set -euo pipefail\nset -x\n" + block + "\n"

@@ -342,6 +342,7 @@ app.command("invoke")(invoke_command)
 
 
 def main() -> None:
+    """The `ecs-gitops` console script (pyproject's [project.scripts])."""
     app()
 
 

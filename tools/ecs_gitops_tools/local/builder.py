@@ -38,6 +38,10 @@ TEST_TIMEOUT = 600
 
 @dataclass(frozen=True, slots=True)
 class Image:
+    """An image the embedded CodeBuild built: its ECR repository and tag, the content digest
+    of its files, the folder holding them, and the command and health check its container
+    runs."""
+
     repository: str
     tag: str
     digest: str
@@ -48,6 +52,10 @@ class Image:
 
 @dataclass(frozen=True, slots=True)
 class BuildResult:
+    """One embedded build: CodeBuild's build id and project, the commit built, its status
+    (SUCCEEDED, FAILED, ...), how long it took in seconds, its log file, and the image (None
+    when it failed)."""
+
     build_id: str
     project: str
     commit: str
@@ -72,6 +80,8 @@ def dockerfile_commands(text: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
 
 
 def content_digest(root: Path) -> str:
+    """`sha256:<hex>` of the files under `root` (their relative paths and contents,
+    `__pycache__` left out): the same files give the same digest, as an image digest would."""
     lines = []
     for path in sorted(p for p in root.rglob("*") if p.is_file() and "__pycache__" not in p.parts):
         lines.append(f"{path.relative_to(root)}\0{hashlib.sha256(path.read_bytes()).hexdigest()}")
@@ -79,6 +89,11 @@ def content_digest(root: Path) -> str:
 
 
 class LocalBuilder:
+    """The embedded CodeBuild: runs a project's buildspec for a commit of the git remote
+    (its tests in a subprocess with `test_args`), pushes the image to the embedded ECR and
+    exports the variables the buildspec names, as CodeBuild reports them in its Build State
+    Change event."""
+
     def __init__(self, clients: Clients, remote: GitRemote, workdir: Path, *,
                  test_args: Sequence[str] = (), python: str = sys.executable,
                  on_result: Callable[[BuildResult], None] | None = None) -> None:
@@ -156,6 +171,10 @@ class LocalBuilder:
                 "IMAGE_DIGEST": image.digest}
 
     def run(self, build_id: str, project: str, commit: str, spec: dict[str, Any]) -> BuildResult:
+        """Build `commit` of `project`; `spec` is the build as StartBuild made it (its
+        source, buildspec path and environment variables). Returns the result: FAILED with
+        a YAML_FILE_ERROR log line when the buildspec is missing or unusable, as CodeBuild
+        fails it; a failing build is a result, not an exception."""
         import time
 
         started = time.monotonic()

@@ -27,6 +27,10 @@ from ecs_gitops_tools.local.template import FunctionSpec, Template, resolve
 
 @dataclass(frozen=True, slots=True)
 class Delivery:
+    """One event delivered to one function: the function's result (its outcome dict) or the
+    last error text, how many attempts it took (Lambda's asynchronous retries) and how many
+    seconds."""
+
     event: Mapping[str, Any]
     function: str
     result: Any
@@ -42,6 +46,10 @@ class Delivery:
 
 @dataclass
 class Bus:
+    """The embedded EventBridge: the template's rules (their event patterns matched as
+    EventBridge matches them), a queue of events, and delivery to the functions in process
+    with Lambda's asynchronous retries (EventInvokeConfig.MaximumRetryAttempts, default 2)."""
+
     template: Template
     refs: Mapping[str, str]
     clients: Clients
@@ -67,12 +75,16 @@ class Bus:
             for logical_id, spec in self.functions.items()}
 
     def put(self, event: dict[str, Any]) -> None:
+        """Queue `event` (PutEvents): it is delivered by the next `deliver`/`run`."""
         self.queue.append(event)
 
     def targets(self, event: Mapping[str, Any]) -> list[str]:
+        """The functions whose rules match `event`, in template order, each once."""
         return list(dict.fromkeys(fn for fn, pattern in self.routes if matches(pattern, event)))
 
     def deliver(self, event: dict[str, Any]) -> list[Delivery]:
+        """Deliver `event` to every matching function, retrying a failed one as Lambda
+        retries an asynchronous invocation; one `Delivery` per function."""
         out = []
         for logical_id in self.targets(event):
             started = time.monotonic()

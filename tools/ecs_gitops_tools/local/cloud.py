@@ -12,7 +12,6 @@ from __future__ import annotations
 import json
 import logging
 import os
-import socket
 import threading
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -27,6 +26,7 @@ from ecs_gitops_tools.local.builder import BuildResult, LocalBuilder
 from ecs_gitops_tools.local.bus import Bus, Delivery
 from ecs_gitops_tools.local.gitremote import GitRemote, Seeded
 from ecs_gitops_tools.local.moto_patches import apply_patches
+from ecs_gitops_tools.local.net import free_port
 from ecs_gitops_tools.local.rollout import Rollout, RolloutSimulator
 from ecs_gitops_tools.local.stack import create_stack
 from ecs_gitops_tools.local.template import ACCOUNT, Template
@@ -37,14 +37,11 @@ SAVED_AWS = "aws-state.pickle"  # moto's backends (persist.py)
 SAVED_META = "cloud.json"  # the stack's references, the repository, the bus inbox
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @dataclass
 class Observers:
+    """Callbacks told of each delivery, build and rollout of the embedded cloud (the
+    timeline and the demo listen)."""
+
     delivery: list[Callable[[Delivery], None]] = field(default_factory=list)
     build: list[Callable[[BuildResult], None]] = field(default_factory=list)
     rollout: list[Callable[[Rollout], None]] = field(default_factory=list)
@@ -112,6 +109,9 @@ class EmbeddedCloud:
 
     # ------------------------------------------------------------- lifecycle
     def start(self) -> EmbeddedCloud:
+        """Start the embedded AWS (moto's server on `port`, patched to answer as ECS does),
+        deploy the template's resources and seed the git remote(s); returns self. Raises
+        PortBusyError when the port is taken."""
         for key in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"):
             os.environ.setdefault(key, "testing")
         apply_patches()
@@ -254,6 +254,8 @@ class EmbeddedCloud:
             observer(delivery)
 
     def stop(self) -> None:
+        """Stop the simulators and the server, saving the state first when the cloud resumes
+        between runs (`local up`)."""
         if hasattr(self, "rollouts"):
             self.rollouts.close()
         if self._server is not None and self.resume and hasattr(self, "bus"):
@@ -270,6 +272,9 @@ class EmbeddedCloud:
 
     # ---------------------------------------------------------------- events
     def pump(self) -> int:
+        """Turn what happened since the last pump into events on the bus (pushes to any
+        repository and the pull requests they update, finished builds, ECS deployment
+        events); returns how many were added."""
         added = 0
         for change in self.remote.take_changes():
             self.bus.put(emit.codecommit(change, self.repository, region=self.region))
@@ -321,6 +326,8 @@ class EmbeddedCloud:
                 sqs.delete_message(QueueUrl=self.inbox, ReceiptHandle=message["ReceiptHandle"])
 
     def run(self) -> int:
+        """Pump and deliver until nothing is left to deliver; returns how many events were
+        delivered."""
         return self.bus.run(self.pump)
 
     def schedule(self, function: str) -> None:
@@ -333,6 +340,8 @@ class EmbeddedCloud:
                                     region=self.region))
 
     def state(self) -> dict[str, Any]:
+        """What `local up` writes for the other commands: endpoint, remotes, the stack's
+        resource names, pid, source folder and port."""
         return {"endpoint": self.endpoint, "remote": str(self.remote.path),
                 "app_remotes": {n: str(a.path) for n, a in sorted(self.app_remotes.items())},
                 "refs": dict(self.refs), "pid": os.getpid(), "source": str(self.source),

@@ -50,6 +50,9 @@ def desired_at_tip(cloud: EmbeddedCloud, branch: str, environment: str) -> Envir
 
 @dataclass(frozen=True, slots=True)
 class StepResult:
+    """One step of the demo's story: its title, whether its check held, what the check saw,
+    and how many seconds it took."""
+
     title: str
     ok: bool
     detail: str
@@ -57,6 +60,8 @@ class StepResult:
 
 
 class Story:
+    """The demo's narrator: edits and pushes from a work clone, runs the embedded cloud,
+    prints each delivery and checks each step against git and AWS."""
     def __init__(self, cloud: EmbeddedCloud, work: Path, console: Console) -> None:
         self.cloud = cloud
         self.work = work
@@ -103,10 +108,14 @@ class Story:
 
     # --------------------------------------------------------------- helpers
     def git(self, *args: str) -> str:
+        """Run git in the work clone; its standard output, stripped (raises
+        CalledProcessError when git fails)."""
         return subprocess.run(["git", "-C", str(self.work), *args], capture_output=True,
                               text=True, check=True).stdout.strip()
 
     def edit(self, branch: str, path: str, change: Callable[[str], str], message: str) -> str:
+        """Pull `branch`, replace `path`'s text by `change(text)`, commit with `message` and
+        push; returns the new commit's id."""
         self.git("checkout", "-q", branch)
         self.git("pull", "-q", "--ff-only", "origin", branch)
         target = self.work / path
@@ -118,18 +127,23 @@ class Story:
         return self.git("rev-parse", "HEAD")
 
     def at_tip(self, branch: str, environment: str) -> Environment:
+        """The desired state of `environment` at the tip of `branch` on the remote."""
         return desired_at_tip(self.cloud, branch, environment)
 
     def pinned(self, branch: str, environment: str, service: str) -> str:
+        """The image tag `service` is pinned to at the tip of `branch`."""
         return self.at_tip(branch, environment).service(service).image.tag
 
     def running(self, service: str) -> str:
+        """The image tag the ECS service `service` of the cluster `dbscluster` runs."""
         ecs = EcsAdapter(self.cloud.clients)
         svc = ecs.describe_services("dbscluster", [service])[service]
         image = ecs.describe_task_definition(svc.task_definition).image() or ""
         return image.rsplit(":", 1)[-1]
 
     def release(self, environment: str, service: str) -> str:
+        """The outcome of the service's newest release in the state table (HEALTHY, FAILED,
+        ...), or `none`."""
         from ecs_gitops.aws.dynamodb import DynamoStore
 
         releases = DynamoStore(self.cloud.clients, self.cloud.refs["StateTable"]).releases(
@@ -138,6 +152,8 @@ class Story:
 
     def step(self, title: str, act: Callable[[], object], check: Callable[[], tuple[bool, str]]
              ) -> None:
+        """Print the step's title, `act`, deliver what it caused, then `check` (ok, detail);
+        the result is kept in `results` (a check that raises counts as not ok)."""
         self.console.rule(f"[bold]{len(self.results) + 1}. {title}")
         started = time.monotonic()
         act()
@@ -152,6 +168,8 @@ class Story:
 
 
 def tell(cloud: EmbeddedCloud, work: Path, console: Console) -> list[StepResult]:
+    """Play the original team's story (the README's numbered steps) on `cloud`, pushing from
+    the clone `work`; one result per step."""
     s = Story(cloud, work, console)
     api = "apps/api/api_service/web.py"
     state: dict[str, str] = {}
@@ -518,6 +536,8 @@ def _build_from(text: str, service: str, repository: str) -> str:
 
 
 def run(console: Console, *, source: Path, keep: Path | None = None) -> int:
+    """`ecs-gitops demo`: the story on a throw-away embedded cloud (kept under `keep` if
+    given), then the final status; exit status 1 if any step did not go as expected."""
     started = time.monotonic()
     with tempfile.TemporaryDirectory(prefix="ecs-gitops-demo-") as tmp:
         workdir = keep or Path(tmp)

@@ -25,6 +25,9 @@ def _envelope(source: str, detail_type: str, resources: list[str],
 
 
 def codecommit(change: RefChange, repository: str, *, region: str = REGION) -> dict[str, Any]:
+    """The "CodeCommit Repository State Change" event of one ref change (referenceCreated,
+    referenceUpdated or referenceDeleted), as CodeCommit sends it (AWS CodeCommit User
+    Guide, "Monitoring CodeCommit events in Amazon EventBridge")."""
     kind = "branch" if change.ref.startswith("refs/heads/") else "tag"
     name = change.ref.split("/", 2)[2]
     if change.old == ZERO:
@@ -45,6 +48,9 @@ def codecommit(change: RefChange, repository: str, *, region: str = REGION) -> d
 def codebuild(*, project: str, build_id: str, status: str, commit: str,
               exported: Mapping[str, str], phase: str = "COMPLETED",
               region: str = REGION) -> dict[str, Any]:
+    """The "CodeBuild Build State Change" event of a finished build (`exported`: the
+    buildspec's exported variables), as CodeBuild sends it (CodeBuild User Guide, "Build
+    notifications input format reference")."""
     arn = f"arn:aws:codebuild:{region}:{ACCOUNT}:build/{build_id}"
     return _envelope("aws.codebuild", "CodeBuild Build State Change", [arn], {
         "build-status": status, "project-name": project, "build-id": arn,
@@ -59,6 +65,9 @@ def codebuild(*, project: str, build_id: str, status: str, commit: str,
 
 def ecs_deployment(*, cluster: str, service: str, event_name: str, deployment_id: str,
                    reason: str, region: str = REGION) -> dict[str, Any]:
+    """The "ECS Deployment State Change" event (SERVICE_DEPLOYMENT_IN_PROGRESS, _COMPLETED
+    or _FAILED), as ECS sends it (ECS Developer Guide, "Amazon ECS service deployment state
+    change events")."""
     return _envelope("aws.ecs", "ECS Deployment State Change",
                      [f"arn:aws:ecs:{region}:{ACCOUNT}:service/{cluster}/{service}"], {
                          "eventType": "ERROR" if event_name.endswith("FAILED") else "INFO",
@@ -79,6 +88,7 @@ def ecs_hook(*, cluster: str, service: str, detail: Mapping[str, Any],
 
 
 def scheduled(rule_name: str, *, region: str = REGION) -> dict[str, Any]:
+    """The "Scheduled Event" EventBridge sends for one tick of the rule `rule_name`."""
     return _envelope("aws.events", "Scheduled Event",
                      [f"arn:aws:events:{region}:{ACCOUNT}:rule/{rule_name}"], {}, region)
 

@@ -40,12 +40,17 @@ class Seeded:
 
 @dataclass(frozen=True, slots=True)
 class RefChange:
+    """One ref's move in a push: its old and new commit ids (40 zeros when created or
+    deleted) and the full ref name (`refs/heads/main`)."""
+
     old: str
     new: str
     ref: str
 
 
 class GitRemote:
+    """A bare git repository playing a CodeCommit repository: its reference-transaction hook spools
+    each ref change, which `take_changes` turns into CodeCommit's events."""
     def __init__(self, path: Path) -> None:
         self.path = path
         self.spool = path / "ecs-gitops-spool"
@@ -218,6 +223,7 @@ class GitRemote:
         return changes
 
     def clone(self, target: Path) -> Path:
+        """Clone the remote into `target` (which must not exist); returns `target`."""
         _git(target.parent, "clone", "-q", str(self.path), str(target))
         return target
 

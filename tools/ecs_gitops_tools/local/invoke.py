@@ -26,6 +26,9 @@ Handler = Callable[[dict[str, Any], Any], Any]
 
 @dataclass
 class LambdaContext:
+    """The Lambda context object a handler receives (the fields Powertools reads), with the
+    remaining time counted down from the function's timeout in seconds."""
+
     function_name: str
     memory_limit_in_mb: int = 512
     timeout_seconds: int = 60
@@ -36,17 +39,21 @@ class LambdaContext:
 
     @property
     def invoked_function_arn(self) -> str:
+        """The function's ARN in the embedded account."""
         return f"arn:aws:lambda:{self.region}:{ACCOUNT}:function:{self.function_name}"
 
     @property
     def log_group_name(self) -> str:
+        """`/aws/lambda/<function>`, Lambda's log group name."""
         return f"/aws/lambda/{self.function_name}"
 
     @property
     def log_stream_name(self) -> str:
+        """A log stream name for this invocation."""
         return f"local/{self.aws_request_id}"
 
     def get_remaining_time_in_millis(self) -> int:
+        """Milliseconds left before the function's timeout (0 at or after it)."""
         left = self.timeout_seconds - (time.monotonic() - self._started)
         return max(0, int(left * 1000))
 
@@ -78,6 +85,9 @@ def load_handler(spec: FunctionSpec) -> Handler:
 
 def function_environment(spec: FunctionSpec, refs: Mapping[str, str], *, region: str,
                          extra: Mapping[str, str] | None = None) -> dict[str, str]:
+    """The environment variables the function runs with: the template's (references resolved
+    with `refs`), Lambda's own (AWS_REGION, AWS_LAMBDA_FUNCTION_NAME, ...), X-Ray tracing
+    off, then `extra`."""
     env = {k: str(resolve(v, refs, region=region)) for k, v in spec.environment.items()}
     env.update({"AWS_REGION": region, "AWS_DEFAULT_REGION": region,
                 "AWS_LAMBDA_FUNCTION_NAME": f"ecs-gitops-{spec.logical_id}",
@@ -91,6 +101,8 @@ def function_environment(spec: FunctionSpec, refs: Mapping[str, str], *, region:
 
 @contextmanager
 def environment(values: Mapping[str, str]) -> Iterator[None]:
+    """Set `values` in os.environ for the duration of the block, then restore what was
+    there."""
     saved = {k: os.environ.get(k) for k in values}
     os.environ.update(values)
     try:
@@ -104,6 +116,9 @@ def environment(values: Mapping[str, str]) -> Iterator[None]:
 
 
 def invoke(spec: FunctionSpec, event: dict[str, Any], env: Mapping[str, str]) -> Any:
+    """Run the function's handler on `event` in its environment `env`, as Lambda would (a
+    fresh context with the template's memory and timeout); returns what the handler returns
+    and raises what it raises."""
     context = LambdaContext(function_name=env.get("AWS_LAMBDA_FUNCTION_NAME", spec.logical_id),
                             memory_limit_in_mb=spec.memory, timeout_seconds=spec.timeout,
                             region=env.get("AWS_REGION", "us-east-1"))

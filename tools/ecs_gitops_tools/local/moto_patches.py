@@ -65,10 +65,14 @@ def _params(response: Any) -> dict[str, Any]:
 
 
 def instant_rollouts(enabled: bool) -> None:
+    """Whether moto completes a deployment at once (True: no rollout simulator runs) or
+    leaves it IN_PROGRESS for the simulator."""
     _state["instant"] = enabled
 
 
 def on_deployment(listener: Callable[[str, str, str], None]) -> Callable[[], None]:
+    """Call `listener(cluster, service, task_definition)` when a deployment starts; returns
+    the function that unsubscribes it."""
     _listeners.append(listener)
     return lambda: _listeners.remove(listener)
 
@@ -98,6 +102,8 @@ def start_deployment(service: Service, task_definition: str) -> None:
 
 
 def complete_deployment(service: Service) -> None:
+    """Mark the service's primary deployment COMPLETED with every task running and drop the
+    older ones, as ECS does when a rolling deployment reaches steady state."""
     primary = service.deployments[0]
     primary.update(runningCount=service.desired_count, pendingCount=0,
                    desiredCount=service.desired_count, rolloutState="COMPLETED",
@@ -291,6 +297,9 @@ def set_build_result(build_id: str, *, status: str, exported: dict[str, str],
 
 
 def apply_patches() -> None:
+    """Patch moto (once per process) to answer as ECS and CodeBuild do where it differs: the
+    echo of stored fields, deployments and service deployments, build sources (each patch
+    cites its source where it is defined)."""
     global _applied
     with _lock:
         if _applied:

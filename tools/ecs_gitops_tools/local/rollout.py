@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import os
 import queue
-import socket
 import subprocess
 import sys
 import time
@@ -31,6 +30,7 @@ from ecs_gitops.aws.clients import Clients
 from ecs_gitops_tools.local import emit, time_scale
 from ecs_gitops_tools.local.builder import Image
 from ecs_gitops_tools.local.moto_patches import complete_deployment, instant_rollouts, on_deployment
+from ecs_gitops_tools.local.net import free_port
 from ecs_gitops_tools.local.progressive import PROGRESSIVE, REGISTRY, ServiceDeployment
 from ecs_gitops_tools.local.template import ACCOUNT
 from ecs_gitops_tools.operations import set_alarm
@@ -40,6 +40,10 @@ START_TIMEOUT = 8.0  # seconds for a new task to pass its health check
 
 @dataclass(frozen=True, slots=True)
 class Rollout:
+    """The end of one simulated deployment: the service, the image it tried, whether it
+    became healthy, why, the task definition it rolled back to, and what rolled it back
+    (circuit breaker, an alarm, an abort, a time-out)."""
+
     cluster: str
     service: str
     image: str
@@ -49,13 +53,10 @@ class Rollout:
     cause: str = "circuit breaker"  # what rolled it back (an alarm, an abort, a time-out)
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 class RolloutSimulator:
+    """Plays what ECS's scheduler does with a deployment: starts the image's health probe
+    and rolls forward or back (circuit breaker), and walks blue-green, canary and linear
+    deployments through their lifecycle stages, bake times, alarms and approvals."""
     def __init__(self, clients: Clients, images: Mapping[tuple[str, str], Image], *,
                  python: str = sys.executable,
                  on_rollout: Callable[[Rollout], None] | None = None) -> None:
@@ -73,6 +74,7 @@ class RolloutSimulator:
         self._unsubscribe = on_deployment(lambda c, s, td: self.pending.put((c, s, td)))
 
     def close(self) -> None:
+        """Stop listening for deployments; moto completes them at once again."""
         self._unsubscribe()
         instant_rollouts(True)
 
@@ -279,7 +281,7 @@ class RolloutSimulator:
         image = self.images.get((repository, tag))
         if image is None or not image.command:
             return True, "placeholder image (not built locally): assumed healthy"
-        port = _free_port()
+        port = free_port()
         env = {**os.environ, **{e["name"]: e["value"] for e in container.get("environment") or ()},
                **self._secrets(container), "PORT": str(port), "PYTHONPATH": str(image.root)}
         command = [self.python if a in ("python", "python3") else a for a in image.command]
