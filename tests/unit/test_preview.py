@@ -405,5 +405,6 @@ def test_a_branch_name_cannot_break_out_of_its_code_span(name: str) -> None:
     assert "\n" not in span
     fence = span[:len(span) - len(span.lstrip("`"))]
     inner = span[len(fence):-len(fence)]
-    assert span.endswith(fence) and fence not in inner
+    assert span.endswith(fence)
+    assert fence not in inner
     assert inner.strip() == " ".join(name.splitlines())
