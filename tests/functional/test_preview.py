@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 from typer.testing import CliRunner
 from world import World, load_event
 
@@ -130,3 +131,40 @@ def test_merging_the_pull_request_deploys_it(world: World, pulls: LocalPullReque
     applied = world.invoke("ReconcileFunction", load_event("reconcile-requested-production.json"))
     assert applied["kind"] == "applied", applied
     assert world.plan("production").empty
+
+
+LISTENER = ("arn:aws:elasticloadbalancing:us-east-1:123456789012:listener-rule/app/web/"
+            "50dc6c495c0c9188/f2f7dc8efc522ab2/9683b2d02a6cabee")
+ROLE = "arn:aws:iam::123456789012:role/ecs-gitops-infrastructure"
+
+
+def to_canary(text: str) -> str:
+    """The file with simpleweb's rolling deployment changed to a canary with a manual
+    approval (issue 14's keys), its green target group and the role ECS needs."""
+    data: dict[str, Any] = yaml.safe_load(text)
+    data["roles"]["infrastructure"] = ROLE
+    web = next(s for s in data["services"] if s["name"] == "simpleweb")
+    web["deployment"] = {"strategy": "canary", "canary": {"percent": 10, "bakeMinutes": 5},
+                         "approval": {"timeoutMinutes": 30}}
+    web["loadBalancer"].update({"alternateTargetGroup": "simpleweb-production-green",
+                                "productionListenerRule": LISTENER})
+    return yaml.safe_dump(data, sort_keys=False)
+
+
+def test_a_strategy_change_is_previewed_as_plan_prints_it(
+        world: World, pulls: LocalPullRequests, tmp_path: Path, moto_url: str) -> None:
+    # rolling -> canary with an approval (issue 14): the comment's plan is still
+    # `ecs-gitops plan`'s output, byte for byte
+    elbv2 = world.clients.client("elbv2")
+    blue = elbv2.describe_target_groups(Names=["simpleweb-production"])["TargetGroups"][0]
+    elbv2.create_target_group(Name="simpleweb-production-green", Protocol="HTTP", Port=80,
+                              VpcId=blue["VpcId"], TargetType="instance")
+    world.commit("api-max-8", {PRODUCTION: to_canary(world.read("api-max-8", PRODUCTION))},
+                 "simpleweb: rolling -> canary")
+    number = pulls.create(source_branch="api-max-8", destination_branch="main")
+    result = world.invoke("PullRequestFunction", pr_event(number))
+    assert result["kind"] == "preview posted", result
+    (posted,) = pulls.comments(number)
+    plan = cli_plan(world, tmp_path, "api-max-8", moto_url)
+    assert "CANARY" in plan or "canary" in plan, plan
+    assert fenced(posted.content) + "\n" == plan  # byte for byte

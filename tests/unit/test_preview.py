@@ -334,3 +334,77 @@ def test_a_comment_a_person_deleted_is_posted_again(fakes: Fakes) -> None:
     assert outcome.kind is Kind.PREVIEW_POSTED, outcome.text()
     (posted,) = comments(fakes)
     assert fakes.store.get_value(preview_comment_key("ecs-gitops", number)) == posted["id"]
+
+
+# ------------------------------------------------- out of order, hostile input
+def test_a_slower_run_of_an_older_push_does_not_overwrite_the_newer_preview(
+        fakes: Fakes) -> None:
+    """Run A previews push 1; while it works, push 2 lands and run B posts its preview.
+    A must not then overwrite B's comment with push 1's older plan."""
+    assert fakes.pull_requests is not None
+    branch_with(fakes, raise_max(fakes, 4))
+    number = fakes.pull_requests.create("feature", "main")
+    real = fakes.pull_requests.merge_commit
+    newer: list[str] = []
+
+    def push_and_run_b_meanwhile(source: str, destination: str) -> str:
+        merged = real(source, destination)
+        if not newer:  # only in run A
+            newer.append(branch_with(fakes, raise_max(fakes, 6)))
+            outcome_b = preview.handle(pr_event(number, event="pullRequestSourceBranchUpdated"),
+                                       fakes.ports())
+            assert outcome_b.kind is Kind.PREVIEW_POSTED, outcome_b.text()
+        return merged
+
+    fakes.pull_requests.merge_commit = push_and_run_b_meanwhile  # type: ignore[method-assign]
+    outcome_a = preview.handle(pr_event(number), fakes.ports())
+    assert outcome_a.reason is Reason.SUPERSEDED, outcome_a.text()
+    (posted,) = comments(fakes)
+    assert fenced(posted["content"]) == expected_plan(fakes, newer[0])
+    # A's claim was let go: nothing of it is recorded as done
+    again = preview.handle(pr_event(number, event="pullRequestSourceBranchUpdated"),
+                           fakes.ports())
+    assert again.reason is Reason.ALREADY_PROCESSED
+
+
+def test_a_source_branch_pushed_back_to_an_earlier_commit_is_previewed_again(
+        fakes: Fakes) -> None:
+    assert fakes.pull_requests is not None
+    first = branch_with(fakes, raise_max(fakes, 4))
+    number = fakes.pull_requests.create("feature", "main")
+    preview.handle(pr_event(number), fakes.ports())
+    second = branch_with(fakes, raise_max(fakes, 6))
+    preview.handle(pr_event(number, event="pullRequestSourceBranchUpdated"), fakes.ports())
+    assert fenced(comments(fakes)[0]["content"]) == expected_plan(fakes, second)
+    fakes.git.branches["feature"] = first  # git push --force of the earlier commit
+    outcome = preview.handle(pr_event(number, event="pullRequestSourceBranchUpdated"),
+                             fakes.ports())
+    assert outcome.kind is Kind.PREVIEW_UPDATED, outcome.text()
+    (posted,) = comments(fakes)
+    assert fenced(posted["content"]) == expected_plan(fakes, first)
+
+
+def test_thousands_of_problems_still_fit_in_one_comment(fakes: Fakes) -> None:
+    assert fakes.pull_requests is not None
+    text = fakes.git.read_file(fakes.git.branches["main"], PRODUCTION) or ""
+    junk = "".join(f"\nunknownKey{i}: {i}" for i in range(3000))
+    branch_with(fakes, {PRODUCTION: text + junk})
+    number = fakes.pull_requests.create("feature", "main")
+    outcome = preview.handle(pr_event(number), fakes.ports())
+    assert outcome.kind is Kind.PREVIEW_POSTED, outcome.text()
+    (posted,) = comments(fakes)
+    assert len(posted["content"]) <= preview.CONTENT_LIMIT
+    problems = fenced(posted["content"]).splitlines()
+    assert problems[0].startswith(f"{PRODUCTION}:")
+    assert problems[-1].endswith(f"more line(s): ecs-gitops validate {PRODUCTION}")
+
+
+@pytest.mark.parametrize("name", ["feat`ure", "a``b`", "x\n# injected"])
+def test_a_branch_name_cannot_break_out_of_its_code_span(name: str) -> None:
+    span = preview._code(name)
+    assert "\n" not in span
+    fence = span[:len(span) - len(span.lstrip("`"))]
+    inner = span[len(fence):-len(fence)]
+    assert span.endswith(fence)
+    assert fence not in inner
+    assert inner.strip() == " ".join(name.splitlines())

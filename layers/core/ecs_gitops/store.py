@@ -289,6 +289,12 @@ def preview_comment_key(repository: str, pull_request: str) -> str:
     return f"preview-comment#{repository}#{pull_request}"
 
 
+def preview_shown_key(repository: str, pull_request: str) -> str:
+    """`SOURCE#DESTINATION`: the commits whose preview the pull request's comment shows
+    (so that a source branch pushed back to an earlier commit is previewed again)."""
+    return f"preview-shown#{repository}#{pull_request}"
+
+
 def lease_key(environment: str) -> str:
     """The one-writer lease of `environment` (invariant 8)."""
     return f"env#{environment}"

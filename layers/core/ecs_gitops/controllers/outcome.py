@@ -110,6 +110,8 @@ class Reason(StrEnum):
     PULL_REQUEST_CLOSED = "pull request {pull_request} is {status}"
     UNKNOWN_PULL_REQUEST = "no pull request {pull_request} in the repository"
     NOT_CONFIGURED = "this function has no {what}"
+    SUPERSEDED = ("pull request {pull_request} moved on ({current:.12}) while previewed: "
+                  "not posted, the newer event posts its own")
     # errors
     ERROR = "{error}"
 

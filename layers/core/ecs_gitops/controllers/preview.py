@@ -15,7 +15,10 @@ store, a run killed after posting is found again by the comment's marker, and
 PostCommentForPullRequest's idempotency token (one per pull request) refuses a second
 post by a concurrent run (a transient conflict: its retry updates the comment). The work
 is claimed per (pull request, source commit, destination commit), so duplicate and late
-events post nothing twice.
+events post nothing twice; the pair the comment shows is kept too, so that a source
+branch pushed back to an earlier commit is previewed again. A run whose pull request's
+source moved on while it worked posts nothing: the newer push's event posts its preview
+(an older plan never overwrites a newer one).
 """
 
 from __future__ import annotations
@@ -29,7 +32,7 @@ from ecs_gitops.desired import Environment, load_environment_text
 from ecs_gitops.errors import DesiredStateError, MergeConflictError, Problem, SourceError
 from ecs_gitops.events import CodeCommitPullRequestEvent
 from ecs_gitops.source import PullRequest, PullRequests
-from ecs_gitops.store import claimed, preview_comment_key, preview_key
+from ecs_gitops.store import claimed, preview_comment_key, preview_key, preview_shown_key
 
 HANDLED = ("pullRequestCreated", "pullRequestSourceBranchUpdated")
 # The comment's first line: how a run finds the comment an earlier, killed run posted.
@@ -82,11 +85,15 @@ def preview_pull_request(ports: Ports, pull_requests: PullRequests, pull_request
                              "commit": source, "destination": destination}
     key = preview_key(repository, pull_request.id, source, destination)
     with claimed(ports.store, key, seconds=ports.clock.remaining()) as claim:
-        if claim.done_before:
+        if claim.done_before and _shown(ports, repository, pull_request, destination):
             return ignore(Reason.ALREADY_PROCESSED,
                           what=f"pull request {pull_request.id} at {source[:12]}", **facts)
         body, summary = comment(ports, pull_requests, pull_request, environment=environment,
                                 destination=destination)
+        current = _moved_on(pull_requests, pull_request)
+        if current is not None:
+            claim.release()
+            return ignore(Reason.SUPERSEDED, current=current, **facts)
         kind, comment_id = _publish(ports, pull_requests, repository, pull_request,
                                     destination, body)
         claim.outcome = f"{kind.value} {comment_id}: {summary}"
@@ -101,13 +108,13 @@ def comment(ports: Ports, pull_requests: PullRequests, pull_request: PullRequest
     through `engine.preview` (nothing is written)."""
     path = ports.settings.path(environment)
     source = pull_request.source_commit
-    head = (f"{MARKER}\n**ecs-gitops plan preview**: merging `{pull_request.source_branch}` "
-            f"({source[:12]}) into `{pull_request.destination_branch}` ({destination[:12]}) "
-            f"and reconciling {environment} from `{path}`.\n\n")
+    head = (f"{MARKER}\n**ecs-gitops plan preview**: merging {_code(pull_request.source_branch)} "
+            f"({source[:12]}) into {_code(pull_request.destination_branch)} ({destination[:12]}) "
+            f"and reconciling {environment} from {_code(path)}.\n\n")
     try:
         merged = pull_requests.merge_commit(source, destination)
     except MergeConflictError as exc:
-        conflicts = "".join(f"- `{p}`\n" for p in exc.paths) or "- (not listed)\n"
+        conflicts = "".join(f"- {_code(p)}\n" for p in exc.paths) or "- (not listed)\n"
         return (f"{head}This pull request cannot be merged without resolving conflicts "
                 f"in:\n\n{conflicts}\nNo plan until it can.\n", "merge conflict")
     text = ports.source.read_file(merged, path)
@@ -117,9 +124,12 @@ def comment(ports: Ports, pull_requests: PullRequests, pull_request: PullRequest
         desired = load_environment_text(text, path)
     except DesiredStateError as exc:
         problems = "\n".join(str(p) for p in exc.problems)
-        return (f"{head}`{path}` would be invalid after this merge ({len(exc.problems)} "
-                f"problem(s)); nothing of it would be applied:\n\n{_fenced(problems)}",
-                f"{len(exc.problems)} problem(s)")
+        intro = (f"{head}{_code(path)} would be invalid after this merge ({len(exc.problems)} "
+                 f"problem(s)); nothing of it would be applied:\n\n")
+        # (thousands of problems must not make CodeCommit refuse the comment)
+        shown = _clipped(problems, CONTENT_LIMIT - len(intro) - 200,
+                         f"validate {path}", what="ecs-gitops")
+        return f"{intro}{_fenced(shown)}", f"{len(exc.problems)} problem(s)"
     from ecs_gitops.engine import preview
     from ecs_gitops.report import plan_text
 
@@ -155,8 +165,9 @@ def _fenced(text: str) -> str:
     return f"{fence}text\n{text}\n{fence}\n"
 
 
-def _clipped(text: str, room: int, environment: str) -> str:
-    """`text` if it fits in `room` characters, else its first lines and how to see all."""
+def _clipped(text: str, room: int, environment: str, *, what: str = "ecs-gitops plan") -> str:
+    """`text` if it fits in `room` characters, else its first lines and how to see all
+    (`what environment`: the command that prints all of it)."""
     if len(text) <= room:
         return text
     lines = text.splitlines()
@@ -167,13 +178,57 @@ def _clipped(text: str, room: int, environment: str) -> str:
             break
         kept.append(line)
         used += len(line) + 1
-    kept.append(f"... {len(lines) - len(kept)} more line(s): ecs-gitops plan {environment}")
+    kept.append(f"... {len(lines) - len(kept)} more line(s): {what} {environment}")
     return "\n".join(kept)
+
+
+def _code(text: str) -> str:
+    """`text` as Markdown inline code that no backtick or line break of it can end
+    (branch names and paths come from whoever pushed them)."""
+    text = " ".join(text.splitlines()) or " "
+    fence = "`"
+    while fence in text:
+        fence += "`"
+    pad = " " if text[0] == "`" or text[-1] == "`" else ""
+    return f"{fence}{pad}{text}{pad}{fence}"
+
+
+def _shown(ports: Ports, repository: str, pull_request: PullRequest, destination: str) -> bool:
+    """True unless the comment is known to show another pair of commits than
+    (`pull_request.source_commit`, `destination`): its source branch was pushed back to
+    an earlier commit, whose preview was done before and must be shown again."""
+    shown = ports.store.get_value(preview_shown_key(repository, pull_request.id))
+    return shown in (None, f"{pull_request.source_commit}#{destination}")
+
+
+def _moved_on(pull_requests: PullRequests, pull_request: PullRequest) -> str | None:
+    """The pull request's source commit now if it is no longer `pull_request`'s (or the
+    pull request closed meanwhile: "closed"), else None. Read again just before
+    publishing, so that a run slower than the run of a newer push does not overwrite
+    the newer preview with its older one (every source push emits its own event)."""
+    try:
+        now = pull_requests.get(pull_request.id)
+    except SourceError:
+        return "closed"
+    if now.status.upper() != "OPEN":
+        return "closed"
+    return now.source_commit if now.source_commit != pull_request.source_commit else None
 
 
 def _publish(ports: Ports, pull_requests: PullRequests, repository: str,
              pull_request: PullRequest, destination: str, body: str) -> tuple[Kind, str]:
-    """Update the pull request's preview comment, or post it the first time."""
+    """Update the pull request's preview comment, or post it the first time; record
+    which commits it shows."""
+    kind, comment_id = _post_or_update(ports, pull_requests, repository, pull_request,
+                                       destination, body)
+    ports.store.put_value(preview_shown_key(repository, pull_request.id),
+                          f"{pull_request.source_commit}#{destination}")
+    return kind, comment_id
+
+
+def _post_or_update(ports: Ports, pull_requests: PullRequests, repository: str,
+                    pull_request: PullRequest, destination: str, body: str
+                    ) -> tuple[Kind, str]:
     key = preview_comment_key(repository, pull_request.id)
     comment_id = ports.store.get_value(key)
     if comment_id is None:
@@ -239,29 +294,34 @@ def preview_app_pull_request(ports: Ports, repository: str, pull_request_id: str
                              "destination": destination, "repository": repository}
     with claimed(ports.store, preview_key(repository, pull_request.id, source, destination),
                  seconds=ports.clock.remaining()) as claim:
-        if claim.done_before:
+        if claim.done_before and _shown(ports, repository, pull_request, destination):
             return ignore(Reason.ALREADY_PROCESSED,
                           what=f"pull request {pull_request.id} of {repository} at "
                                f"{source[:12]}", **facts)
-        head = (f"{MARKER}\n**ecs-gitops preview**: merging `{pull_request.source_branch}` "
-                f"({source[:12]}) into `{pull_request.destination_branch}` of `{repository}` "
+        head = (f"{MARKER}\n**ecs-gitops preview**: merging "
+                f"{_code(pull_request.source_branch)} ({source[:12]}) into "
+                f"{_code(pull_request.destination_branch)} of {_code(repository)} "
                 f"({destination[:12]}).\n\n")
         try:
             merged = pulls.merge_commit(source, destination)
         except MergeConflictError as exc:
-            conflicts = "".join(f"- `{p}`\n" for p in exc.paths) or "- (not listed)\n"
+            conflicts = "".join(f"- {_code(p)}\n" for p in exc.paths) or "- (not listed)\n"
             body, summary = (f"{head}This pull request cannot be merged without resolving "
                              f"conflicts in:\n\n{conflicts}"), "merge conflict"
         else:
             changed = git.changed_paths(destination, merged)
             lines = [f"- {service.name}: build {service.build.project}, then written back to "
-                     f"`{ports.settings.path(environment)}` and deployed to {environment}"
+                     f"{_code(ports.settings.path(environment))} and deployed to {environment}"
                      for environment, service in fed
                      if service.build is not None and touches(service.build.source, changed)]
             summary = f"{len(lines)} build(s)"
             body = (f"{head}The push of the merge starts:\n\n" + "\n".join(lines) + "\n"
                     if lines else f"{head}The merge changes no service's build source: "
                     "no build, nothing deployed.\n")
+        current = _moved_on(pulls, pull_request)
+        if current is not None:
+            claim.release()
+            return ignore(Reason.SUPERSEDED, current=current, **facts)
         kind, comment_id = _publish(ports, pulls, repository, pull_request, destination,
                                     body[:CONTENT_LIMIT])
         claim.outcome = f"{kind.value} {comment_id}: {summary}"
