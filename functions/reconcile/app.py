@@ -3,31 +3,19 @@
 
 from typing import Any
 
-from aws_lambda_powertools.utilities.typing import LambdaContext
-
-from ecs_gitops.handler import logger, metrics, run, tracer
+from ecs_gitops.handler import Loaded, lambda_entry
 from ecs_gitops.wiring import ports_from_environment
 
 
-@logger.inject_lambda_context(log_event=False)
-@tracer.capture_lambda_handler
-@metrics.log_metrics
-def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    """The Lambda entry point: Powertools logging, tracing and metrics around
-    `ecs_gitops.handler.run`, which parses `event` (a malformed one is logged and
-    answered "ignored", never retried), wires the ports and runs the controller.
-
-    Returns:
-        The controller's outcome as a dict (`Outcome.as_dict`).
-
-    Raises:
-        EcsGitopsError: a transient one, so that Lambda retries the asynchronous event
-            (then its dead-letter queue).
-    """
-    # Imported by the first event rather than at cold start (see ecs_gitops.handler).
+def load(event: dict[str, Any]) -> Loaded:
+    """The model and controller for `event` (the schedule: all environments; a reconcile
+    request: one), imported by the first event rather than at cold start (see ecs_gitops.handler)."""
     from ecs_gitops.controllers import reconcile
     from ecs_gitops.events import ReconcileEvent, ScheduledEvent
 
     if event.get("detail-type") == "Scheduled Event":
-        return run(event, context, ScheduledEvent, reconcile.handle, ports_from_environment)
-    return run(event, context, ReconcileEvent, reconcile.handle, ports_from_environment)
+        return ScheduledEvent, reconcile.handle
+    return ReconcileEvent, reconcile.handle
+
+
+lambda_handler = lambda_entry(load, ports_from_environment)

@@ -22,7 +22,7 @@ import os
 import sys
 from collections.abc import Callable, Mapping
 from dataclasses import replace
-from typing import TYPE_CHECKING, Any, TypeVar, cast
+from typing import TYPE_CHECKING, Any, TypeAlias, TypeVar, cast
 
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
@@ -56,6 +56,9 @@ logger = Logger(service=os.environ.get("POWERTOOLS_SERVICE_NAME", "ecs-gitops"),
 
 E = TypeVar("E", bound="BaseModel")
 F = TypeVar("F", bound=Callable[..., Any])
+# What an entry module names for an event: its pydantic model and its controller's handle.
+Loaded: TypeAlias = "tuple[type[BaseModel], Callable[[Any, Ports], Outcome]]"
+Load = Callable[[dict[str, Any]], Loaded]
 
 
 class _NoTracer:
@@ -145,3 +148,33 @@ def run(
         metrics.add_metric(name="Ignored" if part.ignored else "Handled",
                            unit=MetricUnit.Count, value=1)
     return outcome.as_dict()
+
+
+def lambda_entry(load: Load, ports: Callable[[], Ports]
+                 ) -> Callable[[dict[str, Any], Any], dict[str, Any]]:
+    """A function's Lambda entry point (`Handler: app.lambda_handler` in template.yaml):
+    Powertools logging (correlation id = the event id), tracing and metrics around `run`.
+
+    Args:
+        load: `load(event) -> (model, handle)`: the event's pydantic model and the
+            controller's handle, imported inside `load` so that they are imported by the
+            first event rather than at cold start.
+        ports: the composition root (`ecs_gitops.wiring.ports_from_environment`).
+
+    Returns:
+        `lambda_handler(event, context) -> dict`: the outcome as `run` returns it; a
+        malformed event is logged and answered "ignored", never retried.
+
+    Raises:
+        EcsGitopsError: (from the returned function) a transient one, so that Lambda
+            retries the asynchronous event (then its dead-letter queue).
+    """
+
+    @logger.inject_lambda_context(log_event=False)
+    @tracer.capture_lambda_handler
+    @metrics.log_metrics
+    def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+        model, handle = load(event)
+        return run(event, context, model, handle, ports)
+
+    return lambda_handler
