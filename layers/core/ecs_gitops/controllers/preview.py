@@ -23,6 +23,7 @@ source moved on while it worked posts nothing: the newer push's event posts its 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from ecs_gitops.controllers.lookup import desired_at, not_ours, token
@@ -59,14 +60,9 @@ def handle(event: CodeCommitPullRequestEvent, ports: Ports) -> Outcome:
         return preview_app_pull_request(ports, repository, detail.pull_request_id)
     if ports.pull_requests is None:
         return ignore(Reason.NOT_CONFIGURED, what="pull requests port")
-    # Level-triggered: the pull request as it is now, not as the event saw it.
-    try:
-        pull_request = ports.pull_requests.get(detail.pull_request_id)
-    except SourceError:
-        return ignore(Reason.UNKNOWN_PULL_REQUEST, pull_request=detail.pull_request_id)
-    if pull_request.status.upper() != "OPEN":
-        return ignore(Reason.PULL_REQUEST_CLOSED, pull_request=pull_request.id,
-                      status=pull_request.status.lower())
+    pull_request = _open(ports.pull_requests, detail.pull_request_id)
+    if isinstance(pull_request, Outcome):
+        return pull_request
     environment = ports.settings.branches.get(pull_request.destination_branch)
     if environment is None:
         return ignore(Reason.UNTRACKED_BRANCH, branch=pull_request.destination_branch)
@@ -83,21 +79,49 @@ def preview_pull_request(ports: Ports, pull_requests: PullRequests, pull_request
     source = pull_request.source_commit
     facts: dict[str, Any] = {"environment": environment, "pull_request": pull_request.id,
                              "commit": source, "destination": destination}
-    key = preview_key(repository, pull_request.id, source, destination)
+    return _post_once(ports, pull_requests, repository, pull_request, destination, facts,
+                      lambda: comment(ports, pull_requests, pull_request,
+                                      environment=environment, destination=destination),
+                      what=f"pull request {pull_request.id} at {source[:12]}")
+
+
+def _open(pulls: PullRequests, pull_request_id: str) -> PullRequest | Outcome:
+    """The pull request as it is now, not as the event saw it (level-triggered), or the
+    outcome that ignores it: unknown, or no longer open."""
+    try:
+        pull_request = pulls.get(pull_request_id)
+    except SourceError:
+        return ignore(Reason.UNKNOWN_PULL_REQUEST, pull_request=pull_request_id)
+    if pull_request.status.upper() != "OPEN":
+        return ignore(Reason.PULL_REQUEST_CLOSED, pull_request=pull_request.id,
+                      status=pull_request.status.lower())
+    return pull_request
+
+
+def _post_once(ports: Ports, pulls: PullRequests, repository: str, pull_request: PullRequest,
+               destination: str, facts: dict[str, Any],
+               write: Callable[[], tuple[str, str]], *, what: str) -> Outcome:
+    """Claim the pair (source, `destination`), `write()` the comment (body, summary) and
+    publish it, unless done before (and still shown) or the pull request moved on."""
+    key = preview_key(repository, pull_request.id, pull_request.source_commit, destination)
     with claimed(ports.store, key, seconds=ports.clock.remaining()) as claim:
         if claim.done_before and _shown(ports, repository, pull_request, destination):
-            return ignore(Reason.ALREADY_PROCESSED,
-                          what=f"pull request {pull_request.id} at {source[:12]}", **facts)
-        body, summary = comment(ports, pull_requests, pull_request, environment=environment,
-                                destination=destination)
-        current = _moved_on(pull_requests, pull_request)
+            return ignore(Reason.ALREADY_PROCESSED, what=what, **facts)
+        body, summary = write()
+        current = _moved_on(pulls, pull_request)
         if current is not None:
             claim.release()
             return ignore(Reason.SUPERSEDED, current=current, **facts)
-        kind, comment_id = _publish(ports, pull_requests, repository, pull_request,
-                                    destination, body)
+        kind, comment_id = _publish(ports, pulls, repository, pull_request, destination,
+                                    body[:CONTENT_LIMIT])
         claim.outcome = f"{kind.value} {comment_id}: {summary}"
     return Outcome(kind, None, {**facts, "comment": comment_id, "summary": summary})
+
+
+def _conflicts(head: str, exc: MergeConflictError) -> str:
+    """The comment's text for a merge that has conflicts (the paths, when known)."""
+    paths = "".join(f"- {_code(p)}\n" for p in exc.paths) or "- (not listed)\n"
+    return f"{head}This pull request cannot be merged without resolving conflicts in:\n\n{paths}"
 
 
 def comment(ports: Ports, pull_requests: PullRequests, pull_request: PullRequest, *,
@@ -114,9 +138,7 @@ def comment(ports: Ports, pull_requests: PullRequests, pull_request: PullRequest
     try:
         merged = pull_requests.merge_commit(source, destination)
     except MergeConflictError as exc:
-        conflicts = "".join(f"- {_code(p)}\n" for p in exc.paths) or "- (not listed)\n"
-        return (f"{head}This pull request cannot be merged without resolving conflicts "
-                f"in:\n\n{conflicts}\nNo plan until it can.\n", "merge conflict")
+        return f"{_conflicts(head, exc)}\nNo plan until it can.\n", "merge conflict"
     text = ports.source.read_file(merged, path)
     try:
         if text is None:
@@ -265,13 +287,9 @@ def preview_app_pull_request(ports: Ports, repository: str, pull_request_id: str
     if ports.app_pull_requests is None:
         return ignore(Reason.NOT_CONFIGURED, what="application pull requests port")
     pulls = ports.app_pull_requests(repository)
-    try:
-        pull_request = pulls.get(pull_request_id)
-    except SourceError:
-        return ignore(Reason.UNKNOWN_PULL_REQUEST, pull_request=pull_request_id)
-    if pull_request.status.upper() != "OPEN":
-        return ignore(Reason.PULL_REQUEST_CLOSED, pull_request=pull_request.id,
-                      status=pull_request.status.lower())
+    pull_request = _open(pulls, pull_request_id)
+    if isinstance(pull_request, Outcome):
+        return pull_request
     from ecs_gitops.controllers.push import app_branch, touches
 
     fed: list[tuple[str, Any]] = []  # (environment, service) this branch feeds
@@ -292,37 +310,26 @@ def preview_app_pull_request(ports: Ports, repository: str, pull_request_id: str
     facts: dict[str, Any] = {"environment": ", ".join(sorted({e for e, _ in fed})),
                              "pull_request": pull_request.id, "commit": source,
                              "destination": destination, "repository": repository}
-    with claimed(ports.store, preview_key(repository, pull_request.id, source, destination),
-                 seconds=ports.clock.remaining()) as claim:
-        if claim.done_before and _shown(ports, repository, pull_request, destination):
-            return ignore(Reason.ALREADY_PROCESSED,
-                          what=f"pull request {pull_request.id} of {repository} at "
-                               f"{source[:12]}", **facts)
-        head = (f"{MARKER}\n**ecs-gitops preview**: merging "
-                f"{_code(pull_request.source_branch)} ({source[:12]}) into "
-                f"{_code(pull_request.destination_branch)} of {_code(repository)} "
-                f"({destination[:12]}).\n\n")
+    head = (f"{MARKER}\n**ecs-gitops preview**: merging "
+            f"{_code(pull_request.source_branch)} ({source[:12]}) into "
+            f"{_code(pull_request.destination_branch)} of {_code(repository)} "
+            f"({destination[:12]}).\n\n")
+
+    def write() -> tuple[str, str]:
         try:
             merged = pulls.merge_commit(source, destination)
         except MergeConflictError as exc:
-            conflicts = "".join(f"- {_code(p)}\n" for p in exc.paths) or "- (not listed)\n"
-            body, summary = (f"{head}This pull request cannot be merged without resolving "
-                             f"conflicts in:\n\n{conflicts}"), "merge conflict"
-        else:
-            changed = git.changed_paths(destination, merged)
-            lines = [f"- {service.name}: build {service.build.project}, then written back to "
-                     f"{_code(ports.settings.path(environment))} and deployed to {environment}"
-                     for environment, service in fed
-                     if service.build is not None and touches(service.build.source, changed)]
-            summary = f"{len(lines)} build(s)"
-            body = (f"{head}The push of the merge starts:\n\n" + "\n".join(lines) + "\n"
-                    if lines else f"{head}The merge changes no service's build source: "
-                    "no build, nothing deployed.\n")
-        current = _moved_on(pulls, pull_request)
-        if current is not None:
-            claim.release()
-            return ignore(Reason.SUPERSEDED, current=current, **facts)
-        kind, comment_id = _publish(ports, pulls, repository, pull_request, destination,
-                                    body[:CONTENT_LIMIT])
-        claim.outcome = f"{kind.value} {comment_id}: {summary}"
-    return Outcome(kind, None, {**facts, "comment": comment_id, "summary": summary})
+            return _conflicts(head, exc), "merge conflict"
+        changed = git.changed_paths(destination, merged)
+        lines = [f"- {service.name}: build {service.build.project}, then written back to "
+                 f"{_code(ports.settings.path(environment))} and deployed to {environment}"
+                 for environment, service in fed
+                 if service.build is not None and touches(service.build.source, changed)]
+        if not lines:
+            return (f"{head}The merge changes no service's build source: no build, nothing "
+                    "deployed.\n"), "0 build(s)"
+        return (f"{head}The push of the merge starts:\n\n" + "\n".join(lines) + "\n",
+                f"{len(lines)} build(s)")
+
+    return _post_once(ports, pulls, repository, pull_request, destination, facts, write,
+                      what=f"pull request {pull_request.id} of {repository} at {source[:12]}")
