@@ -24,6 +24,7 @@ import shutil
 import signal
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 from types import FrameType
 from typing import IO
@@ -43,6 +44,24 @@ def schedule_seconds(expression: str) -> float:
         return 300.0
     unit = {"minute": 60, "hour": 3600, "day": 86400}[match.group(2).rstrip("s")]
     return float(match.group(1)) * unit
+
+
+def deliver(cloud: EmbeddedCloud, clock: Callable[[], float] = time.time
+            ) -> tuple[int, float | None]:
+    """One pass of the daemon: deliver what is waiting. Returns (events delivered, the
+    time the cloud is known quiet since, or None when it is not quiet).
+
+    Quiet: nothing delivered, no ref change or spooled event waiting in any repository,
+    no blue/green, canary or linear deployment walking (one that waits for an approval is
+    quiet: only a person moves it). The time is read *before* looking: a push spooled
+    while this pass looked is then older than the time `local wait` compares, never
+    newer (reading it after the checks let a wait that began after such a push end
+    before the push was delivered)."""
+    looked = clock()
+    delivered = cloud.run()
+    if delivered or cloud.pending() or cloud.rollouts.busy():
+        return delivered, None
+    return 0, looked
 
 
 def read_state(directory: Path) -> dict[str, object] | None:
@@ -210,16 +229,13 @@ def main(argv: list[str] | None = None) -> int:
                     schedules[logical_id] = (period, now + period)
             started_at = timeline.tell()
             try:
-                delivered = cloud.run()
+                delivered, quiet_since = deliver(cloud)
                 if delivered:
                     burst = started_at
                     cloud.save()  # a kill -9 loses at most what is being delivered
-                elif not cloud.pending() and not cloud.rollouts.busy():
-                    # Quiet: nothing delivered, no ref change waiting in any repository,
-                    # no blue/green, canary or linear deployment walking ('local wait';
-                    # one that waits for an approval is quiet: only a person moves it).
+                elif quiet_since is not None:
                     write_atomic(directory / IDLE, json.dumps(
-                        {"time": time.time(), "since": burst}))
+                        {"time": quiet_since, "since": burst}))
             except Exception as exc:
                 line(f"error: {type(exc).__name__}: {exc}")
             time.sleep(0.5)
