@@ -196,11 +196,17 @@ class CodeCommitPullRequests:
         return str(response["commitId"])
 
     def comments(self, pull_request_id: str) -> list[PullRequestComment]:
-        """GetCommentsForPullRequest, every page; deleted comments left out."""
+        """GetCommentsForPullRequest, every page; deleted comments left out.
+
+        Only `pullRequestId`: the comments on every pair of commits. With repositoryName
+        CodeCommit also requires beforeCommitId and afterCommitId and returns only the
+        comments made on that pair; without them it refuses the call with
+        CommitIdRequiredException (API Reference, GetCommentsForPullRequest: "Requirement
+        is conditional"; aws/aws-sdk#436, renovatebot/renovate#19420)."""
         found: list[PullRequestComment] = []
         with translate("GetCommentsForPullRequest"):
             pages = self.cc.get_paginator("get_comments_for_pull_request").paginate(
-                pullRequestId=pull_request_id, repositoryName=self.repository)
+                pullRequestId=pull_request_id)
             for page in pages:
                 for data in page.get("commentsForPullRequestData", ()):
                     found += [PullRequestComment(str(c["commentId"]), str(c.get("content", "")))
