@@ -15,7 +15,7 @@ from botocore.stub import Stubber
 
 from ecs_gitops.aws.clients import Clients
 from ecs_gitops.aws.codecommit import CodeCommitPullRequests
-from ecs_gitops.errors import ConflictError, MergeConflictError, SourceError
+from ecs_gitops.errors import AwsError, ConflictError, MergeConflictError, SourceError
 from ecs_gitops.source.localgit import LocalGitSource, LocalPullRequests
 
 REPO = "ecs-gitops"
@@ -213,3 +213,25 @@ def test_local_pull_request_life(repo: Path) -> None:
         pulls.merge(number)
     assert git(repo, "status", "--porcelain") == ""
 
+
+def test_local_comments_are_refused_as_codecommit_refuses_them(repo: Path) -> None:
+    # PostCommentForPullRequest / UpdateComment: CommentContentSizeLimitExceededException
+    # above 10,240 characters, CommentContentRequiredException when empty; nothing written.
+    pulls = LocalPullRequests(repo)
+    tip = commit(repo, "feature", {"b.txt": "b2\n"})
+    number = pulls.create(source_branch="feature", destination_branch="main")
+    before = git(repo, "rev-parse", "main")
+    for content, code in (("x" * (COMMENT_LIMIT + 1), "CommentContentSizeLimitExceededException"),
+                          ("", "CommentContentRequiredException")):
+        with pytest.raises(AwsError) as raised:
+            pulls.post_comment(number, before=before, after=tip, content=content, token="t")
+        assert (raised.value.operation, raised.value.code) == ("PostCommentForPullRequest", code)
+    assert pulls.comments(number) == []
+    longest = "é" * COMMENT_LIMIT  # the documented unit is characters
+    first = pulls.post_comment(number, before=before, after=tip, content=longest, token="t")
+    for content, code in (("x" * (COMMENT_LIMIT + 1), "CommentContentSizeLimitExceededException"),
+                          ("", "CommentContentRequiredException")):
+        with pytest.raises(AwsError) as raised:
+            pulls.update_comment(first, content)
+        assert (raised.value.operation, raised.value.code) == ("UpdateComment", code)
+    assert [c.content for c in pulls.comments(number)] == [longest]
