@@ -293,8 +293,9 @@ EXPECTED_SCHEDULES = {
 }
 
 
-def _patterns(template: dict[str, Any]) -> dict[str, list[dict[str, Any]]]:
+def _patterns(template: dict[str, Any], **parameters: str) -> dict[str, list[dict[str, Any]]]:
     resolve = _Resolver(template)
+    resolve.values.update(parameters)
     return {
         function: [resolve(r["Pattern"]) for r in _events_of(template, function, "EventBridgeRule").values()]
         for function in FUNCTIONS
@@ -306,6 +307,28 @@ def test_event_patterns_are_the_designed_ones(template: dict[str, Any]) -> None:
     for function in FUNCTIONS:
         expected = [EXPECTED_PATTERNS[function]] if function in EXPECTED_PATTERNS else []
         assert patterns[function] == expected, function
+
+
+@pytest.mark.parametrize(("repository", "routed"), [
+    ("ecs-gitops", True), ("api", True), ("simpleweb", True), ("api-old", False), ("other", False)])
+def test_application_repositories_pushes_and_pull_requests_are_routed(
+        template: dict[str, Any], repository: str, routed: bool) -> None:
+    # CodeCommit names the repository in detail.repositoryName of a push and in the
+    # array detail.repositoryNames of a pull request (User Guide, "Monitoring CodeCommit
+    # events in Amazon EventBridge"); a pattern's list matches any element of the array.
+    patterns = _patterns(template, ApplicationRepositories="api,simpleweb")
+    for sample, function in (("codecommit-push-main.json", "PushFunction"),
+                             ("codecommit-pull-request-created.json", "PullRequestFunction"),
+                             ("codecommit-pull-request-source-updated.json",
+                              "PullRequestFunction")):
+        event = json.loads((EVENTS / sample).read_text())
+        detail = event["detail"]
+        if "repositoryNames" in detail:
+            detail["repositoryNames"] = [repository]
+        else:
+            detail["repositoryName"] = repository
+        event["resources"] = [f"arn:aws:codecommit:us-east-1:123456789012:{repository}"]
+        assert any(matches(p, event) for p in patterns[function]) is routed, sample
 
 
 def test_schedules(template: dict[str, Any]) -> None:
