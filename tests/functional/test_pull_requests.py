@@ -144,6 +144,11 @@ def test_update_comment(codecommit: Any) -> None:
     stub.add_client_error("update_comment", "CommentDeletedException", "deleted")
     with pytest.raises(SourceError, match="deleted"):
         pulls.update_comment("c9", "newer")
+    # Only its author may change a comment (the stack's role replaced since it posted)
+    stub.add_client_error("update_comment", "CommentNotCreatedByCallerException",
+                          "Only comment authors can modify or delete their comments.")
+    with pytest.raises(SourceError, match="not posted by this role"):
+        pulls.update_comment("c9", "newest")
 
 
 # -------------------------------------------------------------------- local git

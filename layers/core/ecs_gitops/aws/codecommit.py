@@ -230,11 +230,17 @@ class CodeCommitPullRequests:
         return str(response["comment"]["commentId"])
 
     def update_comment(self, comment_id: str, content: str) -> None:
-        """UpdateComment (SourceError when the comment was deleted or is not there)."""
+        """UpdateComment (SourceError when the comment was deleted or is not there, or
+        was not posted by this role: CommentNotCreatedByCallerException, "Only comment
+        authors can modify or delete their comments" - e.g. the stack's role was
+        replaced; a new comment is then the only way to show the preview)."""
         try:
             self.cc.update_comment(commentId=comment_id, content=content)
         except ClientError as exc:
             if _code(exc) in ("CommentDeletedException", "CommentDoesNotExistException"):
                 raise SourceError(f"comment {comment_id} was deleted") from exc
+            if _code(exc) == "CommentNotCreatedByCallerException":
+                raise SourceError(f"comment {comment_id} was not posted by this role"
+                                  ) from exc
             with translate("UpdateComment"):
                 raise
