@@ -10,11 +10,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from botocore.exceptions import ClientError
 from botocore.stub import Stubber
 
 from ecs_gitops.aws.clients import Clients
 from ecs_gitops.aws.codecommit import CodeCommitPullRequests
-from ecs_gitops.errors import ConflictError, MergeConflictError, SourceError
+from ecs_gitops.errors import AwsError, ConflictError, MergeConflictError, SourceError
 from ecs_gitops.source.localgit import LocalGitSource, LocalPullRequests
 
 REPO = "ecs-gitops"
@@ -25,9 +26,36 @@ GIT_ENV = {"GIT_AUTHOR_NAME": "dev", "GIT_AUTHOR_EMAIL": "dev@example.com",
 
 
 # ------------------------------------------------------------------- CodeCommit
+# What CodeCommit refuses that botocore's model cannot say (the Stubber validates only
+# the model's shapes): its errors, checked before the stub answers.
+COMMENT_LIMIT = 10_240  # CommentContentSizeLimitExceededException: "limited to 10,240 characters"
+
+
+def _codecommit_rules(params: dict[str, Any], model: Any, **_: Any) -> None:
+    def refuse(code: str) -> None:
+        raise ClientError({"Error": {"Code": code, "Message": code}}, model.name)
+
+    if model.name == "GetCommentsForPullRequest" and "repositoryName" in params \
+            and not (params.get("beforeCommitId") and params.get("afterCommitId")):
+        # API Reference, GetCommentsForPullRequest: beforeCommitId and afterCommitId
+        # "must be specified when repositoryName is included"; the service answers
+        # CommitIdRequiredException (aws/aws-sdk#436).
+        refuse("CommitIdRequiredException")
+    if model.name == "PostCommentForPullRequest" \
+            and params.get("beforeCommitId") == params.get("afterCommitId"):
+        refuse("BeforeCommitIdAndAfterCommitIdAreSameException")
+    if model.name in ("PostCommentForPullRequest", "UpdateComment"):
+        if not params.get("content"):
+            refuse("CommentContentRequiredException")
+        if len(params["content"]) > COMMENT_LIMIT:
+            refuse("CommentContentSizeLimitExceededException")
+
+
 @pytest.fixture
 def codecommit() -> Iterator[tuple[CodeCommitPullRequests, Stubber]]:
     pulls = CodeCommitPullRequests(Clients(region="us-east-1"), REPO)
+    pulls.cc.meta.events.register_first("before-parameter-build.*.*",
+                                        _codecommit_rules)  # before the Stubber's checks
     with Stubber(pulls.cc) as stub:
         yield pulls, stub
         stub.assert_no_pending_responses()
@@ -89,10 +117,10 @@ def test_comments_every_page_without_deleted_ones(codecommit: Any) -> None:
     stub.add_response("get_comments_for_pull_request", {"commentsForPullRequestData": [{
         "comments": [{"commentId": "c1", "content": "one"},
                      {"commentId": "c2", "content": "", "deleted": True}]}],
-        "nextToken": "t"}, {"pullRequestId": "7", "repositoryName": REPO})
+        "nextToken": "t"}, {"pullRequestId": "7"})
     stub.add_response("get_comments_for_pull_request", {"commentsForPullRequestData": [{
         "comments": [{"commentId": "c3", "content": "three"}]}]},
-        {"pullRequestId": "7", "repositoryName": REPO, "nextToken": "t"})
+        {"pullRequestId": "7", "nextToken": "t"})
     assert [(c.id, c.content) for c in pulls.comments("7")] == [("c1", "one"), ("c3", "three")]
 
 
@@ -116,6 +144,11 @@ def test_update_comment(codecommit: Any) -> None:
     stub.add_client_error("update_comment", "CommentDeletedException", "deleted")
     with pytest.raises(SourceError, match="deleted"):
         pulls.update_comment("c9", "newer")
+    # Only its author may change a comment (the stack's role replaced since it posted)
+    stub.add_client_error("update_comment", "CommentNotCreatedByCallerException",
+                          "Only comment authors can modify or delete their comments.")
+    with pytest.raises(SourceError, match="not posted by this role"):
+        pulls.update_comment("c9", "newest")
 
 
 # -------------------------------------------------------------------- local git
@@ -184,3 +217,26 @@ def test_local_pull_request_life(repo: Path) -> None:
     with pytest.raises(SourceError):
         pulls.merge(number)
     assert git(repo, "status", "--porcelain") == ""
+
+
+def test_local_comments_are_refused_as_codecommit_refuses_them(repo: Path) -> None:
+    # PostCommentForPullRequest / UpdateComment: CommentContentSizeLimitExceededException
+    # above 10,240 characters, CommentContentRequiredException when empty; nothing written.
+    pulls = LocalPullRequests(repo)
+    tip = commit(repo, "feature", {"b.txt": "b2\n"})
+    number = pulls.create(source_branch="feature", destination_branch="main")
+    before = git(repo, "rev-parse", "main")
+    for content, code in (("x" * (COMMENT_LIMIT + 1), "CommentContentSizeLimitExceededException"),
+                          ("", "CommentContentRequiredException")):
+        with pytest.raises(AwsError) as raised:
+            pulls.post_comment(number, before=before, after=tip, content=content, token="t")
+        assert (raised.value.operation, raised.value.code) == ("PostCommentForPullRequest", code)
+    assert pulls.comments(number) == []
+    longest = "é" * COMMENT_LIMIT  # the documented unit is characters
+    first = pulls.post_comment(number, before=before, after=tip, content=longest, token="t")
+    for content, code in (("x" * (COMMENT_LIMIT + 1), "CommentContentSizeLimitExceededException"),
+                          ("", "CommentContentRequiredException")):
+        with pytest.raises(AwsError) as raised:
+            pulls.update_comment(first, content)
+        assert (raised.value.operation, raised.value.code) == ("UpdateComment", code)
+    assert [c.content for c in pulls.comments(number)] == [longest]

@@ -293,8 +293,9 @@ EXPECTED_SCHEDULES = {
 }
 
 
-def _patterns(template: dict[str, Any]) -> dict[str, list[dict[str, Any]]]:
+def _patterns(template: dict[str, Any], **parameters: str) -> dict[str, list[dict[str, Any]]]:
     resolve = _Resolver(template)
+    resolve.values.update(parameters)
     return {
         function: [resolve(r["Pattern"]) for r in _events_of(template, function, "EventBridgeRule").values()]
         for function in FUNCTIONS
@@ -306,6 +307,48 @@ def test_event_patterns_are_the_designed_ones(template: dict[str, Any]) -> None:
     for function in FUNCTIONS:
         expected = [EXPECTED_PATTERNS[function]] if function in EXPECTED_PATTERNS else []
         assert patterns[function] == expected, function
+
+
+@pytest.mark.parametrize(("repository", "routed"), [
+    ("ecs-gitops", True), ("api", True), ("simpleweb", True), ("api-old", False), ("other", False)])
+def test_application_repositories_pushes_and_pull_requests_are_routed(
+        template: dict[str, Any], repository: str, routed: bool) -> None:
+    # CodeCommit names the repository in detail.repositoryName of a push and in the
+    # array detail.repositoryNames of a pull request (User Guide, "Monitoring CodeCommit
+    # events in Amazon EventBridge"); a pattern's list matches any element of the array.
+    patterns = _patterns(template, ApplicationRepositories="api,simpleweb")
+    for sample, function in (("codecommit-push-main.json", "PushFunction"),
+                             ("codecommit-pull-request-created.json", "PullRequestFunction"),
+                             ("codecommit-pull-request-source-updated.json",
+                              "PullRequestFunction")):
+        event = json.loads((EVENTS / sample).read_text())
+        detail = event["detail"]
+        if "repositoryNames" in detail:
+            detail["repositoryNames"] = [repository]
+        else:
+            detail["repositoryName"] = repository
+        event["resources"] = [f"arn:aws:codecommit:us-east-1:123456789012:{repository}"]
+        assert any(matches(p, event) for p in patterns[function]) is routed, sample
+
+
+def test_the_previews_merge_commits_reach_no_function(template: dict[str, Any]) -> None:
+    # Every preview of a diverged pull request calls CreateUnreferencedMergeCommit, and
+    # CodeCommit announces each such commit as a "CodeCommit Repository State Change"
+    # (event unreferencedMergeCommitCreated, no referenceType: User Guide, "Monitoring
+    # CodeCommit events in Amazon EventBridge"), the push rule's detail-type.
+    event = {
+        "version": "0", "id": "01234567-0123-0123-0123-012345678901",
+        "detail-type": "CodeCommit Repository State Change", "source": "aws.codecommit",
+        "account": "123456789012", "time": "2026-11-21T15:30:03Z", "region": "us-east-1",
+        "resources": ["arn:aws:codecommit:us-east-1:123456789012:ecs-gitops"],
+        "detail": {"event": "unreferencedMergeCommitCreated", "repositoryName": "ecs-gitops",
+                   "repositoryId": "5d1a7c3e-8b2f-4e6a-9c0d-1f2e3a4b5c6d",
+                   "commitId": "7f0103f" + "0" * 33, "baseCommitId": "3e5a9bf" + "0" * 33,
+                   "sourceCommitId": "26a8f2" + "0" * 34,
+                   "destinationCommitId": "3e5983" + "0" * 34,
+                   "mergeOption": "THREE_WAY_MERGE"}}
+    for function, patterns in _patterns(template, ApplicationRepositories="api").items():
+        assert not any(matches(p, event) for p in patterns), function
 
 
 def test_schedules(template: dict[str, Any]) -> None:

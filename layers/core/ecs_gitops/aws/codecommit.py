@@ -196,11 +196,17 @@ class CodeCommitPullRequests:
         return str(response["commitId"])
 
     def comments(self, pull_request_id: str) -> list[PullRequestComment]:
-        """GetCommentsForPullRequest, every page; deleted comments left out."""
+        """GetCommentsForPullRequest, every page; deleted comments left out.
+
+        Only `pullRequestId`: the comments on every pair of commits. With repositoryName
+        CodeCommit also requires beforeCommitId and afterCommitId and returns only the
+        comments made on that pair; without them it refuses the call with
+        CommitIdRequiredException (API Reference, GetCommentsForPullRequest: "Requirement
+        is conditional"; aws/aws-sdk#436, renovatebot/renovate#19420)."""
         found: list[PullRequestComment] = []
         with translate("GetCommentsForPullRequest"):
             pages = self.cc.get_paginator("get_comments_for_pull_request").paginate(
-                pullRequestId=pull_request_id, repositoryName=self.repository)
+                pullRequestId=pull_request_id)
             for page in pages:
                 for data in page.get("commentsForPullRequestData", ()):
                     found += [PullRequestComment(str(c["commentId"]), str(c.get("content", "")))
@@ -224,11 +230,17 @@ class CodeCommitPullRequests:
         return str(response["comment"]["commentId"])
 
     def update_comment(self, comment_id: str, content: str) -> None:
-        """UpdateComment (SourceError when the comment was deleted or is not there)."""
+        """UpdateComment (SourceError when the comment was deleted or is not there, or
+        was not posted by this role: CommentNotCreatedByCallerException, "Only comment
+        authors can modify or delete their comments" - e.g. the stack's role was
+        replaced; a new comment is then the only way to show the preview)."""
         try:
             self.cc.update_comment(commentId=comment_id, content=content)
         except ClientError as exc:
             if _code(exc) in ("CommentDeletedException", "CommentDoesNotExistException"):
                 raise SourceError(f"comment {comment_id} was deleted") from exc
+            if _code(exc) == "CommentNotCreatedByCallerException":
+                raise SourceError(f"comment {comment_id} was not posted by this role"
+                                  ) from exc
             with translate("UpdateComment"):
                 raise

@@ -115,4 +115,4 @@ class PullRequests(Protocol):
 
     def update_comment(self, comment_id: str, content: str) -> None:
         """UpdateComment: replace the comment's content (only its author may). SourceError
-        when the comment is gone (a person deleted it)."""
+        when the comment is gone (a person deleted it) or another author's."""

@@ -22,7 +22,7 @@ from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import Any
 
-from ecs_gitops.errors import ConflictError, MergeConflictError, SourceError
+from ecs_gitops.errors import AwsError, ConflictError, MergeConflictError, SourceError
 from ecs_gitops.source import Commit, PullRequest, PullRequestComment
 
 AUTHOR = {"GIT_AUTHOR_NAME": "ecs-gitops", "GIT_AUTHOR_EMAIL": "ecs-gitops@localhost",
@@ -132,6 +132,21 @@ class LocalGitSource:
 
 _PULL_REQUEST_ID = re.compile(r"^[0-9]{1,12}$")
 PULL_REQUESTS = "ecs-gitops-pull-requests"  # the folder, inside the git directory
+# CodeCommit API Reference, PostCommentForPullRequest and UpdateComment:
+# CommentContentSizeLimitExceededException, "Comments are limited to 10,240 characters";
+# CommentContentRequiredException, "The comment is empty".
+COMMENT_LIMIT = 10_240
+
+
+def _comment_content(operation: str, content: str) -> None:
+    """Refuse what CodeCommit refuses as a comment's content, as it does (a permanent
+    error of the call, nothing written)."""
+    if not content:
+        raise AwsError(operation, "CommentContentRequiredException", "The comment is empty.")
+    if len(content) > COMMENT_LIMIT:
+        raise AwsError(operation, "CommentContentSizeLimitExceededException",
+                       f"The comment is too large ({len(content)} characters). Comments are "
+                       f"limited to {COMMENT_LIMIT:,} characters.")
 
 
 class LocalPullRequests:
@@ -301,7 +316,9 @@ class LocalPullRequests:
                      token: str) -> str:
         """A new comment, or the one posted before with the same token and parameters
         (the same token with other parameters: ConflictError, as CodeCommit's
-        IdempotencyParameterMismatchException)."""
+        IdempotencyParameterMismatchException). Content CodeCommit refuses is refused.
+        """
+        _comment_content("PostCommentForPullRequest", content)
         with self._locked():
             data = self._read(pull_request_id)
             asked = {"beforeCommitId": before, "afterCommitId": after, "content": content}
@@ -320,7 +337,9 @@ class LocalPullRequests:
         return comment_id
 
     def update_comment(self, comment_id: str, content: str) -> None:
-        """Replace the comment's content (SourceError when there is no such comment)."""
+        """Replace the comment's content (SourceError when there is no such comment).
+        Content CodeCommit refuses is refused."""
+        _comment_content("UpdateComment", content)
         with self._locked():
             for path in self.folder.glob("*.json"):
                 data = json.loads(path.read_text())
