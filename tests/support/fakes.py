@@ -225,7 +225,14 @@ class FakePullRequests:
     def comments(self, pull_request_id: str) -> list[PullRequestComment]:
         self.calls.append("comments")
         return [PullRequestComment(c["id"], c["content"]) for c in self.posted
-                if c["pr"] == pull_request_id]
+                if c["pr"] == pull_request_id and not c.get("deleted")]
+
+    def delete_comment(self, comment_id: str) -> None:
+        """A person deletes it in the console (DeleteCommentContent): CodeCommit keeps the
+        comment, marked deleted, and its idempotency token stays spent."""
+        for comment in self.posted:
+            if comment["id"] == comment_id:
+                comment.update(content="", deleted=True)
 
     def post_comment(self, pull_request_id: str, *, before: str, after: str, content: str,
                      token: str) -> str:
@@ -244,10 +251,10 @@ class FakePullRequests:
     def update_comment(self, comment_id: str, content: str) -> None:
         self.calls.append("update_comment")
         for comment in self.posted:
-            if comment["id"] == comment_id:
+            if comment["id"] == comment_id and not comment.get("deleted"):
                 comment["content"] = content
                 return
-        raise SourceError(f"no comment {comment_id}")
+        raise SourceError(f"no comment {comment_id} (CommentDeletedException)")
 
 
 # ------------------------------------------------------------------------- store

@@ -63,8 +63,9 @@ def expected_plan(fakes: Fakes, commit: str) -> str:
 
 
 def comments(fakes: Fakes) -> list[dict[str, Any]]:
+    """The comments a person sees on the pull request (deleted ones left out)."""
     assert fakes.pull_requests is not None
-    return fakes.pull_requests.posted
+    return [c for c in fakes.pull_requests.posted if not c.get("deleted")]
 
 
 @pytest.fixture
@@ -285,6 +286,31 @@ def test_two_concurrent_runs_leave_one_comment(fakes: Fakes) -> None:
     assert len(comments(fakes)) == 1
 
 
+def test_a_spent_token_after_a_kill_and_a_deletion_is_replaced_by_the_next(
+        fakes: Fakes) -> None:
+    """Killed after posting, before recording the comment; a person deletes the comment:
+    the pull request's first-post token is spent (CodeCommit refuses other content under
+    it). The retry posts under the next token, once."""
+    assert fakes.pull_requests is not None
+    branch_with(fakes, raise_max(fakes, 4))
+    number = fakes.pull_requests.create("feature", "main")
+    killing(fakes.pull_requests, "post_comment", after=True)
+    with pytest.raises(Killed):
+        preview.handle(pr_event(number), fakes.ports())
+    for comment in comments(fakes):  # deleted in the console
+        fakes.pull_requests.delete_comment(comment["id"])
+    fakes.store.now += 3600  # the dead run's claim expired
+    branch_with(fakes, raise_max(fakes, 6))
+    event = pr_event(number, event="pullRequestSourceBranchUpdated")
+    with pytest.raises(ConflictError):  # transient: Lambda retries
+        preview.handle(event, fakes.ports())
+    outcome = preview.handle(event, fakes.ports())
+    assert outcome.kind is Kind.PREVIEW_POSTED, outcome.text()
+    (posted,) = comments(fakes)
+    assert fenced(posted["content"]) == expected_plan(fakes, fakes.git.branches["feature"])
+    assert fakes.store.get_value(preview_comment_key("ecs-gitops", number)) == posted["id"]
+
+
 # ----------------------------------------------------------------- properties
 _text = st.text(alphabet=st.sampled_from("ab `\n~"), max_size=200)
 
@@ -327,7 +353,8 @@ def test_a_comment_a_person_deleted_is_posted_again(fakes: Fakes) -> None:
     branch_with(fakes, raise_max(fakes, 4))
     number = fakes.pull_requests.create("feature", "main")
     preview.handle(pr_event(number), fakes.ports())
-    fakes.pull_requests.posted.clear()  # deleted in the console
+    for comment in comments(fakes):  # deleted in the console
+        fakes.pull_requests.delete_comment(comment["id"])
     branch_with(fakes, raise_max(fakes, 6))
     outcome = preview.handle(pr_event(number, event="pullRequestSourceBranchUpdated"),
                              fakes.ports())

@@ -289,6 +289,12 @@ def preview_comment_key(repository: str, pull_request: str) -> str:
     return f"preview-comment#{repository}#{pull_request}"
 
 
+def preview_token_key(repository: str, pull_request: str) -> str:
+    """How many times the pull request's first-post idempotency token was found spent
+    (the generation of the token the next first post uses; absent: 0)."""
+    return f"preview-token#{repository}#{pull_request}"
+
+
 def preview_shown_key(repository: str, pull_request: str) -> str:
     """`SOURCE#DESTINATION`: the commits whose preview the pull request's comment shows
     (so that a source branch pushed back to an earlier commit is previewed again)."""

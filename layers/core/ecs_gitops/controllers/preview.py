@@ -13,7 +13,8 @@ the conflicts that keep the merge from happening.
 One comment per pull request, updated in place at every push: its id is kept in the
 store, a run killed after posting is found again by the comment's marker, and
 PostCommentForPullRequest's idempotency token (one per pull request) refuses a second
-post by a concurrent run (a transient conflict: its retry updates the comment). The work
+post by a concurrent run (a transient conflict: its retry updates the comment; a
+token whose comment a person deleted is replaced by the next one). The work
 is claimed per (pull request, source commit, destination commit), so duplicate and late
 events post nothing twice; the pair the comment shows is kept too, so that a source
 branch pushed back to an earlier commit is previewed again. A run whose pull request's
@@ -30,10 +31,22 @@ from ecs_gitops.controllers.lookup import desired_at, not_ours, token
 from ecs_gitops.controllers.outcome import Kind, Outcome, Reason, ignore
 from ecs_gitops.controllers.ports import Ports
 from ecs_gitops.desired import Environment, load_environment_text
-from ecs_gitops.errors import DesiredStateError, MergeConflictError, Problem, SourceError
+from ecs_gitops.errors import (
+    ConflictError,
+    DesiredStateError,
+    MergeConflictError,
+    Problem,
+    SourceError,
+)
 from ecs_gitops.events import CodeCommitPullRequestEvent
 from ecs_gitops.source import PullRequest, PullRequests
-from ecs_gitops.store import claimed, preview_comment_key, preview_key, preview_shown_key
+from ecs_gitops.store import (
+    claimed,
+    preview_comment_key,
+    preview_key,
+    preview_shown_key,
+    preview_token_key,
+)
 
 HANDLED = ("pullRequestCreated", "pullRequestSourceBranchUpdated")
 # The comment's first line: how a run finds the comment an earlier, killed run posted.
@@ -259,10 +272,22 @@ def _post_or_update(ports: Ports, pull_requests: PullRequests, repository: str,
         comment_id = next((c.id for c in pull_requests.comments(pull_request.id)
                            if c.content.startswith(MARKER)), None)
     if comment_id is None:
-        comment_id = pull_requests.post_comment(
-            pull_request.id, before=pull_request.destination_commit or destination,
-            after=pull_request.source_commit, content=body,
-            token=token(repository, pull_request.id, "preview"))
+        spent = preview_token_key(repository, pull_request.id)
+        generation = ports.store.get_value(spent)
+        try:
+            comment_id = pull_requests.post_comment(
+                pull_request.id, before=pull_request.destination_commit or destination,
+                after=pull_request.source_commit, content=body,
+                token=token(repository, pull_request.id, "preview",
+                            *([generation] if generation else [])))
+        except ConflictError:
+            # The token was used with other content: by a concurrent run (whose comment
+            # the retry finds and updates), or by a run killed before recording its
+            # comment, which a person then deleted (the token is then spent for good,
+            # IdempotencyParameterMismatchException on every post). The retry posts
+            # under the next token unless it finds a comment to update.
+            ports.store.put_value(spent, str(int(generation or 0) + 1))
+            raise
         ports.store.put_value(key, comment_id)
         return Kind.PREVIEW_POSTED, comment_id
     try:
