@@ -105,6 +105,20 @@ def up(
         err.print("[red]error:[/red] not inside an ecs-gitops repository (no template.yaml "
                   "here or above)")
         raise typer.Exit(1)
+    from ecs_gitops_tools.local.gitremote import application_repositories, is_checkout
+    from ecs_gitops_tools.local.pull_requests import REPOSITORY
+
+    if not is_checkout(root):
+        output.error(err, f"{root} is not a git checkout with a commit: 'local up' seeds its "
+                          "git remote from the checkout's branches (clone the repository, "
+                          "or 'git init' and commit)")
+        raise typer.Exit(1)
+    try:
+        apps = application_repositories([a for a in app_repository or () if a], source=root,
+                                        reserved=("remote", REPOSITORY))
+    except ValueError as exc:
+        output.error(err, exc)
+        raise typer.Exit(1) from None
     directory = (directory or root / LOCAL_DIR).resolve()
     holder = _lock_holder(directory / "daemon.lock")
     state = _state(directory)
@@ -117,11 +131,6 @@ def up(
     if problem:
         output.error(err, f"{problem}: stop what uses it, or choose another with --port")
         raise typer.Exit(1)
-    apps = [a for a in app_repository or () if a]
-    malformed = [a for a in apps if a.count("=") != 1 or not all(a.split("="))]
-    if malformed:
-        output.error(err, f"--app-repository wants NAME=FOLDER, not {malformed[0]!r}")
-        raise typer.Exit(1)
     directory.mkdir(parents=True, exist_ok=True)
     test_args = "-m|not mariadb and not browser" if quick_tests else ""
     log_path = directory / "daemon.log"
@@ -130,17 +139,17 @@ def up(
             [sys.executable, "-m", "ecs_gitops_tools.local.daemon", "--dir", str(directory),
              "--source", str(root), "--port", str(port), "--test-args=" + test_args,
              "--schedule-scale", str(schedule_scale), *(["--reset"] if reset else []),
-             *[f"--app-repository={a}" for a in apps]],
+             *[f"--app-repository={n}={f}" for n, f in apps.items()]],
             stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
-    from ecs_gitops_tools.local.daemon import EXIT_BUSY
+    from ecs_gitops_tools.local.daemon import EXIT_BUSY, EXIT_REFUSED
 
     deadline = time.monotonic() + timeout
     with console.status("starting the embedded cloud (moto, stack, seed, git remote)..."):
         while time.monotonic() < deadline:
             if process.poll() is not None:
                 lines = log_path.read_text().strip().splitlines()
-                if process.returncode == EXIT_BUSY and lines:
-                    output.error(err, lines[-1].removeprefix("busy: "))
+                if process.returncode in (EXIT_BUSY, EXIT_REFUSED) and lines:
+                    output.error(err, lines[-1].removeprefix("busy: ").removeprefix("refused: "))
                 else:
                     output.error(err, f"it stopped (exit {process.returncode}); see {log_path}")
                 raise typer.Exit(1)

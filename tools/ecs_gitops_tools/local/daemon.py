@@ -34,6 +34,7 @@ from ecs_gitops_tools.local.timeline import timeline_line
 STATE = "state.json"
 IDLE = "idle.json"  # {"time": when last quiet, "since": timeline offset of the last burst}
 EXIT_BUSY = 3  # `local up` reads it: the folder or the port is another daemon's
+EXIT_REFUSED = 4  # `local up` reads it: the checkout or --app-repository cannot be served
 
 
 def schedule_seconds(expression: str) -> float:
@@ -168,6 +169,9 @@ def main(argv: list[str] | None = None) -> int:
     except PortBusyError as exc:
         print(f"busy: {exc}", file=sys.stderr)
         return EXIT_BUSY
+    except ValueError as exc:  # what it was given cannot be served (`local up` checks first)
+        print(f"refused: {exc}", file=sys.stderr)
+        return EXIT_REFUSED
     stopping = False
 
     def stop(_signum: int, _frame: FrameType | None) -> None:
