@@ -25,6 +25,10 @@ local_app = typer.Typer(help="Keep the embedded cloud running in the background 
                         no_args_is_help=True)
 console = Console(soft_wrap=True)
 err = Console(stderr=True, soft_wrap=True)
+Dir = Annotated[Path | None, typer.Option(
+    "--dir", show_default=False,
+    help="The folder 'local up' keeps the embedded cloud in (default: the .local-cloud "
+    "found from here).")]
 
 
 def _state(directory: Path | None) -> dict[str, Any] | None:
@@ -195,7 +199,7 @@ def up(
 
 @local_app.command()
 def down(
-    directory: Annotated[Path | None, typer.Option("--dir", show_default=False)] = None,
+    directory: Dir = None,
 ) -> None:
     """Stop the embedded cloud started by 'local up' (what it did is kept for the next up)."""
     state = _state(directory)
@@ -216,7 +220,7 @@ def down(
 
 @local_app.command("status")
 def local_status(
-    directory: Annotated[Path | None, typer.Option("--dir", show_default=False)] = None,
+    directory: Dir = None,
     lines: Annotated[int, typer.Option("-n", help="How many timeline lines.")] = 30,
 ) -> None:
     """Whether it runs, where, and the last lines of its timeline."""
@@ -237,11 +241,14 @@ def alarm(
     name: Annotated[str, typer.Argument(help="CloudWatch alarm name (created if missing).")],
     state: Annotated[str, typer.Argument(help="ALARM or OK.", metavar="ALARM|OK")],
     endpoint_url: Annotated[str | None, typer.Option(
-        "--endpoint-url", metavar="URL", help="The embedded AWS (default: 'local up')'s).")
+        "--endpoint-url", metavar="URL",
+        help="The embedded AWS's endpoint (default: the one 'local up' started).")
     ] = None,
 ) -> None:
-    """Raise (ALARM) or clear (OK) a CloudWatch alarm of the embedded cloud: a blue-green,
-    canary or linear deployment whose deployment.alarms names it rolls back."""
+    """Raise (ALARM) or clear (OK) a CloudWatch alarm of the embedded cloud.
+
+    A blue-green, canary or linear deployment whose deployment.alarms names it rolls
+    back while it is in ALARM."""
     from ecs_gitops_tools.cli.target import make_clients
     from ecs_gitops_tools.operations import set_alarm
 
@@ -261,10 +268,12 @@ def alarm(
 @local_app.command()
 def wait(
     timeout: Annotated[int, typer.Option(help="Seconds to wait at most.")] = 600,
-    directory: Annotated[Path | None, typer.Option("--dir", show_default=False)] = None,
+    directory: Dir = None,
 ) -> None:
-    """Wait until the embedded cloud is quiet (every push built, written back and rolled
-    out), then print the timeline of its last burst of work. Exit 1 after --timeout."""
+    """Wait until the embedded cloud is quiet, then print its last burst of work.
+
+    Quiet: every push built, written back and rolled out. The timeline printed is the
+    last burst's only (earlier ones: 'ecs-gitops local status'). Exit 1 after --timeout."""
     from ecs_gitops_tools.local.daemon import IDLE
 
     folder = directory or local_dir()
@@ -309,7 +318,9 @@ def invoke_command(
     env_vars: Annotated[Path | None, typer.Option(
         "--env-vars", "-n", help="JSON overrides, as for sam local invoke "
         '({"Parameters": {...}} or {"PushFunction": {...}}).')] = None,
-    template_path: Annotated[Path, typer.Option("--template", "-t")] = Path("template.yaml"),
+    template_path: Annotated[Path, typer.Option(
+        "--template", "-t", help="The SAM template that declares the function.")
+    ] = Path("template.yaml"),
     directory: Annotated[Path | None, typer.Option(
         "--dir", show_default=False,
         help="With --local: the folder 'local up' uses (default: found from here).")] = None,
