@@ -115,3 +115,18 @@ def test_an_application_repository_is_split_whole_or_not_at_all(checkout: Path,
                                          "--reset' starts afresh"):
         GitRemote.application(tmp_path / "cloud/api.git", remote=remote, folder="apps",
                               branches=["main"])
+
+
+def test_reset_keeps_a_worktree_made_in_the_cloud_folder(checkout: Path) -> None:
+    """The README edits a pull request's branch in `.local-cloud/review`, a worktree of
+    the checkout: `local up --reset` forgets the cloud, not that work."""
+    from ecs_gitops_tools.local.daemon import reset_folder
+
+    cloud = checkout / ".local-cloud"
+    (cloud / "remote.git").mkdir(parents=True)
+    (cloud / "timeline.log").write_text("old\n")
+    _git(checkout, "worktree", "add", "-q", "-b", "max-8", str(cloud / "review"))
+    (cloud / "review/apps/api/main.py").write_text("print('work in progress')\n")
+    reset_folder(cloud)
+    assert sorted(p.name for p in cloud.iterdir()) == ["review"]
+    assert (cloud / "review/apps/api/main.py").read_text() == "print('work in progress')\n"

@@ -103,9 +103,11 @@ def write_atomic(path: Path, text: str) -> None:
 
 
 def reset_folder(directory: Path) -> None:
-    """Everything a previous run left, except the lock and the daemon's log."""
+    """Everything a previous run left, except the lock, the daemon's log and the git
+    worktrees a person made there (the README's `.local-cloud/review`: their work, and
+    a worktree the checkout still lists)."""
     for entry in directory.iterdir():
-        if entry.name in KEEP_ON_RESET:
+        if entry.name in KEEP_ON_RESET or (entry / ".git").is_file():
             continue
         if entry.is_dir() and not entry.is_symlink():
             shutil.rmtree(entry)
