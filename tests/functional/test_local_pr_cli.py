@@ -91,3 +91,16 @@ def test_without_a_running_cloud_it_says_how_to_start_one(tmp_path: Path) -> Non
     result = runner.invoke(app, ["local", "pr", "show", "1", "--dir", str(tmp_path)])
     assert result.exit_code == 1
     assert "ecs-gitops local up" in result.output
+
+
+def test_a_closed_pull_request_is_not_updated(cloud_dir: Path) -> None:
+    """CodeCommit sends no pullRequestSourceBranchUpdated for a closed pull request:
+    `update` of a merged one says so, exits 1 and hands the cloud no event."""
+    for command in (["create", "--from", "max-8"], ["merge", "1"]):
+        assert runner.invoke(app, ["local", "pr", *command, "--dir", str(cloud_dir)]
+                             ).exit_code == 0
+    events(cloud_dir)
+    result = runner.invoke(app, ["local", "pr", "update", "1", "--dir", str(cloud_dir)])
+    assert (result.exit_code, result.output) == (
+        1, "error: pull request 1 is closed (merged): nothing to update\n")
+    assert events(cloud_dir) == []

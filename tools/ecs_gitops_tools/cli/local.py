@@ -25,6 +25,10 @@ local_app = typer.Typer(help="Keep the embedded cloud running in the background 
                         no_args_is_help=True)
 console = Console(soft_wrap=True)
 err = Console(stderr=True, soft_wrap=True)
+Dir = Annotated[Path | None, typer.Option(
+    "--dir", show_default=False,
+    help="The folder 'local up' keeps the embedded cloud in (default: the .local-cloud "
+    "found from here).")]
 
 
 def _state(directory: Path | None) -> dict[str, Any] | None:
@@ -105,6 +109,20 @@ def up(
         err.print("[red]error:[/red] not inside an ecs-gitops repository (no template.yaml "
                   "here or above)")
         raise typer.Exit(1)
+    from ecs_gitops_tools.local.gitremote import application_repositories, is_checkout
+    from ecs_gitops_tools.local.pull_requests import REPOSITORY
+
+    if not is_checkout(root):
+        output.error(err, f"{root} is not a git checkout with a commit: 'local up' seeds its "
+                          "git remote from the checkout's branches (clone the repository, "
+                          "or 'git init' and commit)")
+        raise typer.Exit(1)
+    try:
+        apps = application_repositories([a for a in app_repository or () if a], source=root,
+                                        reserved=("remote", REPOSITORY))
+    except ValueError as exc:
+        output.error(err, exc)
+        raise typer.Exit(1) from None
     directory = (directory or root / LOCAL_DIR).resolve()
     holder = _lock_holder(directory / "daemon.lock")
     state = _state(directory)
@@ -117,11 +135,6 @@ def up(
     if problem:
         output.error(err, f"{problem}: stop what uses it, or choose another with --port")
         raise typer.Exit(1)
-    apps = [a for a in app_repository or () if a]
-    malformed = [a for a in apps if a.count("=") != 1 or not all(a.split("="))]
-    if malformed:
-        output.error(err, f"--app-repository wants NAME=FOLDER, not {malformed[0]!r}")
-        raise typer.Exit(1)
     directory.mkdir(parents=True, exist_ok=True)
     test_args = "-m|not mariadb and not browser" if quick_tests else ""
     log_path = directory / "daemon.log"
@@ -130,17 +143,17 @@ def up(
             [sys.executable, "-m", "ecs_gitops_tools.local.daemon", "--dir", str(directory),
              "--source", str(root), "--port", str(port), "--test-args=" + test_args,
              "--schedule-scale", str(schedule_scale), *(["--reset"] if reset else []),
-             *[f"--app-repository={a}" for a in apps]],
+             *[f"--app-repository={n}={f}" for n, f in apps.items()]],
             stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
-    from ecs_gitops_tools.local.daemon import EXIT_BUSY
+    from ecs_gitops_tools.local.daemon import EXIT_BUSY, EXIT_REFUSED
 
     deadline = time.monotonic() + timeout
     with console.status("starting the embedded cloud (moto, stack, seed, git remote)..."):
         while time.monotonic() < deadline:
             if process.poll() is not None:
                 lines = log_path.read_text().strip().splitlines()
-                if process.returncode == EXIT_BUSY and lines:
-                    output.error(err, lines[-1].removeprefix("busy: "))
+                if process.returncode in (EXIT_BUSY, EXIT_REFUSED) and lines:
+                    output.error(err, lines[-1].removeprefix("busy: ").removeprefix("refused: "))
                 else:
                     output.error(err, f"it stopped (exit {process.returncode}); see {log_path}")
                 raise typer.Exit(1)
@@ -186,7 +199,7 @@ def up(
 
 @local_app.command()
 def down(
-    directory: Annotated[Path | None, typer.Option("--dir", show_default=False)] = None,
+    directory: Dir = None,
 ) -> None:
     """Stop the embedded cloud started by 'local up' (what it did is kept for the next up)."""
     state = _state(directory)
@@ -207,7 +220,7 @@ def down(
 
 @local_app.command("status")
 def local_status(
-    directory: Annotated[Path | None, typer.Option("--dir", show_default=False)] = None,
+    directory: Dir = None,
     lines: Annotated[int, typer.Option("-n", help="How many timeline lines.")] = 30,
 ) -> None:
     """Whether it runs, where, and the last lines of its timeline."""
@@ -228,11 +241,14 @@ def alarm(
     name: Annotated[str, typer.Argument(help="CloudWatch alarm name (created if missing).")],
     state: Annotated[str, typer.Argument(help="ALARM or OK.", metavar="ALARM|OK")],
     endpoint_url: Annotated[str | None, typer.Option(
-        "--endpoint-url", metavar="URL", help="The embedded AWS (default: 'local up')'s).")
+        "--endpoint-url", metavar="URL",
+        help="The embedded AWS's endpoint (default: the one 'local up' started).")
     ] = None,
 ) -> None:
-    """Raise (ALARM) or clear (OK) a CloudWatch alarm of the embedded cloud: a blue-green,
-    canary or linear deployment whose deployment.alarms names it rolls back."""
+    """Raise (ALARM) or clear (OK) a CloudWatch alarm of the embedded cloud.
+
+    A blue-green, canary or linear deployment whose deployment.alarms names it rolls
+    back while it is in ALARM."""
     from ecs_gitops_tools.cli.target import make_clients
     from ecs_gitops_tools.operations import set_alarm
 
@@ -252,10 +268,12 @@ def alarm(
 @local_app.command()
 def wait(
     timeout: Annotated[int, typer.Option(help="Seconds to wait at most.")] = 600,
-    directory: Annotated[Path | None, typer.Option("--dir", show_default=False)] = None,
+    directory: Dir = None,
 ) -> None:
-    """Wait until the embedded cloud is quiet (every push built, written back and rolled
-    out), then print the timeline of its last burst of work. Exit 1 after --timeout."""
+    """Wait until the embedded cloud is quiet, then print its last burst of work.
+
+    Quiet: every push built, written back and rolled out. The timeline printed is the
+    last burst's only (earlier ones: 'ecs-gitops local status'). Exit 1 after --timeout."""
     from ecs_gitops_tools.local.daemon import IDLE
 
     folder = directory or local_dir()
@@ -300,7 +318,9 @@ def invoke_command(
     env_vars: Annotated[Path | None, typer.Option(
         "--env-vars", "-n", help="JSON overrides, as for sam local invoke "
         '({"Parameters": {...}} or {"PushFunction": {...}}).')] = None,
-    template_path: Annotated[Path, typer.Option("--template", "-t")] = Path("template.yaml"),
+    template_path: Annotated[Path, typer.Option(
+        "--template", "-t", help="The SAM template that declares the function.")
+    ] = Path("template.yaml"),
     directory: Annotated[Path | None, typer.Option(
         "--dir", show_default=False,
         help="With --local: the folder 'local up' uses (default: found from here).")] = None,

@@ -311,9 +311,10 @@ def demo(
 ) -> None:
     """Play the whole loop on the embedded cloud (no account, no Docker).
 
-    Push, build, write back, deploy, merge to production, scale, a failing build, a
-    failing rollout, drift. Prints a timeline and the final status; exits 1 if a step
-    ends otherwise than expected."""
+    Push, build, write back, deploy, merge to production, a pull request's plan preview,
+    a failing build, a failing rollout, drift, a canary rolled back by an alarm, a manual
+    approval, the api built from its own repository (the README's eleven steps). Prints
+    a timeline and the final status; exits 1 if a step ends otherwise than expected."""
     from ecs_gitops_tools.local.demo import run
 
     source = Path.cwd()

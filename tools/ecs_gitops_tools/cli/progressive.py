@@ -70,8 +70,9 @@ def _command(action: str, doc: str) -> Callable[..., None]:
     return command
 
 
-approve = _command("approve", """Continue a deployment that waits for approval
-(ContinueServiceDeployment); who and when are recorded with the service's releases.""")
-abort = _command("abort", """Roll back the service's running deployment
-(StopServiceDeployment, ROLLBACK); who and when are recorded, and git is reverted like
-after any failed rollout.""")
+approve = _command("approve", """Continue a deployment that waits for approval (ContinueServiceDeployment).
+
+Who and when are recorded with the service's releases.""")
+abort = _command("abort", """Roll back the service's running deployment (StopServiceDeployment, ROLLBACK).
+
+Who and when are recorded, and git is reverted as after any failed rollout.""")

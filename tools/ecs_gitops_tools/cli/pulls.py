@@ -12,7 +12,7 @@ from rich.console import Console
 
 from ecs_gitops.errors import EcsGitopsError
 from ecs_gitops_tools import output
-from ecs_gitops_tools.cli.local import _state
+from ecs_gitops_tools.cli.local import Dir, _state
 from ecs_gitops_tools.cli.target import local_dir
 
 pr_app = typer.Typer(help="Pull requests on the embedded cloud's git remote (create, update, "
@@ -20,7 +20,6 @@ pr_app = typer.Typer(help="Pull requests on the embedded cloud's git remote (cre
 console = Console(soft_wrap=True)
 err = Console(stderr=True, soft_wrap=True)
 
-Dir = Annotated[Path | None, typer.Option("--dir", show_default=False)]
 Number = Annotated[str, typer.Argument(help="The pull request's id (create prints it).")]
 
 
@@ -64,8 +63,9 @@ def create(
 
 @pr_app.command()
 def update(number: Number, directory: Dir = None) -> None:
-    """Send pullRequestSourceBranchUpdated again (a push to the source branch sends it by
-    itself)."""
+    """Send pullRequestSourceBranchUpdated again, at the source branch's tip.
+
+    A push to an open pull request's source branch sends it by itself."""
     from ecs_gitops_tools.local import pull_requests
 
     remote = _remote(directory)
@@ -81,8 +81,9 @@ def update(number: Number, directory: Dir = None) -> None:
 
 @pr_app.command()
 def merge(number: Number, directory: Dir = None) -> None:
-    """Merge it (fast-forward, or a merge commit): the destination branch moves, which is
-    a push like any other (built, reconciled)."""
+    """Merge it (fast-forward, or a merge commit) into its destination branch.
+
+    The destination branch moves, which is a push like any other (built, reconciled)."""
     from ecs_gitops_tools.local import pull_requests
 
     remote = _remote(directory)

@@ -46,8 +46,10 @@ def release_image(
     stack: Annotated[str, typer.Option(metavar="STACK", help="The controllers' stack.")
     ] = "ecs-gitops",
 ) -> None:
-    """Release the image a failed rollout holds back: one commit on the environment's
-    branch (the record), then the next reconcile deploys what git pins."""
+    """Release the image a failed rollout holds back, so that it may be deployed again.
+
+    One commit on the environment's branch records who and why; then the next reconcile
+    deploys what git pins."""
     from ecs_gitops_tools.cli.main import _store
 
     try:

@@ -35,6 +35,7 @@ from ecs_gitops_tools.local.timeline import timeline_line
 STATE = "state.json"
 IDLE = "idle.json"  # {"time": when last quiet, "since": timeline offset of the last burst}
 EXIT_BUSY = 3  # `local up` reads it: the folder or the port is another daemon's
+EXIT_REFUSED = 4  # `local up` reads it: the checkout or --app-repository cannot be served
 
 
 def schedule_seconds(expression: str) -> float:
@@ -121,9 +122,11 @@ def write_atomic(path: Path, text: str) -> None:
 
 
 def reset_folder(directory: Path) -> None:
-    """Everything a previous run left, except the lock and the daemon's log."""
+    """Everything a previous run left, except the lock, the daemon's log and the git
+    worktrees a person made there (the README's `.local-cloud/review`: their work, and
+    a worktree the checkout still lists)."""
     for entry in directory.iterdir():
-        if entry.name in KEEP_ON_RESET:
+        if entry.name in KEEP_ON_RESET or (entry / ".git").is_file():
             continue
         if entry.is_dir() and not entry.is_symlink():
             shutil.rmtree(entry)
@@ -187,6 +190,9 @@ def main(argv: list[str] | None = None) -> int:
     except PortBusyError as exc:
         print(f"busy: {exc}", file=sys.stderr)
         return EXIT_BUSY
+    except ValueError as exc:  # what it was given cannot be served (`local up` checks first)
+        print(f"refused: {exc}", file=sys.stderr)
+        return EXIT_REFUSED
     stopping = False
 
     def stop(_signum: int, _frame: FrameType | None) -> None:

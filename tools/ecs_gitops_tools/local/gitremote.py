@@ -10,15 +10,20 @@ from __future__ import annotations
 
 import json
 import os
+import re
+import shutil
 import subprocess
 import time
 import uuid
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 ZERO = "0" * 40
+# CodeCommit's repository names: letters, digits, '.', '_' and '-', at most 100, not
+# ending in '.git'.
+_REPOSITORY_NAME = re.compile(r"[A-Za-z0-9._-]{1,100}")
 HOOK = """#!/bin/sh
 # ecs-gitops embedded cloud: report committed ref changes (push or update-ref).
 [ "$1" = committed ] || exit 0
@@ -141,16 +146,45 @@ class GitRemote:
                     branches: list[str]) -> GitRemote:
         """An application repository split off `remote`: each of `branches` as one commit
         holding only `folder` (at the same path, so that its buildspec, which names its
-        paths, builds as it is). Kept as it is when `path` already holds one (pushed
-        commits are never thrown away)."""
-        if (path / "HEAD").is_file():
-            return cls.open(path)
-        _git(path.parent, "clone", "-q", "--bare", str(remote.path), str(path))
-        app = cls(path)
-        for ref in _git(path, "for-each-ref", "--format=%(refname)", "refs/heads/").split():
-            if ref.removeprefix("refs/heads/") not in branches:
-                _git(path, "update-ref", "-d", ref)
+        paths, builds as it is). Kept as it is when `path` already holds one split off
+        the same folder (pushed commits are never thrown away).
+
+        Raises:
+            ValueError: `folder` is not a folder on each of `remote`'s `branches`, or
+                `path` holds a repository split off another folder; nothing is
+                written then.
+        """
         parts = [p for p in folder.strip("/").split("/") if p]
+        if (path / "HEAD").is_file():
+            kept = subprocess.run(["git", "-C", str(path), "config", "ecs-gitops.folder"],
+                                  capture_output=True, text=True, check=False).stdout.strip()
+            if kept and kept != "/".join(parts):
+                raise ValueError(f"application repository {path.stem} ({path}) was split "
+                                 f"off {kept}, not {'/'.join(parts)}: 'local up --reset' "
+                                 "starts afresh")
+            return cls.open(path)
+        for branch in branches:
+            if _object_type(remote.path, f"refs/heads/{branch}:{'/'.join(parts)}") != "tree":
+                raise ValueError(f"application repository {path.stem}: {folder} is not a "
+                                 f"folder on the configuration repository's {branch}")
+        # Split in a folder of its own, moved into place when whole: a split that fails
+        # halfway leaves nothing that the next 'local up' would take for a repository.
+        building = path.with_name(path.name + ".partial")
+        shutil.rmtree(building, ignore_errors=True)
+        _git(path.parent, "clone", "-q", "--bare", str(remote.path), str(building))
+        for ref in _git(building, "for-each-ref", "--format=%(refname)", "refs/heads/").split():
+            if ref.removeprefix("refs/heads/") not in branches:
+                _git(building, "update-ref", "-d", ref)
+        _git(building, "config", "ecs-gitops.folder", "/".join(parts))
+        cls._split(building, parts, folder=folder, branches=branches, name=path.stem)
+        building.rename(path)
+        app = cls(path)
+        app._install_hook()
+        return app
+
+    @staticmethod
+    def _split(path: Path, parts: list[str], *, folder: str, branches: list[str],
+               name: str) -> None:
         # Its own test settings: the configuration repository's pyproject.toml puts its
         # apps' folders on pytest's path; an application repository says it itself.
         settings = _store(path, "[pytest]\n# this repository's app, on the tests' import path\n"
@@ -162,11 +196,9 @@ class GitRemote:
                     else ""
                 tree = _store(path, f"040000 tree {tree}\t{part}\n{extra}")
             commit = _git(path, "commit-tree", tree, "-m",
-                          f"{path.stem}: {folder} of the configuration repository's {branch}"
+                          f"{name}: {folder} of the configuration repository's {branch}"
                           ).strip()
             _git(path, "update-ref", f"refs/heads/{branch}", commit)
-        app._install_hook()
-        return app
 
     def _install_hook(self) -> None:
         hook = self.path / "hooks" / "reference-transaction"
@@ -233,6 +265,56 @@ def _store(repository: Path, text: str, *, blob: bool = False) -> str:
     args = ["hash-object", "-w", "--stdin"] if blob else ["mktree"]
     return subprocess.run(["git", "-C", str(repository), *args], input=text, text=True,
                           capture_output=True, check=True).stdout.strip()
+
+
+def application_repositories(specs: Sequence[str], *, source: Path,
+                             reserved: Collection[str] = ()) -> dict[str, str]:
+    """`--app-repository NAME=FOLDER` values -> {NAME: FOLDER}, checked before anything
+    is made: NAME a CodeCommit repository name (not one of `reserved`, each once),
+    FOLDER a folder of the checkout `source` (relative, committed at its HEAD).
+
+    Raises:
+        ValueError: the first value that is not so, and why.
+    """
+    found: dict[str, str] = {}
+    for spec in specs:
+        name, sep, folder = spec.partition("=")
+        if not sep or "=" in folder or not name or not folder:
+            raise ValueError(f"--app-repository wants NAME=FOLDER (e.g. api=apps/api), "
+                             f"not {spec!r}")
+        if not _REPOSITORY_NAME.fullmatch(name) or name.endswith(".git") \
+                or name in (".", ".."):
+            raise ValueError(f"--app-repository {spec!r}: {name!r} is not a repository name "
+                             "(letters, digits, '.', '_' and '-', at most 100, not ending "
+                             "in '.git')")
+        if name in reserved:
+            raise ValueError(f"--app-repository {spec!r}: {name!r} is the configuration "
+                             "repository's name; choose another")
+        if name in found:
+            raise ValueError(f"--app-repository {spec!r}: {name} is given twice "
+                             f"(already {name}={found[name]})")
+        parts = [p for p in folder.split("/") if p not in ("", ".")]
+        if folder.startswith("/") or ".." in parts or not parts:
+            raise ValueError(f"--app-repository {spec!r}: FOLDER must be a folder below the "
+                             f"checkout's root, relative to it ({source})")
+        if _object_type(source, f"HEAD:{'/'.join(parts)}") != "tree":
+            raise ValueError(f"--app-repository {spec!r}: {'/'.join(parts)} is not a folder "
+                             f"committed in the checkout ({source}, at HEAD)")
+        found[name] = "/".join(parts)
+    return found
+
+
+def is_checkout(source: Path) -> bool:
+    """Whether `source` is a git checkout with at least one commit (what `local up`
+    seeds its git remote from)."""
+    return _resolve(source, "HEAD") is not None
+
+
+def _object_type(where: Path, spec: str) -> str | None:
+    """`git cat-file -t`: blob, tree, commit, tag; None when there is no such object."""
+    result = subprocess.run(["git", "-C", str(where), "cat-file", "-t", spec],
+                            capture_output=True, text=True, check=False)
+    return result.stdout.strip() if result.returncode == 0 else None
 
 
 def _resolve(where: Path, ref: str) -> str | None:

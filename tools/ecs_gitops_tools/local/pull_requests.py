@@ -14,6 +14,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from ecs_gitops.errors import SourceError
 from ecs_gitops.source import PullRequest
 from ecs_gitops.source.localgit import LocalPullRequests
 from ecs_gitops_tools.local import emit
@@ -61,9 +62,17 @@ def create(remote: Path, *, source: str, destination: str, title: str = "",
 def update(remote: Path, number: str, *, repository: str = REPOSITORY,
            region: str = emit.REGION) -> tuple[PullRequest, dict[str, Any]]:
     """Tell again that the pull request's source branch moved (pullRequestSourceBranchUpdated
-    at its source's tip): what a push to that branch does by itself."""
+    at its source's tip): what a push to that branch does by itself.
+
+    Raises:
+        SourceError: the pull request is missing or closed (CodeCommit sends no
+            event for a closed one).
+    """
     pulls = LocalPullRequests(remote, repository)
     pull_request = pulls.refresh(number)
+    if pull_request.status != "OPEN":
+        merged = " (merged)" if pull_request.merged else ""
+        raise SourceError(f"pull request {number} is closed{merged}: nothing to update")
     return pull_request, emit.codecommit_pull_request(
         pull_request, "pullRequestSourceBranchUpdated", title=pulls.title(number), region=region)
 
