@@ -104,3 +104,28 @@ def test_a_closed_pull_request_is_not_updated(cloud_dir: Path) -> None:
     assert (result.exit_code, result.output) == (
         1, "error: pull request 1 is closed (merged): nothing to update\n")
     assert events(cloud_dir) == []
+
+
+def test_a_conflicting_merge_names_the_pull_request_and_the_files(cloud_dir: Path) -> None:
+    work = cloud_dir / "work"
+    git = ["git", "-C", str(work), "-c", "user.name=dev", "-c", "user.email=dev@example.com"]
+    subprocess.run([*git, "checkout", "-q", "main"], check=True)
+    path = work / "desired_state/production.yaml"
+    path.write_text(path.read_text().replace("max: 5", "max: 6", 1))
+    subprocess.run([*git, "commit", "-qam", "max 6"], check=True)
+    assert runner.invoke(app, ["local", "pr", "create", "--from", "max-8", "--dir",
+                               str(cloud_dir)]).exit_code == 0
+    subprocess.run([*git, "push", "-q", "origin", "main"], check=True)
+    events(cloud_dir)
+    result = runner.invoke(app, ["local", "pr", "merge", "1", "--dir", str(cloud_dir)])
+    assert result.exit_code == 1, result.output
+    assert result.output.startswith("error: pull request 1 cannot be merged without "
+                                    "resolving conflicts in: desired_state/production.yaml;")
+    assert events(cloud_dir) == []
+
+
+def test_a_missing_source_branch_says_to_push_it(cloud_dir: Path) -> None:
+    result = runner.invoke(app, ["local", "pr", "create", "--from", "feature/nope", "--dir",
+                                 str(cloud_dir)])
+    assert result.exit_code == 1
+    assert "(push it first: git push local feature/nope)" in result.output

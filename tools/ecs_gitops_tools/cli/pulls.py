@@ -10,7 +10,7 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
-from ecs_gitops.errors import EcsGitopsError
+from ecs_gitops.errors import EcsGitopsError, MergeConflictError
 from ecs_gitops_tools import output
 from ecs_gitops_tools.cli.local import Dir, _state
 from ecs_gitops_tools.cli.target import local_dir
@@ -53,7 +53,9 @@ def create(
         pull_request, event = pull_requests.create(remote, source=source,
                                                    destination=destination, title=title)
     except EcsGitopsError as exc:
-        output.error(err, exc)
+        hint = (f" (push it first: git push local {source})"
+                if f"no branch {source!r}" in str(exc) else "")
+        output.error(err, f"{exc}{hint}")
         raise typer.Exit(1) from None
     _spool(remote, event)
     console.print(f"pull request {pull_request.id}: {source} ({pull_request.source_commit[:12]}) "
@@ -89,6 +91,11 @@ def merge(number: Number, directory: Dir = None) -> None:
     remote = _remote(directory)
     try:
         pull_request, tip, event = pull_requests.merge(remote, number)
+    except MergeConflictError as exc:
+        output.error(err, f"pull request {number} cannot be merged without resolving "
+                          f"conflicts in: {', '.join(exc.paths) or '(not listed)'}; merge "
+                          "its destination into its source branch, resolve, push, merge again")
+        raise typer.Exit(1) from None
     except EcsGitopsError as exc:
         output.error(err, exc)
         raise typer.Exit(1) from None
