@@ -26,8 +26,12 @@ from ecs_gitops.store import TaskDefinitionMemory
 DESCRIBE_BATCH = 10  # DescribeServices takes at most 10 services per call
 REMEMBER_BATCH = 25  # one BatchWriteItem
 
-# The per-container cache of immutable task definitions, keyed by ARN.
-_TASK_DEFINITIONS: dict[str, TaskDefinitionSnapshot] = {}
+# The per-container cache of immutable task definitions: by endpoint, then by ARN. An
+# ARN names one task definition for ever in an account and region (revisions are never
+# reused), but a process that talks to several embedded AWS (tests; a CLI session after
+# `local up --reset`) meets the same ARN for different task definitions.
+_TASK_DEFINITIONS: dict[str, dict[str, TaskDefinitionSnapshot]] = {}
+
 
 def clear_cache() -> None:
     """Forget every cached task definition (a new container; tests)."""
@@ -97,7 +101,7 @@ class EcsAdapter:
             AwsError: a DescribeTaskDefinition failed (NotFoundError: no such ARN).
         """
         wanted = list(dict.fromkeys(arns))
-        out = {a: _TASK_DEFINITIONS[a] for a in wanted if a in _TASK_DEFINITIONS}
+        out = {a: self._cache[a] for a in wanted if a in self._cache}
         missing = [a for a in wanted if a not in out]
         if missing and self.memory is not None:
             for arn, document in self.memory.task_definition_documents(missing).items():
@@ -106,7 +110,7 @@ class EcsAdapter:
                 except (ValueError, KeyError, TypeError):
                     continue  # unreadable: described again below
                 if snapshot.arn == arn:
-                    _TASK_DEFINITIONS[arn] = out[arn] = snapshot
+                    self._cache[arn] = out[arn] = snapshot
         described: dict[str, str] = {}
         for arn in (a for a in wanted if a not in out):
             snapshot = self.describe_task_definition(arn)
@@ -121,6 +125,11 @@ class EcsAdapter:
         if self._unremembered and self.memory is not None:
             pending, self._unremembered = self._unremembered, {}
             self.memory.remember_task_definitions(pending)
+
+    @property
+    def _cache(self) -> dict[str, TaskDefinitionSnapshot]:
+        """This endpoint's part of the container's task-definition cache."""
+        return _TASK_DEFINITIONS.setdefault(self.clients.endpoint_url or "", {})
 
     @property
     def _ecs(self) -> Any:
@@ -153,13 +162,13 @@ class EcsAdapter:
 
     def describe_task_definition(self, arn: str) -> TaskDefinitionSnapshot:
         """The task definition `arn` (DescribeTaskDefinition at most once per ARN)."""
-        cached = _TASK_DEFINITIONS.get(arn)
+        cached = self._cache.get(arn)
         if cached is not None:
             return cached
         with translate("DescribeTaskDefinition"):
             response = self._ecs.describe_task_definition(taskDefinition=arn, include=["TAGS"])
         snapshot = _td_snapshot(response["taskDefinition"], response.get("tags"))
-        _TASK_DEFINITIONS[snapshot.arn] = snapshot
+        self._cache[snapshot.arn] = snapshot
         return snapshot
 
     def latest_revision(self, family: str) -> TaskDefinitionSnapshot | None:
@@ -175,7 +184,7 @@ class EcsAdapter:
                 return None
             raise
         snapshot = _td_snapshot(response["taskDefinition"], response.get("tags"))
-        _TASK_DEFINITIONS.setdefault(snapshot.arn, snapshot)
+        self._cache.setdefault(snapshot.arn, snapshot)
         return snapshot
 
     def register_task_definition(self, spec: Mapping[str, Any]) -> TaskDefinitionSnapshot:
@@ -183,7 +192,7 @@ class EcsAdapter:
         with translate("RegisterTaskDefinition"):
             response = self._ecs.register_task_definition(**register_input(spec))
         snapshot = _td_snapshot(response["taskDefinition"], response.get("tags"))
-        _TASK_DEFINITIONS[snapshot.arn] = snapshot
+        self._cache[snapshot.arn] = snapshot
         if self.memory is not None:
             self._unremembered[snapshot.arn] = _document(snapshot.raw)
             if len(self._unremembered) >= REMEMBER_BATCH:
