@@ -1,7 +1,9 @@
 """The original team's layout on the embedded cloud: `api` is its own repository (split
 off the checkout's apps/api), the desired state stays in the configuration repository.
 A push to the api repository's development is built from it by the local CodeBuild (the
-app's own tests run), written back to the configuration repository and rolled out."""
+app's own tests run), written back to the configuration repository and rolled out; a pull
+request on the api repository is previewed (the builds and environments its merge
+reaches), then merged, built and written back."""
 
 from __future__ import annotations
 
@@ -12,6 +14,7 @@ import pytest
 import yaml
 
 from ecs_gitops.aws.ecs import EcsAdapter
+from ecs_gitops_tools.local import pull_requests
 from ecs_gitops_tools.local.cloud import EmbeddedCloud
 from ecs_gitops_tools.local.demo import DEMO_TEST_ARGS, desired_at_tip
 
@@ -74,3 +77,28 @@ def test_a_push_to_the_api_repository_is_built_written_back_and_rolled_out(
         assert image.endswith(f":{commit}")
         # production is fed by the api repository's main: untouched
         assert desired_at_tip(cloud, "main", "production").service("api").image.tag != commit
+
+        # a pull request on the api repository, into development: previewed, merged, built
+        _git(work, "checkout", "-qb", "feature")
+        web.write_text(web.read_text() + "\n# reviewed first\n")
+        _git(work, "commit", "-qam", "api: reviewed first")
+        _git(work, "push", "-q", "origin", "feature")
+        api = cloud.app_remotes["api"]
+        opened, event = pull_requests.create(api.path, source="feature",
+                                             destination="development", repository="api")
+        api.spool_event(event)
+        cloud.run()
+        (comment,) = pull_requests.comments(api.path, opened.id, repository="api")
+        assert "into `development` of `api`" in comment, comment
+        assert "build api-development, then written back to `desired_state/development.yaml`" \
+               " and deployed to development" in comment, comment
+        assert "api-production" not in comment  # main feeds production, not this merge
+        builds = len(cloud.builder.results)
+        _, tip, merged = pull_requests.merge(api.path, opened.id, repository="api")
+        api.spool_event(merged)
+        cloud.run()
+        (result,) = cloud.builder.results[builds:]
+        assert (result.project, result.commit, result.status) == (
+            "api-development", tip, "SUCCEEDED"), result.log.read_text()[-3000:]
+        assert desired_at_tip(cloud, "development", "development").service("api").image.tag \
+            == tip

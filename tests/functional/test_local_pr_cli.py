@@ -129,3 +129,36 @@ def test_a_missing_source_branch_says_to_push_it(cloud_dir: Path) -> None:
                                  str(cloud_dir)])
     assert result.exit_code == 1
     assert "(push it first: git push local feature/nope)" in result.output
+
+
+def test_a_pull_request_on_an_application_repository(cloud_dir: Path) -> None:
+    """`--repository api`: the pull request lives in the api repository the cloud hosts,
+    and its events name that repository (the preview of an application repository)."""
+    api = cloud_dir / "api.git"
+    subprocess.run(["git", "clone", "-q", "--bare", str(cloud_dir / "remote.git"), str(api)],
+                   check=True)
+    state = json.loads((cloud_dir / "state.json").read_text())
+    (cloud_dir / "state.json").write_text(json.dumps({**state, "app_remotes": {"api": str(api)}}))
+    created = runner.invoke(app, ["local", "pr", "create", "--from", "max-8", "--repository",
+                                  "api", "--dir", str(cloud_dir)])
+    assert created.exit_code == 0, created.output
+    assert events(cloud_dir) == []  # not the configuration repository's
+    (opened,) = GitRemote(api).take_events()
+    assert isinstance(opened["detail"], dict)
+    assert opened["detail"]["repositoryNames"] == ["api"]
+    assert opened["resources"] == ["arn:aws:codecommit:us-east-1:123456789012:api"]
+    shown = runner.invoke(app, ["local", "pr", "show", "1", "-r", "api", "--dir",
+                                str(cloud_dir)])
+    assert (shown.exit_code, shown.output) == (0, "pull request 1: no comment yet\n")
+    # the configuration repository has no pull request 1
+    assert runner.invoke(app, ["local", "pr", "show", "1", "--dir", str(cloud_dir)]
+                         ).exit_code == 1
+
+
+def test_an_unknown_repository_is_named_with_those_hosted(cloud_dir: Path) -> None:
+    result = runner.invoke(app, ["local", "pr", "create", "--from", "max-8", "--repository",
+                                 "web", "--dir", str(cloud_dir)])
+    assert (result.exit_code, result.output) == (
+        1, "error: the embedded cloud hosts no repository 'web' (hosted: ecs-gitops; "
+           "'ecs-gitops local up --app-repository web=FOLDER' hosts one)\n")
+    assert events(cloud_dir) == []

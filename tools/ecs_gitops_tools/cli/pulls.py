@@ -15,20 +15,39 @@ from ecs_gitops_tools import output
 from ecs_gitops_tools.cli.local import Dir, _state
 from ecs_gitops_tools.cli.target import local_dir
 
-pr_app = typer.Typer(help="Pull requests on the embedded cloud's git remote (create, update, "
-                          "merge, show), with CodeCommit's events.", no_args_is_help=True)
+pr_app = typer.Typer(help="Pull requests on the embedded cloud's repositories (create, "
+                          "update, merge, show), with CodeCommit's events.",
+                     no_args_is_help=True)
 console = Console(soft_wrap=True)
 err = Console(stderr=True, soft_wrap=True)
 
 Number = Annotated[str, typer.Argument(help="The pull request's id (create prints it).")]
 
 
-def _remote(directory: Path | None) -> Path:
+Repository = Annotated[str | None, typer.Option(
+    "--repository", "-r", show_default=False,
+    help="An application repository the cloud hosts ('local up --app-repository "
+         "NAME=FOLDER'); default: the configuration repository.")]
+
+
+def _remote(directory: Path | None, repository: str | None = None) -> tuple[Path, str]:
+    """The git directory of `repository` (None: the configuration repository) and the
+    name its pull requests' events carry."""
+    from ecs_gitops_tools.local.pull_requests import REPOSITORY
+
     state = _state(directory or local_dir())
     if state is None:
         err.print("[red]error:[/red] the embedded cloud is not running ('ecs-gitops local up')")
         raise typer.Exit(1)
-    return Path(state["remote"])
+    if repository is None or repository == REPOSITORY:
+        return Path(state["remote"]), REPOSITORY
+    hosted: dict[str, str] = dict(state.get("app_remotes") or {})
+    if repository not in hosted:
+        output.error(err, f"the embedded cloud hosts no repository {repository!r} (hosted: "
+                          f"{', '.join([REPOSITORY, *sorted(hosted)])}; 'ecs-gitops local up "
+                          f"--app-repository {repository}=FOLDER' hosts one)")
+        raise typer.Exit(1)
+    return Path(hosted[repository]), repository
 
 
 def _spool(remote: Path, event: dict[str, object]) -> None:
@@ -43,17 +62,20 @@ def create(
     destination: Annotated[str, typer.Option("--into", help="The branch it merges into.")]
     = "main",
     title: Annotated[str, typer.Option(help="Its title.")] = "",
+    repository: Repository = None,
     directory: Dir = None,
 ) -> None:
     """Open a pull request (pullRequestCreated); prints its id."""
     from ecs_gitops_tools.local import pull_requests
 
-    remote = _remote(directory)
+    remote, name = _remote(directory, repository)
     try:
         pull_request, event = pull_requests.create(remote, source=source,
-                                                   destination=destination, title=title)
+                                                   destination=destination, title=title,
+                                                   repository=name)
     except EcsGitopsError as exc:
-        hint = (f" (push it first: git push local {source})"
+        where = "local" if repository is None else f"<{name}'s remote>"
+        hint = (f" (push it first: git push {where} {source})"
                 if f"no branch {source!r}" in str(exc) else "")
         output.error(err, f"{exc}{hint}")
         raise typer.Exit(1) from None
@@ -64,15 +86,16 @@ def create(
 
 
 @pr_app.command()
-def update(number: Number, directory: Dir = None) -> None:
+def update(number: Number, repository: Repository = None,
+           directory: Dir = None) -> None:
     """Send pullRequestSourceBranchUpdated again, at the source branch's tip.
 
     A push to an open pull request's source branch sends it by itself."""
     from ecs_gitops_tools.local import pull_requests
 
-    remote = _remote(directory)
+    remote, name = _remote(directory, repository)
     try:
-        pull_request, event = pull_requests.update(remote, number)
+        pull_request, event = pull_requests.update(remote, number, repository=name)
     except EcsGitopsError as exc:
         output.error(err, exc)
         raise typer.Exit(1) from None
@@ -82,15 +105,16 @@ def update(number: Number, directory: Dir = None) -> None:
 
 
 @pr_app.command()
-def merge(number: Number, directory: Dir = None) -> None:
+def merge(number: Number, repository: Repository = None,
+          directory: Dir = None) -> None:
     """Merge it (fast-forward, or a merge commit) into its destination branch.
 
     The destination branch moves, which is a push like any other (built, reconciled)."""
     from ecs_gitops_tools.local import pull_requests
 
-    remote = _remote(directory)
+    remote, name = _remote(directory, repository)
     try:
-        pull_request, tip, event = pull_requests.merge(remote, number)
+        pull_request, tip, event = pull_requests.merge(remote, number, repository=name)
     except MergeConflictError as exc:
         output.error(err, f"pull request {number} cannot be merged without resolving "
                           f"conflicts in: {', '.join(exc.paths) or '(not listed)'}; merge "
@@ -105,13 +129,14 @@ def merge(number: Number, directory: Dir = None) -> None:
 
 
 @pr_app.command()
-def show(number: Number, directory: Dir = None) -> None:
+def show(number: Number, repository: Repository = None,
+         directory: Dir = None) -> None:
     """Print its comments (the plan preview among them), oldest first."""
     from ecs_gitops_tools.local import pull_requests
 
-    remote = _remote(directory)
+    remote, name = _remote(directory, repository)
     try:
-        texts = pull_requests.comments(remote, number)
+        texts = pull_requests.comments(remote, number, repository=name)
     except EcsGitopsError as exc:
         output.error(err, exc)
         raise typer.Exit(1) from None

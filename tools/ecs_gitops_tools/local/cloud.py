@@ -276,22 +276,18 @@ class EmbeddedCloud:
         repository and the pull requests they update, finished builds, ECS deployment
         events); returns how many were added."""
         added = 0
-        for change in self.remote.take_changes():
-            self.bus.put(emit.codecommit(change, self.repository, region=self.region))
-            added += 1
-            # CodeCommit tells the open pull requests whose source branch moved.
-            for event in pull_requests.source_updated(self.remote.path, change.ref,
-                                                      repository=self.repository,
-                                                      region=self.region):
-                self.bus.put(event)
-                added += 1
-        for name, app in sorted(self.app_remotes.items()):
-            for change in app.take_changes():
+        for name, remote in [(self.repository, self.remote), *sorted(self.app_remotes.items())]:
+            for change in remote.take_changes():
                 self.bus.put(emit.codecommit(change, name, region=self.region))
                 added += 1
-        for event in self.remote.take_events():
-            self.bus.put(event)
-            added += 1
+                # CodeCommit tells the open pull requests whose source branch moved.
+                for event in pull_requests.source_updated(remote.path, change.ref,
+                                                          repository=name, region=self.region):
+                    self.bus.put(event)
+                    added += 1
+            for event in remote.take_events():  # pull requests' (`local pr`)
+                self.bus.put(event)
+                added += 1
         for event in self.take_custom_events():
             self.bus.put(event)
             added += 1
