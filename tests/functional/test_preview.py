@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 import yaml
+from comments import fenced
 from typer.testing import CliRunner
 from world import World, load_event
 
@@ -24,14 +25,6 @@ def pr_event(number: str, event: str = "pullRequestCreated", **changes: Any) -> 
     raw["detail"].update(event=event, pullRequestId=number)
     raw.update(changes)
     return raw
-
-
-def fenced(content: str) -> str:
-    lines = content.splitlines()
-    start = next(i for i, line in enumerate(lines) if line.startswith("```"))
-    fence = lines[start].removesuffix("text")
-    end = next(i for i in range(start + 1, len(lines)) if lines[i] == fence)
-    return "\n".join(lines[start + 1:end])
 
 
 def cli_plan(world: World, tmp_path: Path, branch: str, moto_url: str) -> str:

@@ -8,6 +8,7 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
+from comments import fenced
 from fakes import Fakes, MustNotBeCalled
 from hypothesis import given
 from hypothesis import strategies as st
@@ -35,15 +36,6 @@ def pr_event(pull_request: str, *, event: str = "pullRequestCreated",
         [f"arn:aws:codecommit:us-east-1:{account}:{repository}"])
     raw["account"] = account
     return CodeCommitPullRequestEvent.model_validate(raw)
-
-
-def fenced(content: str) -> str:
-    """The text of the comment's first code block."""
-    lines = content.splitlines()
-    start = next(i for i, line in enumerate(lines) if line.startswith("```"))
-    fence = lines[start].removesuffix("text")
-    end = next(i for i in range(start + 1, len(lines)) if lines[i] == fence)
-    return "\n".join(lines[start + 1:end])
 
 
 def branch_with(fakes: Fakes, files: dict[str, str | None], branch: str = "feature") -> str:
