@@ -270,10 +270,11 @@ def wait(
     timeout: Annotated[int, typer.Option(help="Seconds to wait at most.")] = 600,
     directory: Dir = None,
 ) -> None:
-    """Wait until the embedded cloud is quiet, then print its last burst of work.
+    """Wait until the embedded cloud is quiet, then print what it did meanwhile.
 
-    Quiet: every push built, written back and rolled out. The timeline printed is the
-    last burst's only (earlier ones: 'ecs-gitops local status'). Exit 1 after --timeout."""
+    Quiet: every push built, written back and rolled out. The timeline printed is every
+    burst of work since the wait began, or the last one if it was quiet all along
+    (everything: 'ecs-gitops local status'). Exit 1 after --timeout."""
     from ecs_gitops_tools.local.daemon import IDLE
 
     folder = directory or local_dir()
@@ -281,6 +282,10 @@ def wait(
         err.print("[red]error:[/red] the embedded cloud is not running ('ecs-gitops local up')")
         raise typer.Exit(1)
     started = time.time()
+    timeline_path = folder / "timeline.log"
+    # Every burst while waiting is printed, not only the last (two pull requests opened
+    # a few seconds apart are two bursts).
+    begun = timeline_path.stat().st_size if timeline_path.exists() else 0
     deadline = time.monotonic() + timeout
     idle: dict[str, Any] = {}
     with console.status("waiting for the embedded cloud to be quiet..."):
@@ -299,8 +304,8 @@ def wait(
             err.print(f"[red]error:[/red] still busy after {timeout}s; "
                       "'ecs-gitops local status' shows what it does", highlight=False)
             raise typer.Exit(1)
-    with (folder / "timeline.log").open("rb") as timeline:
-        timeline.seek(int(idle.get("since", 0)))
+    with timeline_path.open("rb") as timeline:
+        timeline.seek(min(begun, int(idle.get("since", 0))))
         for text in timeline.read().decode("utf-8", errors="replace").splitlines():
             console.print(text, highlight=False, soft_wrap=True, markup=False)
     console.print("[green]quiet[/green]: nothing left to deliver", highlight=False)
