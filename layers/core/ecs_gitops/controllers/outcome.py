@@ -101,7 +101,7 @@ class Reason(StrEnum):
     NOT_CONTINUED = ("applied {count} change(s); {left} service(s) left, not continued "
                      "after {why}: the schedule goes on")
     # deployment events
-    NOT_THIS_RELEASE = "deployment {deployment} is none that ecs-gitops started"
+    NOT_THIS_RELEASE = "deployment {deployment} was not started by ecs-gitops"
     # sweep
     FIRST_SWEEP = "first sweep of {branch}: tip recorded"
     RELEASES_SETTLED = "releases found ended without their ECS event: {settled}"
