@@ -103,7 +103,7 @@ def _known_bad(environment: str, found: list[Revision], *, local: bool,
 def history(
     environment: Annotated[str, typer.Argument(help="Environment name or desired-state file.")],
     service: Annotated[str | None, typer.Option(help="Only this service's changes.")] = None,
-    limit: Annotated[int, typer.Option("-n", help="How many commits to read.")] = 30,
+    limit: Annotated[int, typer.Option("--limit", "-n", help="How many commits to read.")] = 30,
     local: Local = False,
     endpoint_url: Endpoint = None,
     region: Region = None,

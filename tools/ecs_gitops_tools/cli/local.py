@@ -221,7 +221,7 @@ def down(
 @local_app.command("status")
 def local_status(
     directory: Dir = None,
-    lines: Annotated[int, typer.Option("-n", help="How many timeline lines.")] = 30,
+    lines: Annotated[int, typer.Option("--lines", "-n", help="How many timeline lines.")] = 30,
 ) -> None:
     """Whether it runs, where, and the last lines of its timeline."""
     state = _state(directory)
