@@ -1,5 +1,6 @@
 #!/usr/bin/env python3
-"""Prove that each guard of issue 10 has a test that fails when the guard is removed.
+"""Prove that each guard of issues 10 and 15 (and of later fixes) has a test that fails
+when the guard is removed.
 
 For every row of GUARDS: in a temporary copy of the working tree, replace the guard's
 code (`old`, which must occur exactly once in `file`) by `new` (the guard deleted or
@@ -10,6 +11,7 @@ the alias and depth bounds do that, which is what they exist to prevent.
 
     .venv/bin/python scripts/guards.py            # all rows, prints a Markdown table
     .venv/bin/python scripts/guards.py 4b 7a      # some rows
+    .venv/bin/python scripts/guards.py 15. 3a     # a prefix ending in ".": every row of issue 15
 
 Exit status 0 when every row is proven, 1 otherwise. Not part of the test suite
 (docs/mutation.md has the table and the last run).
@@ -31,12 +33,15 @@ TIMEOUT = 90
 CORE = "layers/core/ecs_gitops/"
 U = "tests/unit/"
 F = "tests/functional/"
+PV = U + "test_preview.py::"
+AR = U + "test_app_repositories.py::"
+PR = F + "test_pull_requests.py::"
 
 
 @dataclass(frozen=True)
 class Guard:
     row: str
-    guard: str  # which of issue 10's eight guards
+    guard: str  # which guard: one of issue 10's eight ("1 claims"), or "15 preview", ...
     what: str
     file: str
     old: str
@@ -303,6 +308,220 @@ GUARDS = [
           "_object(commit_id)).stdout",
           (F + "test_localgit_ids.py::test_an_id_that_is_also_a_file_name_is_read_as_a_"
                "commit",)),
+    # 15.1 issue 15: plan previews on pull requests --------------------------------------
+    Guard("15.1a", "15 preview", "the claim per (pull request, source, destination): "
+          "duplicate and late events post nothing twice",
+          CORE + "controllers/preview.py",
+          "        if claim.done_before and _shown(ports, repository, pull_request, destination):",
+          "        if False:",
+          (PV + "test_duplicate_and_late_events_post_nothing_twice",)),
+    Guard("15.1b", "15 preview", "... unless the comment shows another pair (a source pushed "
+          "back to an earlier commit is previewed again)",
+          CORE + "controllers/preview.py",
+          "        if claim.done_before and _shown(ports, repository, pull_request, destination):",
+          "        if claim.done_before:",
+          (PV + "test_a_source_branch_pushed_back_to_an_earlier_commit_is_previewed_again",)),
+    Guard("15.1c", "15 preview", "an older run never overwrites a newer preview (source "
+          "re-read before posting)",
+          CORE + "controllers/preview.py",
+          "        current = _moved_on(pulls, pull_request)",
+          "        current = None",
+          (PV + "test_a_slower_run_of_an_older_push_does_not_overwrite_the_newer_preview",)),
+    Guard("15.1d", "15 preview", "the comment a killed run posted is found by its marker "
+          "(updated, not posted twice)",
+          CORE + "controllers/preview.py",
+          "        comment_id = next((c.id for c in pull_requests.comments(pull_request.id)\n"
+          "                           if c.content.startswith(MARKER)), None)",
+          "        comment_id = None",
+          (PV + "test_a_comment_a_killed_run_posted_is_found_by_its_marker_and_updated",
+           PV + "test_two_concurrent_runs_leave_one_comment")),
+    Guard("15.1e", "15 preview", "a spent first-post token is replaced by the next "
+          "generation on ConflictError",
+          CORE + "controllers/preview.py",
+          "            ports.store.put_value(spent, str(int(generation or 0) + 1))\n"
+          "            raise",
+          "            raise",
+          (PV + "test_a_spent_token_after_a_kill_and_a_deletion_is_replaced_by_the_next",)),
+    Guard("15.1f", "15 preview", "a comment a person deleted is posted again (UpdateComment's "
+          "SourceError)",
+          CORE + "controllers/preview.py",
+          "    except SourceError:\n        # A person deleted it",
+          "    except SourceError:\n        raise\n        # A person deleted it",
+          (PV + "test_a_comment_a_person_deleted_is_posted_again",)),
+    Guard("15.1g", "15 preview", "the posted content clipped to CONTENT_LIMIT (10,240)",
+          CORE + "controllers/preview.py",
+          "                                    body[:CONTENT_LIMIT])",
+          "                                    body)",
+          (PV + "test_a_conflict_in_thousands_of_files_still_fits_in_one_comment",)),
+    Guard("15.1h", "15 preview", "a file's problems clipped to the room left",
+          CORE + "controllers/preview.py",
+          "        shown = _clipped(problems, CONTENT_LIMIT - len(intro) - 200,\n"
+          "                         f\"validate {path}\", what=\"ecs-gitops\")",
+          "        shown = problems",
+          (PV + "test_thousands_of_problems_still_fit_in_one_comment",)),
+    Guard("15.1i", "15 preview", "the plan clipped to the room left",
+          CORE + "controllers/preview.py",
+          "{_fenced(_clipped(plan, room, environment))}",
+          "{_fenced(plan)}",
+          (PV + "test_a_plan_longer_than_a_comment_is_clipped_with_how_to_see_all",)),
+    Guard("15.1j", "15 preview", "`_fenced`: no line of the text can close the code block",
+          CORE + "controllers/preview.py",
+          "    fence = \"```\"\n    while fence in text:\n        fence += \"`\"",
+          "    fence = \"```\"",
+          (PV + "test_a_fence_in_the_text_cannot_close_the_block",
+           PV + "test_the_fenced_block_holds_the_text_and_nothing_closes_it_early")),
+    Guard("15.1k", "15 preview", "`_code`: no backtick of the text can end the code span",
+          CORE + "controllers/preview.py",
+          "    fence = \"`\"\n    while fence in text:\n        fence += \"`\"",
+          "    fence = \"`\"",
+          (PV + "test_a_branch_name_cannot_break_out_of_its_code_span",)),
+    Guard("15.1l", "15 preview", "`_code`: no line break of the text can end the code span",
+          CORE + "controllers/preview.py",
+          "    text = \" \".join(text.splitlines()) or \" \"",
+          "    text = text or \" \"",
+          (PV + "test_a_branch_name_cannot_break_out_of_its_code_span",)),
+    Guard("15.1m", "15 preview", "only OPEN pull requests",
+          CORE + "controllers/preview.py",
+          "    if pull_request.status.upper() != \"OPEN\":",
+          "    if False:",
+          (PV + "test_pull_requests_into_untracked_branches_and_closed_ones_are_ignored",)),
+    Guard("15.1n", "15 preview", "only pull requests into a tracked branch (configuration "
+          "repository)",
+          CORE + "controllers/preview.py",
+          "    if environment is None:\n        return ignore(Reason.UNTRACKED_BRANCH",
+          "    if False:\n        return ignore(Reason.UNTRACKED_BRANCH",
+          (PV + "test_pull_requests_into_untracked_branches_and_closed_ones_are_ignored",)),
+    Guard("15.1o", "15 preview", "only pull requests into a branch that feeds an environment "
+          "(application repository)",
+          CORE + "controllers/preview.py",
+          "    if not fed:\n",
+          "    if False:\n",
+          (AR + "test_an_api_pull_request_into_a_branch_that_feeds_nothing_is_ignored",)),
+    Guard("15.1p", "15 preview", "... and only the environments that branch feeds",
+          CORE + "controllers/preview.py",
+          "                and app_branch(s, desired) == pull_request.destination_branch]",
+          "                ]",
+          (AR + "test_an_api_pull_request_says_which_builds_and_environments_its_merge_"
+                "reaches",)),
+    # 15.2 issue 15: application repositories ---------------------------------------------
+    Guard("15.2a", "15 app repos", "a build's ancestry is judged in its application "
+          "repository",
+          CORE + "controllers/build.py",
+          "        git = ports.source_of(repository)\n        feeding",
+          "        git = ports.source\n        feeding",
+          (AR + "test_the_build_is_written_back_to_the_configuration_repository",
+           AR + "test_never_backwards_and_only_from_the_feeding_branch")),
+    Guard("15.2b", "15 app repos", "... on the branch that feeds the environment "
+          "(`build.branch`), not the configuration branch's name",
+          CORE + "controllers/build.py",
+          "        feeding = app_branch(service, found.desired) or branch",
+          "        feeding = branch",
+          (AR + "test_a_build_is_judged_on_the_branch_that_feeds_its_environment",)),
+    Guard("15.2c", "15 app repos", "only a commit on the feeding branch",
+          CORE + "controllers/build.py",
+          "        if not git.is_ancestor(commit, git.branch_tip(feeding)):",
+          "        if False:",
+          (AR + "test_never_backwards_and_only_from_the_feeding_branch",)),
+    Guard("15.2d", "15 app repos", "never backwards (an older build is not written back)",
+          CORE + "controllers/build.py",
+          "        if COMMIT.match(current) and current != commit and git.is_ancestor(commit, "
+          "current):",
+          "        if False:",
+          (AR + "test_never_backwards_and_only_from_the_feeding_branch",
+           F + "test_app_repositories.py::test_an_older_api_build_is_not_written_back")),
+    Guard("15.2e", "15 app repos", "a person's pin is kept",
+          CORE + "controllers/build.py",
+          "        if setter is not None and not is_write_back(setter.message) \\\n"
+          "                and _known(git, current) and not git.is_ancestor(current, commit):",
+          "        if False:",
+          (AR + "test_a_person_s_pin_is_kept_unless_the_build_descends_from_it",)),
+    Guard("15.2f", "15 app repos", "... unless the build descends from it",
+          CORE + "controllers/build.py",
+          "                and _known(git, current) and not git.is_ancestor(current, commit):",
+          "                and _known(git, current):",
+          (AR + "test_a_person_s_pin_is_kept_unless_the_build_descends_from_it",)),
+    Guard("15.2g", "15 app repos", "... and a pin that is no commit of the application "
+          "repository (set before the service moved there) does not stop it",
+          CORE + "controllers/build.py",
+          "                and _known(git, current) and not git.is_ancestor(current, commit):",
+          "                and not git.is_ancestor(current, commit):",
+          (AR + "test_the_build_is_written_back_to_the_configuration_repository",)),
+    Guard("15.2h", "15 app repos", "no loop: the write-back's push starts no build",
+          CORE + "controllers/push.py",
+          "    if is_write_back(commit.message) and only_desired:",
+          "    if False:",
+          (AR + "test_the_build_is_written_back_to_the_configuration_repository",)),
+    Guard("15.2i", "15 app repos", "a configuration push never builds an application "
+          "repository's service",
+          CORE + "controllers/push.py",
+          "        if service.build is None or service.build.repository is not None:\n"
+          "            continue  # an application repository's service",
+          "        if service.build is None:\n"
+          "            continue  # an application repository's service",
+          (AR + "test_the_configuration_repository_no_longer_builds_the_api",)),
+    Guard("15.2j", "15 app repos", "an application push builds only the services its "
+          "branch feeds",
+          CORE + "controllers/push.py",
+          "                        or app_branch(service, desired) != branch:",
+          "                        or False:",
+          (AR + "test_a_branch_that_feeds_no_environment_builds_nothing",
+           AR + "test_a_push_to_the_api_repository_builds_the_service_it_feeds")),
+    Guard("15.2k", "15 app repos", "the sweep follows the application repositories' branches",
+          CORE + "controllers/sweep.py",
+          "        outcomes += _app_tip(ports, repository, branch)",
+          "        pass",
+          (AR + "test_the_sweep_builds_a_lost_push",)),
+    Guard("15.2l", "15 app repos", "... every feeding branch (not only the first)",
+          CORE + "controllers/sweep.py",
+          "    for repository, branch in sorted(feeding):",
+          "    for repository, branch in sorted(feeding)[:1]:",
+          (AR + "test_the_sweep_follows_every_feeding_branch",)),
+    Guard("15.2m", "15 app repos", "... the branch `build.branch` names",
+          CORE + "controllers/sweep.py",
+          "        feeding |= {(s.build.repository, push.app_branch(s, desired) or branch)",
+          "        feeding |= {(s.build.repository, branch)",
+          (AR + "test_the_sweep_follows_every_feeding_branch",)),
+    # 15.3 issue 15: CodeCommit's comments, on AWS and on the embedded cloud ------------------
+    Guard("15.3a", "15 CodeCommit", "GetCommentsForPullRequest with pullRequestId only",
+          CORE + "aws/codecommit.py",
+          "                pullRequestId=pull_request_id)\n            for page in pages:",
+          "                pullRequestId=pull_request_id, repositoryName=self.repository)\n"
+          "            for page in pages:",
+          (PR + "test_comments_every_page_without_deleted_ones",)),
+    Guard("15.3b", "15 CodeCommit", "CommentNotCreatedByCallerException is a SourceError "
+          "(a new comment is posted)",
+          CORE + "aws/codecommit.py",
+          "            if _code(exc) == \"CommentNotCreatedByCallerException\":",
+          "            if False:",
+          (PR + "test_update_comment",)),
+    Guard("15.3c", "15 CodeCommit", "embedded CodeCommit: a comment over 10,240 characters "
+          "refused",
+          CORE + "source/localgit.py",
+          "    if len(content) > COMMENT_LIMIT:",
+          "    if False:",
+          (PR + "test_local_comments_are_refused_as_codecommit_refuses_them",)),
+    Guard("15.3d", "15 CodeCommit", "embedded CodeCommit: an empty comment refused",
+          CORE + "source/localgit.py",
+          "    if not content:\n        raise AwsError(operation, \"CommentContentRequired",
+          "    if False:\n        raise AwsError(operation, \"CommentContentRequired",
+          (PR + "test_local_comments_are_refused_as_codecommit_refuses_them",)),
+    # 15.4 fixes of 2026-12-01 ---------------------------------------------------------------
+    Guard("15.4a", "fixes 12-01", "the task-definition cache is per endpoint",
+          CORE + "aws/ecs.py",
+          "        return _TASK_DEFINITIONS.setdefault(self.clients.endpoint_url or \"\", {})",
+          "        return _TASK_DEFINITIONS.setdefault(\"\", {})",
+          (F + "test_task_definition_cache.py::test_the_same_arn_on_another_endpoint_is_read_"
+               "from_that_endpoint",)),
+    Guard("15.4b", "fixes 12-01", "local daemon: the quiet time is read before the pass looks",
+          "tools/ecs_gitops_tools/local/daemon.py",
+          "    looked = clock()\n    delivered = cloud.run()\n"
+          "    if delivered or cloud.pending() or cloud.rollouts.busy():\n"
+          "        return delivered, None\n    return 0, looked",
+          "    delivered = cloud.run()\n"
+          "    if delivered or cloud.pending() or cloud.rollouts.busy():\n"
+          "        return delivered, None\n    return 0, clock()",
+          (U + "test_daemon_quiet.py::test_a_push_landing_while_the_pass_looks_is_newer_than_"
+               "the_quiet_time",)),
 ]
 
 
@@ -333,7 +552,8 @@ def _pytest(tree: Path, tests: tuple[str, ...]) -> tuple[str, float]:
 
 
 def main(rows: list[str]) -> int:
-    chosen = [g for g in GUARDS if not rows or g.row in rows]
+    chosen = [g for g in GUARDS if not rows or g.row in rows
+              or any(r.endswith(".") and g.row.startswith(r) for r in rows)]
     with tempfile.TemporaryDirectory(prefix="guards-") as tmp:
         tree = Path(tmp)
         _copy(tree)

@@ -152,6 +152,45 @@ def test_the_sweep_builds_a_lost_push(fakes: Fakes) -> None:
     assert len(fakes.builds.started) == 1
 
 
+def feed_production_from(fakes: Fakes, branch: str) -> FakeGit:
+    """Production's api built from the api repository's `branch` (`build.branch`), not
+    from the branch named as the configuration repository's (`main`)."""
+    path = "desired_state/production.yaml"
+    data = yaml.safe_load(fakes.git.read_file(fakes.git.branches["main"], path) or "")
+    data["services"][0]["build"]["branch"] = branch
+    fakes.git.commit("main", {path: yaml.safe_dump(data, sort_keys=False)},
+                     f"production: api from its {branch}")
+    api = fakes.app_gits["api"]
+    api.branches[branch] = api.branches["main"]
+    return api
+
+
+def test_a_build_is_judged_on_the_branch_that_feeds_its_environment(fakes: Fakes) -> None:
+    api = feed_production_from(fakes, "release")
+    on_main = api.commit("main", {"app.py": "main only"})
+    released = api.commit("release", {"app.py": "released"})
+    stray = finish(fakes, "api-production", on_main, 1)
+    assert (stray.kind, stray.reason) == (Kind.NOT_WRITTEN, Reason.NOT_ON_BRANCH), stray.text()
+    assert stray.get("branch") == "api:release"
+    written = finish(fakes, "api-production", released, 2)
+    assert written.kind is Kind.WROTE_BACK, written.text()
+    assert pinned(fakes, "production") == released
+
+
+def test_the_sweep_follows_every_feeding_branch(fakes: Fakes) -> None:
+    """development feeds development, release (by `build.branch`) production: one sweep
+    builds a lost push of each."""
+    api = feed_production_from(fakes, "release")
+    first = sweep.handle(SCHEDULE, fakes.ports())
+    assert {p.get("branch") for p in first.parts if p.reason is Reason.FIRST_SWEEP} >= {
+        "api:development", "api:release"}, first.text()
+    developed = api.commit("development", {"app.py": "v2"})
+    released = api.commit("release", {"app.py": "r2"})
+    outcome = sweep.handle(SCHEDULE, fakes.ports())
+    assert sorted((b["project"], b["source_version"]) for b in fakes.builds.started) == [
+        ("api-development", developed), ("api-production", released)], outcome.text()
+
+
 def pr_event(number: str, repository: str = "api",
              event: str = "pullRequestCreated") -> CodeCommitPullRequestEvent:
     return CodeCommitPullRequestEvent.model_validate({

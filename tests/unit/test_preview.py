@@ -303,6 +303,28 @@ def test_a_spent_token_after_a_kill_and_a_deletion_is_replaced_by_the_next(
     assert fakes.store.get_value(preview_comment_key("ecs-gitops", number)) == posted["id"]
 
 
+def test_a_comment_a_killed_run_posted_is_found_by_its_marker_and_updated(
+        fakes: Fakes) -> None:
+    """Killed after posting, before recording the comment's id; the next push's run finds
+    the comment by its marker and updates it (its content differs: a post under the same
+    token would be refused, a post under another would make a second comment)."""
+    assert fakes.pull_requests is not None
+    branch_with(fakes, raise_max(fakes, 4))
+    number = fakes.pull_requests.create("feature", "main")
+    killing(fakes.pull_requests, "post_comment", after=True)
+    with pytest.raises(Killed):
+        preview.handle(pr_event(number), fakes.ports())
+    assert fakes.store.get_value(preview_comment_key("ecs-gitops", number)) is None
+    fakes.store.now += 3600  # the dead run's claim expired
+    newer = branch_with(fakes, raise_max(fakes, 6))
+    outcome = preview.handle(pr_event(number, event="pullRequestSourceBranchUpdated"),
+                             fakes.ports())
+    assert outcome.kind is Kind.PREVIEW_UPDATED, outcome.text()
+    (posted,) = comments(fakes)
+    assert fenced(posted["content"]) == expected_plan(fakes, newer)
+    assert fakes.store.get_value(preview_comment_key("ecs-gitops", number)) == posted["id"]
+
+
 # ----------------------------------------------------------------- properties
 _text = st.text(alphabet=st.sampled_from("ab `\n~"), max_size=200)
 
@@ -416,6 +438,47 @@ def test_thousands_of_problems_still_fit_in_one_comment(fakes: Fakes) -> None:
     problems = fenced(posted["content"]).splitlines()
     assert problems[0].startswith(f"{PRODUCTION}:")
     assert problems[-1].endswith(f"more line(s): ecs-gitops validate {PRODUCTION}")
+
+
+def test_a_plan_longer_than_a_comment_is_clipped_with_how_to_see_all(fakes: Fakes) -> None:
+    """60 more services: a plan of about 23,000 characters. The comment keeps the plan's
+    first lines and says how to see all, in a code block that still closes."""
+    assert fakes.pull_requests is not None
+    text = fakes.git.read_file(fakes.git.branches["main"], PRODUCTION) or ""
+    workers = "".join(f"- name: worker{i:03d}\n  serviceName: worker{i:03d}\n  image:\n"
+                      f"    repository: web\n    tag: '{'0' * 40}'\n  cpu: 256\n"
+                      "  memory: 512\n  port: 80\n  desiredCount: 1\n" for i in range(60))
+    source = branch_with(fakes, {PRODUCTION: text + workers})
+    plan = expected_plan(fakes, source)
+    assert len(plan) > preview.CONTENT_LIMIT
+    number = fakes.pull_requests.create("feature", "main")
+    outcome = preview.handle(pr_event(number), fakes.ports())
+    assert outcome.kind is Kind.PREVIEW_POSTED, outcome.text()
+    (posted,) = comments(fakes)
+    assert len(posted["content"]) <= preview.CONTENT_LIMIT
+    *kept, last = fenced(posted["content"]).splitlines()
+    assert kept == plan.splitlines()[:len(kept)]
+    assert len(kept) > 50
+    assert last == (f"... {len(plan.splitlines()) - len(kept)} more line(s): "
+                    "ecs-gitops plan production")
+
+
+def test_a_conflict_in_thousands_of_files_still_fits_in_one_comment(fakes: Fakes) -> None:
+    """The conflict list is not clipped line by line: the content is cut at CodeCommit's
+    limit, which would otherwise refuse the comment (and every retry) for ever."""
+    assert fakes.pull_requests is not None
+    notes = [f"docs/notes/file-{i:04d}.txt" for i in range(1500)]
+    fakes.git.commit("main", dict.fromkeys(notes, "base"), "notes")
+    branch_with(fakes, dict.fromkeys(notes, "ours"))
+    fakes.git.commit("main", dict.fromkeys(notes, "theirs"), "main changes every note")
+    number = fakes.pull_requests.create("feature", "main")
+    outcome = preview.handle(pr_event(number), fakes.ports(cloud=MustNotBeCalled("cloud")))
+    assert outcome.kind is Kind.PREVIEW_POSTED, outcome.text()
+    (posted,) = comments(fakes)
+    assert len(posted["content"]) == preview.CONTENT_LIMIT
+    assert posted["content"].startswith(preview.MARKER)
+    assert "cannot be merged without resolving conflicts in:\n\n- `docs/notes/file-0000.txt`" \
+        in posted["content"]
 
 
 @pytest.mark.parametrize("name", ["feat`ure", "a``b`", "x\n# injected"])
