@@ -348,11 +348,20 @@ GUARDS = [
           "    except SourceError:\n        # A person deleted it",
           "    except SourceError:\n        raise\n        # A person deleted it",
           (PV + "test_a_comment_a_person_deleted_is_posted_again",)),
-    Guard("15.1g", "15 preview", "the posted content clipped to CONTENT_LIMIT (10,240)",
+    Guard("15.1g", "15 preview", "a conflict list clipped to whole lines within "
+          "CONTENT_LIMIT (10,240), its last line kept",
           CORE + "controllers/preview.py",
-          "                                    body[:CONTENT_LIMIT])",
-          "                                    body)",
+          "    paths = _clipped(paths, CONTENT_LIMIT - len(head) - 400, \"\",\n"
+          "                     more=\"- ... and {} more file(s)\")",
+          "",
           (PV + "test_a_conflict_in_thousands_of_files_still_fits_in_one_comment",)),
+    Guard("15.1g2", "15 preview", "an application pull request's builds clipped to whole "
+          "lines within CONTENT_LIMIT",
+          CORE + "controllers/preview.py",
+          "        listed = _clipped(\"\\n\".join(lines), CONTENT_LIMIT - len(head) - 200, \"\",\n"
+          "                          more=\"- ... and {} more build(s)\")",
+          "        listed = \"\\n\".join(lines)",
+          (AR + "test_a_merge_that_builds_hundreds_of_services_still_fits_in_one_comment",)),
     Guard("15.1h", "15 preview", "a file's problems clipped to the room left",
           CORE + "controllers/preview.py",
           "        shown = _clipped(problems, CONTENT_LIMIT - len(intro) - 200,\n"

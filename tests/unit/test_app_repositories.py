@@ -234,3 +234,31 @@ def test_an_api_pull_request_into_a_branch_that_feeds_nothing_is_ignored(
     number = pulls("api").create("feature", "release")  # type: ignore[attr-defined]
     outcome = preview.handle(pr_event(number), fakes.ports())
     assert outcome.reason is Reason.UNTRACKED_BRANCH, outcome.text()
+
+
+def test_a_merge_that_builds_hundreds_of_services_still_fits_in_one_comment(
+        fakes: Fakes) -> None:
+    """An application repository that feeds hundreds of services (a monorepo): the list
+    keeps whole lines within CodeCommit's 10,240 characters and says how many more."""
+    path = "desired_state/development.yaml"
+    data = yaml.safe_load(fakes.git.read_file(fakes.git.branches["development"], path) or "")
+    (api,) = [s for s in data["services"] if s["name"] == "api"]
+    data["services"] += [{**api, "name": f"api-{i:03d}", "serviceName": f"api-{i:03d}-dev",
+                          "build": {**api["build"], "project": f"api-{i:03d}-development"}}
+                         for i in range(300)]
+    fakes.git.commit("development", {path: yaml.safe_dump(data, sort_keys=False)}, "300 apis")
+    api_git = fakes.app_gits["api"]
+    api_git.branches["feature"] = api_git.branches["development"]
+    api_git.commit("feature", {"app.py": "v2"})
+    pulls = fakes.ports().app_pull_requests
+    assert pulls is not None
+    number = pulls("api").create("feature", "development")  # type: ignore[attr-defined]
+    outcome = preview.handle(pr_event(number), fakes.ports())
+    assert outcome.kind is Kind.PREVIEW_POSTED, outcome.text()
+    assert outcome.get("summary") == "301 build(s)"
+    (posted,) = fakes.app_pulls["api"].posted
+    content = posted["content"]
+    assert len(content) <= preview.CONTENT_LIMIT
+    listed = [line for line in content.splitlines() if line.startswith("- api")]
+    assert all(line.endswith("and deployed to development") for line in listed)
+    assert content.endswith(f"\n- ... and {301 - len(listed)} more build(s)\n")

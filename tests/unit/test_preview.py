@@ -464,8 +464,9 @@ def test_a_plan_longer_than_a_comment_is_clipped_with_how_to_see_all(fakes: Fake
 
 
 def test_a_conflict_in_thousands_of_files_still_fits_in_one_comment(fakes: Fakes) -> None:
-    """The conflict list is not clipped line by line: the content is cut at CodeCommit's
-    limit, which would otherwise refuse the comment (and every retry) for ever."""
+    """The conflict list keeps whole lines within CodeCommit's limit (which would
+    otherwise refuse the comment, and every retry, for ever), says how many more, and
+    keeps its last line."""
     assert fakes.pull_requests is not None
     notes = [f"docs/notes/file-{i:04d}.txt" for i in range(1500)]
     fakes.git.commit("main", dict.fromkeys(notes, "base"), "notes")
@@ -475,10 +476,15 @@ def test_a_conflict_in_thousands_of_files_still_fits_in_one_comment(fakes: Fakes
     outcome = preview.handle(pr_event(number), fakes.ports(cloud=MustNotBeCalled("cloud")))
     assert outcome.kind is Kind.PREVIEW_POSTED, outcome.text()
     (posted,) = comments(fakes)
-    assert len(posted["content"]) == preview.CONTENT_LIMIT
-    assert posted["content"].startswith(preview.MARKER)
+    content = posted["content"]
+    assert len(content) <= preview.CONTENT_LIMIT
+    assert content.startswith(preview.MARKER)
     assert "cannot be merged without resolving conflicts in:\n\n- `docs/notes/file-0000.txt`" \
-        in posted["content"]
+        in content
+    listed = [line for line in content.splitlines() if line.startswith("- `")]
+    assert all(line.endswith(".txt`") for line in listed)  # whole lines only
+    assert f"\n- ... and {1500 - len(listed)} more file(s)\n" in content
+    assert content.endswith("No plan until it can.\n")
 
 
 @pytest.mark.parametrize("name", ["feat`ure", "a``b`", "x\n# injected"])

@@ -132,9 +132,13 @@ def _post_once(ports: Ports, pulls: PullRequests, repository: str, pull_request:
 
 
 def _conflicts(head: str, exc: MergeConflictError) -> str:
-    """The comment's text for a merge that has conflicts (the paths, when known)."""
-    paths = "".join(f"- {_code(p)}\n" for p in exc.paths) or "- (not listed)\n"
-    return f"{head}This pull request cannot be merged without resolving conflicts in:\n\n{paths}"
+    """The comment's text for a merge that has conflicts: the paths (when known), as many
+    whole lines as leave room in a comment, then how many more."""
+    paths = "\n".join(f"- {_code(p)}" for p in exc.paths) or "- (not listed)"
+    paths = _clipped(paths, CONTENT_LIMIT - len(head) - 400, "",
+                     more="- ... and {} more file(s)")
+    return (f"{head}This pull request cannot be merged without resolving conflicts in:"
+            f"\n\n{paths}\n")
 
 
 def comment(ports: Ports, pull_requests: PullRequests, pull_request: PullRequest, *,
@@ -200,9 +204,11 @@ def _fenced(text: str) -> str:
     return f"{fence}text\n{text}\n{fence}\n"
 
 
-def _clipped(text: str, room: int, environment: str, *, what: str = "ecs-gitops plan") -> str:
-    """`text` if it fits in `room` characters, else its first lines and how to see all
-    (`what environment`: the command that prints all of it)."""
+def _clipped(text: str, room: int, environment: str, *, what: str = "ecs-gitops plan",
+             more: str | None = None) -> str:
+    """`text` if it fits in `room` characters, else its first whole lines and a last line:
+    `more` formatted with how many lines were left out, or by default how many and how
+    to see all (`what environment`: the command that prints all of it)."""
     if len(text) <= room:
         return text
     lines = text.splitlines()
@@ -213,7 +219,8 @@ def _clipped(text: str, room: int, environment: str, *, what: str = "ecs-gitops 
             break
         kept.append(line)
         used += len(line) + 1
-    kept.append(f"... {len(lines) - len(kept)} more line(s): {what} {environment}")
+    left = len(lines) - len(kept)
+    kept.append(more.format(left) if more else f"... {left} more line(s): {what} {environment}")
     return "\n".join(kept)
 
 
@@ -353,8 +360,10 @@ def preview_app_pull_request(ports: Ports, repository: str, pull_request_id: str
         if not lines:
             return (f"{head}The merge changes no service's build source: no build, nothing "
                     "deployed.\n"), "0 build(s)"
-        return (f"{head}The push of the merge starts:\n\n" + "\n".join(lines) + "\n",
-                f"{len(lines)} build(s)")
+        # (an application repository that feeds hundreds of services: whole lines only)
+        listed = _clipped("\n".join(lines), CONTENT_LIMIT - len(head) - 200, "",
+                          more="- ... and {} more build(s)")
+        return f"{head}The push of the merge starts:\n\n{listed}\n", f"{len(lines)} build(s)"
 
     return _post_once(ports, pulls, repository, pull_request, destination, facts, write,
                       what=f"pull request {pull_request.id} of {repository} at {source[:12]}")
