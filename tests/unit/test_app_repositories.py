@@ -200,14 +200,21 @@ def pr_event(number: str, repository: str = "api",
             "event": event, "pullRequestId": number, "repositoryNames": [repository]}})
 
 
-def test_an_api_pull_request_says_which_builds_and_environments_its_merge_reaches(
-        fakes: Fakes) -> None:
+def open_api_pull_request(fakes: Fakes, into: str, *, base: str | None = None) -> str:
+    """A pull request on the api repository from `feature` (cut from `base`, default
+    `into`, with app.py changed) into `into`; its id."""
     api = fakes.app_gits["api"]
-    api.branches["feature"] = api.branches["development"]
+    api.branches["feature"] = api.branches[base or into]
     api.commit("feature", {"app.py": "v2"})
     pulls = fakes.ports().app_pull_requests
     assert pulls is not None
-    number = pulls("api").create("feature", "development")  # type: ignore[attr-defined]
+    return str(pulls("api").create("feature", into))  # type: ignore[attr-defined]
+
+
+def test_an_api_pull_request_says_which_builds_and_environments_its_merge_reaches(
+        fakes: Fakes) -> None:
+    api = fakes.app_gits["api"]
+    number = open_api_pull_request(fakes, "development")
     outcome = preview.handle(pr_event(number), fakes.ports())
     assert outcome.kind is Kind.PREVIEW_POSTED, outcome.text()
     (posted,) = fakes.app_pulls["api"].posted
@@ -227,11 +234,7 @@ def test_an_api_pull_request_into_a_branch_that_feeds_nothing_is_ignored(
         fakes: Fakes) -> None:
     api = fakes.app_gits["api"]
     api.branches["release"] = api.branches["main"]
-    api.branches["feature"] = api.branches["main"]
-    api.commit("feature", {"app.py": "v2"})
-    pulls = fakes.ports().app_pull_requests
-    assert pulls is not None
-    number = pulls("api").create("feature", "release")  # type: ignore[attr-defined]
+    number = open_api_pull_request(fakes, "release", base="main")
     outcome = preview.handle(pr_event(number), fakes.ports())
     assert outcome.reason is Reason.UNTRACKED_BRANCH, outcome.text()
 
@@ -247,12 +250,7 @@ def test_a_merge_that_builds_hundreds_of_services_still_fits_in_one_comment(
                           "build": {**api["build"], "project": f"api-{i:03d}-development"}}
                          for i in range(300)]
     fakes.git.commit("development", {path: yaml.safe_dump(data, sort_keys=False)}, "300 apis")
-    api_git = fakes.app_gits["api"]
-    api_git.branches["feature"] = api_git.branches["development"]
-    api_git.commit("feature", {"app.py": "v2"})
-    pulls = fakes.ports().app_pull_requests
-    assert pulls is not None
-    number = pulls("api").create("feature", "development")  # type: ignore[attr-defined]
+    number = open_api_pull_request(fakes, "development")
     outcome = preview.handle(pr_event(number), fakes.ports())
     assert outcome.kind is Kind.PREVIEW_POSTED, outcome.text()
     assert outcome.get("summary") == "301 build(s)"

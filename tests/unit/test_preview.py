@@ -278,17 +278,25 @@ def test_two_concurrent_runs_leave_one_comment(fakes: Fakes) -> None:
     assert len(comments(fakes)) == 1
 
 
-def test_a_spent_token_after_a_kill_and_a_deletion_is_replaced_by_the_next(
-        fakes: Fakes) -> None:
-    """Killed after posting, before recording the comment; a person deletes the comment:
-    the pull request's first-post token is spent (CodeCommit refuses other content under
-    it). The retry posts under the next token, once."""
+def killed_after_posting(fakes: Fakes) -> str:
+    """A pull request whose first preview run was killed right after
+    PostCommentForPullRequest, before the store recorded the comment; its id."""
     assert fakes.pull_requests is not None
     branch_with(fakes, raise_max(fakes, 4))
     number = fakes.pull_requests.create("feature", "main")
     killing(fakes.pull_requests, "post_comment", after=True)
     with pytest.raises(Killed):
         preview.handle(pr_event(number), fakes.ports())
+    return number
+
+
+def test_a_spent_token_after_a_kill_and_a_deletion_is_replaced_by_the_next(
+        fakes: Fakes) -> None:
+    """Killed after posting, before recording the comment; a person deletes the comment:
+    the pull request's first-post token is spent (CodeCommit refuses other content under
+    it). The retry posts under the next token, once."""
+    assert fakes.pull_requests is not None
+    number = killed_after_posting(fakes)
     for comment in comments(fakes):  # deleted in the console
         fakes.pull_requests.delete_comment(comment["id"])
     fakes.store.now += 3600  # the dead run's claim expired
@@ -309,11 +317,7 @@ def test_a_comment_a_killed_run_posted_is_found_by_its_marker_and_updated(
     the comment by its marker and updates it (its content differs: a post under the same
     token would be refused, a post under another would make a second comment)."""
     assert fakes.pull_requests is not None
-    branch_with(fakes, raise_max(fakes, 4))
-    number = fakes.pull_requests.create("feature", "main")
-    killing(fakes.pull_requests, "post_comment", after=True)
-    with pytest.raises(Killed):
-        preview.handle(pr_event(number), fakes.ports())
+    number = killed_after_posting(fakes)
     assert fakes.store.get_value(preview_comment_key("ecs-gitops", number)) is None
     fakes.store.now += 3600  # the dead run's claim expired
     newer = branch_with(fakes, raise_max(fakes, 6))
